@@ -1,0 +1,337 @@
+import {
+  type Admin as KAdmin,
+  Kafka,
+  type Consumer as KConsumer,
+  type Producer as KProducer,
+  type Transaction as KTransaction,
+  type logLevel,
+  type Message,
+  Partitioners,
+} from 'kafkajs'
+import { PreemptError } from '../errors.js'
+import { kafkaLogCreator, kafkaLogLevel, type Logger } from '../log.js'
+import type {
+  Admin,
+  BatchHandler,
+  Bus,
+  BusMessage,
+  Consumer,
+  ConsumerOptions,
+  OutgoingMessage,
+  PartitionOffsets,
+  Producer,
+  TopicPartition,
+  TopicPartitionOffset,
+  TopicSpec,
+  Transaction,
+  TransactionalProducer,
+} from './types.js'
+
+export interface KafkaBusOptions {
+  brokers: string[]
+  /** Default 'preempt'. */
+  clientId?: string
+  logger: Logger
+  /** TCP connect timeout, ms. Default 3000. */
+  connectionTimeoutMs?: number
+  /** Consumer session timeout, ms. Default 30000. */
+  sessionTimeoutMs?: number
+  /** Consumer heartbeat interval, ms. Default 3000. */
+  heartbeatIntervalMs?: number
+}
+
+function toMessage(m: OutgoingMessage): Message {
+  const out: Message = { key: m.key ?? null, value: m.value }
+  if (m.partition !== undefined) out.partition = m.partition
+  if (m.timestamp !== undefined) out.timestamp = String(m.timestamp)
+  if (m.headers) out.headers = m.headers
+  return out
+}
+
+function groupByTopic<T extends { topic: string }, U>(items: T[], map: (item: T) => U): [string, U[]][] {
+  const groups = new Map<string, U[]>()
+  for (const item of items) {
+    const list = groups.get(item.topic) ?? []
+    if (!list.length) groups.set(item.topic, list)
+    list.push(map(item))
+  }
+  return [...groups]
+}
+
+const byTopic = (messages: OutgoingMessage[]) =>
+  groupByTopic(messages, toMessage).map(([topic, msgs]) => ({ topic, messages: msgs }))
+
+const offsetsByTopic = (offsets: TopicPartitionOffset[]) =>
+  groupByTopic(offsets, (o) => ({ partition: o.partition, offset: o.offset })).map(([topic, partitions]) => ({
+    topic,
+    partitions,
+  }))
+
+function wrap(code: 'PREEMPT_ERR_BUS_PRODUCE' | 'PREEMPT_ERR_BUS_TRANSACTION' | 'PREEMPT_ERR_BUS_ADMIN', what: string) {
+  return (err: unknown): never => {
+    throw new PreemptError(code, `${what}: ${(err as Error)?.message ?? err}`, { cause: err })
+  }
+}
+
+class KafkaProducer implements Producer {
+  constructor(private readonly p: KProducer) {}
+  async send(messages: OutgoingMessage[]): Promise<void> {
+    if (!messages.length) return
+    await this.p
+      .sendBatch({ topicMessages: byTopic(messages), acks: -1 })
+      .catch(wrap('PREEMPT_ERR_BUS_PRODUCE', 'send'))
+  }
+  async close(): Promise<void> {
+    await this.p.disconnect()
+  }
+}
+
+class KafkaTransaction implements Transaction {
+  constructor(private readonly tx: KTransaction) {}
+  async send(messages: OutgoingMessage[]): Promise<void> {
+    if (!messages.length) return
+    await this.tx
+      .sendBatch({ topicMessages: byTopic(messages), acks: -1 })
+      .catch(wrap('PREEMPT_ERR_BUS_TRANSACTION', 'transactional send'))
+  }
+  async sendOffsets(groupId: string, offsets: TopicPartitionOffset[]): Promise<void> {
+    if (!offsets.length) return
+    await this.tx
+      .sendOffsets({ consumerGroupId: groupId, topics: offsetsByTopic(offsets) })
+      .catch(wrap('PREEMPT_ERR_BUS_TRANSACTION', 'sendOffsets'))
+  }
+  async commit(): Promise<void> {
+    await this.tx.commit().catch(wrap('PREEMPT_ERR_BUS_TRANSACTION', 'commit'))
+  }
+  async abort(): Promise<void> {
+    await this.tx.abort().catch(wrap('PREEMPT_ERR_BUS_TRANSACTION', 'abort'))
+  }
+}
+
+class KafkaTransactionalProducer implements TransactionalProducer {
+  constructor(private readonly p: KProducer) {}
+  async begin(): Promise<Transaction> {
+    return new KafkaTransaction(await this.p.transaction().catch(wrap('PREEMPT_ERR_BUS_TRANSACTION', 'begin')))
+  }
+  async close(): Promise<void> {
+    await this.p.disconnect()
+  }
+}
+
+class KafkaConsumer implements Consumer {
+  private assigned: TopicPartition[] = []
+
+  constructor(
+    private readonly c: KConsumer,
+    private readonly opts: ConsumerOptions,
+    private readonly log: Logger,
+  ) {}
+
+  async run(handler: BatchHandler): Promise<void> {
+    const joined = new Promise<void>((resolve) => {
+      // kafkajs has no revoke callback: derive gained/lost partitions from each join.
+      this.c.on(this.c.events.GROUP_JOIN, (e) => {
+        const next: TopicPartition[] = Object.entries(e.payload.memberAssignment).flatMap(([topic, parts]) =>
+          (parts as number[]).map((partition) => ({ topic, partition })),
+        )
+        const has = (list: TopicPartition[], tp: TopicPartition) =>
+          list.some((x) => x.topic === tp.topic && x.partition === tp.partition)
+        const lost = this.assigned.filter((tp) => !has(next, tp))
+        const gained = next.filter((tp) => !has(this.assigned, tp))
+        this.assigned = next
+        void (async () => {
+          if (lost.length) await this.opts.onPartitionsRevoked?.(lost)
+          if (gained.length) await this.opts.onPartitionsAssigned?.(gained)
+        })().catch((err) => this.log.error({ err }, 'rebalance callback failed'))
+        resolve()
+      })
+    })
+    await this.c.connect()
+    await this.c.subscribe({ topics: this.opts.topics, fromBeginning: this.opts.fromBeginning ?? false })
+    await this.c.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        if (!isRunning() || isStale() || batch.messages.length === 0) return
+        const messages: BusMessage[] = batch.messages.map((m) => ({
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: m.offset,
+          key: m.key ? m.key.toString('utf8') : null,
+          value: m.value,
+          timestamp: Number(m.timestamp),
+          headers: Object.fromEntries(
+            Object.entries(m.headers ?? {}).map(([k, v]) => [k, Array.isArray(v) ? String(v[0]) : String(v)]),
+          ),
+        }))
+        await handler({
+          topic: batch.topic,
+          partition: batch.partition,
+          messages,
+          highWatermark: batch.highWatermark,
+        })
+        // Moves the in-memory position only (autoCommit is off): commits are explicit.
+        resolveOffset(batch.lastOffset())
+        await heartbeat()
+      },
+    })
+    await joined
+  }
+
+  async commit(offsets: TopicPartitionOffset[]): Promise<void> {
+    if (offsets.length) await this.c.commitOffsets(offsets)
+  }
+
+  seek(target: TopicPartitionOffset): void {
+    this.c.seek(target)
+  }
+
+  assignment(): TopicPartition[] {
+    return [...this.assigned]
+  }
+
+  async close(): Promise<void> {
+    await this.c.disconnect()
+  }
+}
+
+class KafkaAdmin implements Admin {
+  constructor(private readonly a: KAdmin) {}
+
+  async createTopics(specs: TopicSpec[]): Promise<void> {
+    if (!specs.length) return
+    await this.a
+      .createTopics({
+        waitForLeaders: true,
+        topics: specs.map((s) => ({
+          topic: s.topic,
+          numPartitions: s.partitions ?? 1,
+          configEntries: Object.entries({
+            ...(s.compacted ? { 'cleanup.policy': 'compact' } : {}),
+            ...(s.configs ?? {}),
+          }).map(([name, value]) => ({ name, value })),
+        })),
+      })
+      .catch(wrap('PREEMPT_ERR_BUS_ADMIN', 'createTopics'))
+  }
+
+  async deleteTopics(topics: string[]): Promise<void> {
+    if (topics.length) await this.a.deleteTopics({ topics }).catch(wrap('PREEMPT_ERR_BUS_ADMIN', 'deleteTopics'))
+  }
+
+  async listTopics(): Promise<string[]> {
+    return this.a.listTopics().catch(wrap('PREEMPT_ERR_BUS_ADMIN', 'listTopics'))
+  }
+
+  async offsetsForTimes(topic: string, timestampMs: number): Promise<{ partition: number; offset: string }[]> {
+    const [byTime, ends] = await Promise.all([
+      this.a.fetchTopicOffsetsByTimestamp(topic, timestampMs),
+      this.a.fetchTopicOffsets(topic),
+    ]).catch(wrap('PREEMPT_ERR_BUS_ADMIN', `offsetsForTimes(${topic})`))
+    // Kafka answers -1 when no record is that recent: reading starts at the end then.
+    return byTime
+      .map(({ partition, offset }) => ({
+        partition,
+        offset: offset === '-1' ? (ends.find((e) => e.partition === partition)?.high ?? offset) : offset,
+      }))
+      .sort((a, b) => a.partition - b.partition)
+  }
+
+  async endOffsets(topic: string): Promise<PartitionOffsets[]> {
+    const ends = await this.a.fetchTopicOffsets(topic).catch(wrap('PREEMPT_ERR_BUS_ADMIN', `endOffsets(${topic})`))
+    return ends
+      .map((e) => ({ partition: e.partition, low: e.low, high: e.high }))
+      .sort((a, b) => a.partition - b.partition)
+  }
+
+  async committedOffsets(groupId: string, topic: string): Promise<{ partition: number; offset: string | null }[]> {
+    const res = await this.a
+      .fetchOffsets({ groupId, topics: [topic] })
+      .catch(wrap('PREEMPT_ERR_BUS_ADMIN', `committedOffsets(${groupId}, ${topic})`))
+    return (res[0]?.partitions ?? [])
+      .map((p) => ({ partition: p.partition, offset: p.offset === '-1' ? null : p.offset }))
+      .sort((a, b) => a.partition - b.partition)
+  }
+
+  async close(): Promise<void> {
+    await this.a.disconnect()
+  }
+}
+
+/** A Bus on a real Kafka cluster through kafkajs. Connects lazily, per client. */
+export function createKafkaBus(opts: KafkaBusOptions): Bus {
+  const log = opts.logger.child({ module: 'bus' })
+  const kafka = new Kafka({
+    clientId: opts.clientId ?? 'preempt',
+    brokers: opts.brokers,
+    connectionTimeout: opts.connectionTimeoutMs ?? 3000,
+    logCreator: kafkaLogCreator(opts.logger),
+    logLevel: kafkaLogLevel(opts.logger.level) as logLevel,
+    retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5000 },
+  })
+  const clients = new Set<{ close(): Promise<void> }>()
+  const track = <T extends { close(): Promise<void> }>(c: T): T => {
+    clients.add(c)
+    const close = c.close.bind(c)
+    c.close = async () => {
+      clients.delete(c)
+      await close()
+    }
+    return c
+  }
+  const connect = async (what: string, fn: () => Promise<void>) => {
+    await fn().catch((err: unknown) => {
+      throw new PreemptError(
+        'PREEMPT_ERR_BUS_CONNECT',
+        `${what}: cannot reach Kafka at ${opts.brokers.join(',')}: ${(err as Error)?.message}. Start one with \`npm run kafka:up\` or set KAFKA_BROKERS.`,
+        { cause: err },
+      )
+    })
+  }
+  return {
+    kind: 'kafka',
+    async producer() {
+      const p = kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      })
+      await connect('producer', () => p.connect())
+      return track(new KafkaProducer(p))
+    },
+    async transactionalProducer({ transactionalId }) {
+      const p = kafka.producer({
+        transactionalId,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      })
+      await connect('transactional producer', () => p.connect())
+      // kafkajs only calls InitProducerId at the first transaction. Do it now, so that this
+      // producer fences any zombie with the same id (and aborts its open transaction)
+      // before it is handed out, as the port promises.
+      const init = await p.transaction().catch(wrap('PREEMPT_ERR_BUS_TRANSACTION', 'init transactions'))
+      await init.abort().catch(wrap('PREEMPT_ERR_BUS_TRANSACTION', 'init transactions'))
+      return track(new KafkaTransactionalProducer(p))
+    },
+    async consumer(copts) {
+      const c = kafka.consumer({
+        groupId: copts.groupId,
+        readUncommitted: (copts.isolation ?? 'read_committed') === 'read_uncommitted',
+        sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
+        heartbeatInterval: opts.heartbeatIntervalMs ?? 3000,
+        maxWaitTimeInMs: copts.maxWaitMs ?? 100,
+        allowAutoTopicCreation: false,
+      })
+      return track(new KafkaConsumer(c, copts, log))
+    },
+    async admin() {
+      const a = kafka.admin()
+      await connect('admin', () => a.connect())
+      return track(new KafkaAdmin(a))
+    },
+    async close() {
+      await Promise.allSettled([...clients].map((c) => c.close()))
+    },
+  }
+}

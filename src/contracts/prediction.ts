@@ -1,0 +1,91 @@
+import { type Static, Type } from '@sinclair/typebox'
+import {
+  badTime,
+  createDecoder,
+  encodeJson,
+  HostSchema,
+  keyMismatch,
+  ModelRefSchema,
+  TimestampSchema,
+  TopSchema,
+  toEpochMs,
+} from './common.js'
+
+export const RiskLevels = ['ok', 'watch', 'act'] as const
+export type RiskLevel = (typeof RiskLevels)[number]
+
+/**
+ * PredictionV1 on `preempt.predictions.v1` (compacted), Kafka key = host.
+ *
+ *   {"v":1,"host":"web-042","ts":1764237600000,"scored_at":1764237600120,"score":0.83,
+ *    "risk":"act","model":{"name":"fleet","version":"3"},"horizon_ms":1800000,
+ *    "top":[{"feature":"mem_used.slope.15m","contribution":0.41}]}
+ *
+ * ts is the event time of the sample scored; score is a calibrated probability in [0, 1]
+ * of a failure within horizon_ms.
+ */
+export const PredictionV1Schema = Type.Object(
+  {
+    v: Type.Literal(1),
+    host: HostSchema,
+    ts: TimestampSchema,
+    scored_at: TimestampSchema,
+    score: Type.Number({ minimum: 0, maximum: 1 }),
+    risk: Type.Union(RiskLevels.map((r) => Type.Literal(r))),
+    model: ModelRefSchema,
+    horizon_ms: Type.Integer({ minimum: 1 }),
+    top: TopSchema,
+  },
+  { additionalProperties: false, $id: 'PredictionV1' },
+)
+export type PredictionV1 = Static<typeof PredictionV1Schema>
+
+export interface Prediction {
+  host: string
+  ts: number
+  scoredAt: number
+  score: number
+  risk: RiskLevel
+  model: { name: string; version: string }
+  horizonMs: number
+  top: { feature: string; contribution: number }[]
+}
+
+export const decodePrediction = createDecoder({
+  contract: 'PredictionV1',
+  schema: PredictionV1Schema,
+  refine: (w, ctx) => {
+    const bad = keyMismatch(w.host, ctx)
+    if (bad) return bad
+    const ts = toEpochMs(w.ts)
+    if (ts === undefined) return badTime('/ts')
+    const scoredAt = toEpochMs(w.scored_at)
+    if (scoredAt === undefined) return badTime('/scored_at')
+    return {
+      value: {
+        host: w.host,
+        ts,
+        scoredAt,
+        score: w.score,
+        risk: w.risk,
+        model: w.model,
+        horizonMs: w.horizon_ms,
+        top: w.top,
+      } satisfies Prediction,
+    }
+  },
+})
+
+export function encodePrediction(p: Prediction): Buffer {
+  return encodeJson({
+    v: 1,
+    host: p.host,
+    ts: p.ts,
+    scored_at: p.scoredAt,
+    score: p.score,
+    risk: p.risk,
+    model: p.model,
+    horizon_ms: p.horizonMs,
+    top: p.top,
+  } satisfies PredictionV1)
+}

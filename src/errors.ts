@@ -1,0 +1,101 @@
+/**
+ * The one error catalogue. Every error preempt raises on purpose has a stable code
+ * `PREEMPT_ERR_<DOMAIN>_<WHAT>`, a `retriable` flag and keeps its `cause`. Callers branch on
+ * `err.code`, never on message text. docs/errors.md documents every code; a test keeps the
+ * two in step.
+ */
+
+export const ErrorCodes = {
+  PREEMPT_ERR_CONFIG_INVALID: {
+    retriable: false,
+    summary: 'A configuration value is missing, of the wrong type or out of range.',
+  },
+  PREEMPT_ERR_CONFIG_FILE: {
+    retriable: false,
+    summary: 'The configuration file cannot be read or is not valid JSON.',
+  },
+  PREEMPT_ERR_CONTRACT_INVALID: {
+    retriable: false,
+    summary: 'A wire record does not match its versioned contract (MetricSampleV1 …).',
+  },
+  PREEMPT_ERR_BUS_CONNECT: {
+    retriable: true,
+    summary: 'The Kafka cluster cannot be reached.',
+  },
+  PREEMPT_ERR_BUS_PRODUCE: {
+    retriable: true,
+    summary: 'Records could not be written to Kafka.',
+  },
+  PREEMPT_ERR_BUS_TRANSACTION: {
+    retriable: true,
+    summary: 'A Kafka transaction failed and was aborted; its records and offsets are not visible.',
+  },
+  PREEMPT_ERR_BUS_ADMIN: {
+    retriable: true,
+    summary: 'A Kafka admin call (create topics, offsets for times …) failed.',
+  },
+  PREEMPT_ERR_BUS_CLOSED: {
+    retriable: false,
+    summary: 'A bus client was used after it was closed.',
+  },
+  PREEMPT_ERR_BUS_UNKNOWN_TOPIC: {
+    retriable: false,
+    summary: 'A topic the call names does not exist.',
+  },
+  PREEMPT_ERR_KAFKA_SCRIPT: {
+    retriable: false,
+    summary: 'The bundled broker script (scripts/kafka/kafka.sh) failed.',
+  },
+  PREEMPT_ERR_CLI_USAGE: {
+    retriable: false,
+    summary: 'A command-line flag or argument is invalid.',
+  },
+} as const satisfies Record<string, { retriable: boolean; summary: string }>
+
+export type ErrorCode = keyof typeof ErrorCodes
+
+export interface PreemptErrorOptions {
+  cause?: unknown
+  /** Structured context (field, file, line, offset …) for logs and API answers. */
+  details?: Record<string, unknown>
+}
+
+export class PreemptError extends Error {
+  readonly code: ErrorCode
+  readonly retriable: boolean
+  readonly details: Record<string, unknown> | undefined
+
+  constructor(code: ErrorCode, message: string, options: PreemptErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'PreemptError'
+    this.code = code
+    this.retriable = ErrorCodes[code].retriable
+    this.details = options.details
+  }
+}
+
+export function isPreemptError(err: unknown, code?: ErrorCode): err is PreemptError {
+  return err instanceof PreemptError && (code === undefined || err.code === code)
+}
+
+const PROGRAMMER_ERRORS = [TypeError, RangeError, SyntaxError, ReferenceError] as const
+
+/**
+ * Whether an operation that failed with `err` may be tried again. Walks the cause chain:
+ * a programmer error anywhere in it is never retried (retrying a bug only hides it), a
+ * PreemptError answers with its catalogue flag, and kafkajs errors carry `retriable`.
+ */
+export function isRetriable(err: unknown): boolean {
+  const seen = new Set<unknown>()
+  let cur: unknown = err
+  let verdict = false
+  while (cur !== undefined && cur !== null && !seen.has(cur)) {
+    seen.add(cur)
+    if (PROGRAMMER_ERRORS.some((E) => cur instanceof E)) return false
+    if (cur instanceof PreemptError) verdict ||= cur.retriable
+    else if (typeof cur === 'object' && 'retriable' in cur && typeof cur.retriable === 'boolean')
+      verdict ||= cur.retriable
+    cur = cur instanceof Error ? cur.cause : undefined
+  }
+  return verdict
+}

@@ -1,0 +1,53 @@
+import { type LogEntry, logLevel } from 'kafkajs'
+import { type DestinationStream, type Logger, pino } from 'pino'
+
+export type { Logger } from 'pino'
+
+export interface CreateLoggerOptions {
+  /** pino level. Default 'info'. */
+  level?: string
+  /** Where lines go. Default stderr (stdout stays free for command output such as CSV). */
+  destination?: DestinationStream
+}
+
+/** The one pino root; modules take `root.child({ module })`. */
+export function createLogger(opts: CreateLoggerOptions = {}): Logger {
+  return pino(
+    { level: opts.level ?? 'info', base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
+    opts.destination ?? pino.destination({ fd: 2, sync: true }),
+  )
+}
+
+const KAFKA_TO_PINO: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+}
+
+/** Bridges kafkajs's logger into pino (module 'kafkajs', object first, then message). */
+export function kafkaLogCreator(root: Logger) {
+  const log = root.child({ module: 'kafkajs' })
+  return () =>
+    ({ level, log: entry }: LogEntry) => {
+      const { message, timestamp: _ts, logger: _l, ...rest } = entry
+      log[KAFKA_TO_PINO[level] ?? 'info'](rest, message)
+    }
+}
+
+/** The kafkajs level matching a pino level, so kafkajs does not build entries nobody reads. */
+export function kafkaLogLevel(level: string): logLevel {
+  switch (level) {
+    case 'trace':
+    case 'debug':
+      return logLevel.DEBUG
+    case 'info':
+      return logLevel.INFO
+    case 'warn':
+      return logLevel.WARN
+    case 'silent':
+      return logLevel.NOTHING
+    default:
+      return logLevel.ERROR
+  }
+}
