@@ -108,7 +108,7 @@ function deepNest(depth: number): unknown {
 }
 
 /** A structural mutation of a valid record: one field replaced, removed or added. */
-function mutate(base: Record<string, unknown>, path: string[], value: unknown, op: 'set' | 'delete' | 'add') {
+function mutate(base: Record<string, unknown>, path: readonly string[], value: unknown, op: 'set' | 'delete' | 'add') {
   const copy = structuredClone(base) as Record<string, unknown>
   let cur: Record<string, unknown> = copy
   for (const p of path.slice(0, -1)) {
