@@ -4,7 +4,10 @@ import { ErrorCodes, isPreemptError, isRetriable, PreemptError } from '../src/er
 
 describe('error catalogue', () => {
   const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8')
-  const rows = [...doc.matchAll(/^\|\s*`(PREEMPT_ERR_[A-Z_]+)`\s*\|\s*(yes|no)\s*\|/gm)].map((m) => [m[1], m[2] === 'yes'])
+  const rows = [...doc.matchAll(/^\|\s*`(PREEMPT_ERR_[A-Z_]+)`\s*\|\s*(yes|no)\s*\|/gm)].map((m) => [
+    m[1],
+    m[2] === 'yes',
+  ])
 
   it('documents every code with its retriable flag, and nothing else', () => {
     expect(Object.fromEntries(rows)).toEqual(
