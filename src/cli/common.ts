@@ -1,0 +1,61 @@
+import { InvalidArgumentError } from 'commander'
+import { type Config, type ConfigOverrides, loadConfig } from '../config/index.js'
+import { createLogger, type Logger } from '../log.js'
+import { parseDuration, type TimeUnit } from '../time.js'
+
+export interface GlobalOpts {
+  config?: string
+  logLevel?: string
+}
+
+/** Loads the frozen config and the root logger for a command (flags > env > file > defaults). */
+export function boot(global: GlobalOpts, env: NodeJS.ProcessEnv, overrides: ConfigOverrides = {}) {
+  const config: Readonly<Config> = loadConfig({
+    file: global.config,
+    env,
+    overrides: {
+      ...overrides,
+      ...(global.logLevel ? { log: { level: global.logLevel as Config['log']['level'] } } : {}),
+    },
+  })
+  const logger: Logger = createLogger({ level: config.log.level })
+  return { config, logger }
+}
+
+/** commander parsers that name the flag and the fix. */
+export const parse = {
+  int(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+    return (v: string) => {
+      const n = Number(v)
+      if (!Number.isInteger(n) || n < min || n > max)
+        throw new InvalidArgumentError(`${flag} takes a whole number from ${min} to ${max}, got "${v}".`)
+      return n
+    }
+  },
+  number(flag: string, min: number, max: number) {
+    return (v: string) => {
+      const n = Number(v)
+      if (!Number.isFinite(n) || n < min || n > max)
+        throw new InvalidArgumentError(`${flag} takes a number from ${min} to ${max}, got "${v}".`)
+      return n
+    }
+  },
+  duration(flag: string, unit: TimeUnit = 'ms') {
+    return (v: string) => {
+      try {
+        const ms = parseDuration(v, unit)
+        if (ms <= 0) throw new RangeError('must be positive')
+        return ms
+      } catch (err) {
+        throw new InvalidArgumentError(`${flag}: ${(err as Error).message}`)
+      }
+    }
+  },
+  time(flag: string) {
+    return (v: string) => {
+      const t = /^\d+$/.test(v) ? Number(v) : Date.parse(v)
+      if (!Number.isFinite(t)) throw new InvalidArgumentError(`${flag} takes an ISO-8601 time or epoch ms, got "${v}".`)
+      return t
+    }
+  },
+}
