@@ -227,7 +227,7 @@ export class FleetSim {
   private scheduleFailure(h: SimHost, from: number, atBoot = false): void {
     const r = this.rng
     const p = this.params
-    const ts = from + (atBoot ? r.exp(p.mtbfMs) : Math.max(HOUR, r.exp(p.mtbfMs)))
+    const ts = Math.round(from + (atBoot ? r.exp(p.mtbfMs) : Math.max(HOUR, r.exp(p.mtbfMs))))
     const sudden = r.chance(this.suddenShare)
     const modes = sudden ? SUDDEN_MODES : PREDICTABLE_MODES
     const mode = modes[r.weighted(modes.map((m) => FailureModes[m].weight))]!
@@ -235,8 +235,8 @@ export class FleetSim {
     let onset = ts
     if (spec.predictable) {
       const dur = r.logUniform(p.precursorMinMs, p.precursorMaxMs)
-      onset = Math.max(ts - dur, from + 10 * MIN)
-      if (onset >= ts) onset = ts - Math.min(p.precursorMinMs, ts - from) / 2
+      onset = Math.round(Math.max(ts - dur, from + 10 * MIN))
+      if (onset >= ts) onset = Math.round(ts - Math.min(p.precursorMinMs, ts - from) / 2)
     }
     h.failure = {
       ts,
@@ -253,6 +253,8 @@ export class FleetSim {
    * predictable mode the precursor starts `precursorMs` before `ts`.
    */
   plantFailure(host: string, mode: FailureMode, ts: number, precursorMs = 0, strength = 1): ScheduledFailure {
+    ts = Math.round(ts)
+    precursorMs = Math.round(precursorMs)
     const h = this.byName.get(host)
     if (!h) throw new RangeError(`no host ${host}`)
     const spec = FailureModes[mode]
@@ -267,7 +269,9 @@ export class FleetSim {
     return h.failure
   }
 
+  /** All simulated times are whole milliseconds (wire timestamps are integers). */
   private at(due: number, run: () => void): void {
+    due = Math.round(due)
     const item = { due, seq: this.pendingSeq++, run }
     let i = this.pending.length
     while (
@@ -324,7 +328,7 @@ export class FleetSim {
     if (!h) return this.emitStatus(a, 'rejected', now, 'unknown host')
     if (h.state === 'down') return this.emitStatus(a, 'rejected', now, 'host is down')
     const r = this.rng
-    const ack = now + r.uniform(...this.actuator.ackDelayMs)
+    const ack = Math.round(now + r.uniform(...this.actuator.ackDelayMs))
     this.at(ack, () => {
       if (h.state === 'down') return this.emitStatus(a, 'rejected', ack, 'host went down before the action started')
       this.emitStatus(a, 'accepted', ack)
@@ -333,7 +337,7 @@ export class FleetSim {
         case 'drain': {
           if (h.drained || h.draining) return this.emitStatus(a, 'succeeded', ack, 'already drained')
           h.draining = true
-          const done = ack + r.uniform(...this.actuator.drainDelayMs)
+          const done = Math.round(ack + r.uniform(...this.actuator.drainDelayMs))
           const fails = r.chance(this.actuator.actionFailRate)
           this.at(done, () => {
             h.draining = false
@@ -352,7 +356,7 @@ export class FleetSim {
         case 'restart': {
           if (r.chance(this.actuator.actionFailRate))
             return this.emitStatus(a, 'failed', ack, 'restart hung; host left as it was')
-          const back = ack + r.uniform(...this.actuator.restartMs)
+          const back = Math.round(ack + r.uniform(...this.actuator.restartMs))
           h.state = 'down'
           h.downPlanned = true
           h.downUntil = back
@@ -460,7 +464,9 @@ export class FleetSim {
     const a = this.actuator
     const averted = h.drained && h.drainedAt <= f.ts
     const hardware = !FailureModes[f.mode].software
-    const fixMs = hardware ? r.logNormal(4 * HOUR, 0.6, HOUR, DAY) : r.logNormal(10 * MIN, 0.5, 3 * MIN, 45 * MIN)
+    const fixMs = Math.round(
+      hardware ? r.logNormal(4 * HOUR, 0.6, HOUR, DAY) : r.logNormal(10 * MIN, 0.5, 3 * MIN, 45 * MIN),
+    )
     // The command that saw it coming: the first non-dry-run action on this host within the
     // window before the failure.
     const cmd = this.actions.find(
@@ -480,7 +486,7 @@ export class FleetSim {
       recoverMs = averted ? Math.max(0, h.drainedAt - cmd.acceptedTs!) : fixMs
     } else {
       detectMs = a.detectSilenceMs
-      diagnoseMs = r.uniform(...a.manualDiagnoseMs)
+      diagnoseMs = Math.round(r.uniform(...a.manualDiagnoseMs))
       recoverMs = fixMs
     }
     // Unannounced, the outage lasts until someone notices, diagnoses and fixes it; a command
