@@ -5,7 +5,7 @@ import { createBusFromConfig } from '../bus/index.js'
 import { runSimulationToCsv } from '../sim/csv.js'
 import { runSimulationOnKafka } from '../sim/kafka-mode.js'
 import { DEFAULT_SIM_PARAMS, type SimParams } from '../sim/model.js'
-import { formatOutcome } from '../sim/outcome.js'
+import { formatOutcome, type OutcomeReport } from '../sim/outcome.js'
 import { formatDuration } from '../time.js'
 import { boot, type GlobalOpts, parse } from './common.js'
 
@@ -108,7 +108,7 @@ Examples:
         startMs: opts.start,
         mtbfMs: opts.mtbf,
       }
-      let outcome
+      let outcome: OutcomeReport
       if (opts.out) {
         const progress = progressReporter(opts.progress, 'simulate')
         const t0 = Date.now()

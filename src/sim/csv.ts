@@ -65,11 +65,9 @@ class RowWriter {
   private fixed(v: number, d: number): void {
     if (v < 0) {
       const scaled = Math.round(-v * POW10[d]!)
-      if (scaled === 0) return this.fixed(0, d)
-      this.byte(C_MINUS)
-      return this.scaled(scaled, d)
-    }
-    this.scaled(Math.round(v * POW10[d]!), d)
+      if (scaled !== 0) this.byte(C_MINUS) // no "-0.000"
+      this.scaled(scaled, d)
+    } else this.scaled(Math.round(v * POW10[d]!), d)
   }
 
   private scaled(scaled: number, d: number): void {
@@ -122,7 +120,10 @@ class RowWriter {
 
   row(host: SimHost, ts: number, values: Float64Array): void {
     let name = this.hostBytes.get(host)
-    if (!name) this.hostBytes.set(host, (name = Buffer.from(host.name, 'latin1')))
+    if (!name) {
+      name = Buffer.from(host.name, 'latin1')
+      this.hostBytes.set(host, name)
+    }
     this.ensure(64 + name.length + values.length * 24)
     this.iso(ts)
     this.byte(C_COMMA)

@@ -27,7 +27,7 @@ import { Rng } from './random.js'
 const MIN = 60_000
 const HOUR = 3_600_000
 const DAY = 86_400_000
-const clamp = (x: number, lo: number, hi: number) => (x < lo ? lo : x > hi ? hi : x)
+const clamp = (x: number, lo: number, hi: number) => (x < lo ? lo : Math.min(x, hi))
 const lerp = (a: number, b: number, t: number) => a + (b - a) * t
 
 export interface ScheduledFailure {
@@ -201,7 +201,10 @@ export class FleetSim {
       this.hosts.push(host)
       this.byName.set(host.name, host)
       let rk = this.racks.get(rack)
-      if (!rk) this.racks.set(rack, (rk = { hosts: [], next: 0, until: 0 }))
+      if (!rk) {
+        rk = { hosts: [], next: 0, until: 0 }
+        this.racks.set(rack, rk)
+      }
       rk.hosts.push(host)
       this.scheduleFailure(host, this.now, true)
     }
@@ -595,7 +598,7 @@ export class FleetSim {
     const s = h.service
     const svc = this.services[SERVICES.indexOf(s)]!
     const f = h.failure
-    const u = f && f.predictable && t >= f.onset ? clamp((t - f.onset) / (f.ts - f.onset), 0, 1) : 0
+    const u = f?.predictable && t >= f.onset ? clamp((t - f.onset) / (f.ts - f.onset), 0, 1) : 0
     const st = f ? f.strength : 0
     const mode = u > 0 ? f!.mode : undefined
     const hour = (t / HOUR) % 24

@@ -79,7 +79,8 @@ export function computeOutcome(sim: FleetSim, untilMs: number = sim.endMs): Outc
   const failures = sim.failures.filter((f) => f.ts < endMs)
   const byMode: OutcomeReport['failures']['byMode'] = {}
   for (const f of failures) {
-    const e = (byMode[f.mode] ??= { total: 0, predictable: 0, averted: 0 })
+    const e = byMode[f.mode] ?? { total: 0, predictable: 0, averted: 0 }
+    byMode[f.mode] = e
     e.total++
     if (f.predictable) e.predictable++
     if (f.averted) e.averted++
