@@ -1,0 +1,232 @@
+/**
+ * Event-level evaluation of alerts against failures (DESIGN.md section 6).
+ *
+ * For a failure of host h at f, with horizon H and lead L:
+ * - an alert of h at t is *useful* for it when f − H ≤ t ≤ f − L (early enough to act);
+ * - the failure is *detected* when at least one useful alert exists; its lead time is
+ *   f − (first useful alert);
+ * - an alert is a true positive when h fails in (t + L, t + H]; alerts in (f − L, f] are too
+ *   late to act and count neither way (they are dropped from training too);
+ * - false alarms per host-day count false-positive *episodes* (runs of false alerts of one
+ *   host with gaps < H), per host-day observed.
+ */
+
+export interface ScoredPoint {
+  /** Host (entity) index into a host table, for speed. */
+  host: number
+  ts: number
+  score: number
+}
+
+export interface FailurePoint {
+  host: number
+  ts: number
+  /** Whether a model could have seen it coming (simulator ground truth); default true. */
+  predictable?: boolean
+}
+
+export interface EventMetrics {
+  threshold: number
+  alerts: number
+  truePositiveAlerts: number
+  falsePositiveAlerts: number
+  /** TP / (TP + FP); null when there was no alert. */
+  precision: number | null
+  failures: number
+  detected: number
+  /** detected / failures (null when there is no failure). */
+  eventRecall: number | null
+  /** Recall over the failures marked predictable. */
+  predictableFailures: number
+  predictableDetected: number
+  predictableRecall: number | null
+  /** Lead time of each detected failure, in the time unit of ts. */
+  leadTimes: number[]
+  medianLeadTime: number | null
+  falseAlarmEpisodes: number
+  hostDays: number
+  falseAlarmsPerHostDay: number | null
+}
+
+export interface EventEvalOptions {
+  horizon: number
+  lead: number
+  /** Length of a "day" in the time unit of ts (86 400 000 for ms; e.g. 1 for cycles). */
+  dayLength: number
+}
+
+export function median(xs: number[]): number | null {
+  if (!xs.length) return null
+  const s = Float64Array.from(xs).sort()
+  const m = s.length >> 1
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+/**
+ * Per host, the failure times (sorted) and the observed span. `points` must be sorted by
+ * (host, ts); `failures` in any order.
+ */
+export class EventIndex {
+  readonly failuresByHost = new Map<number, FailurePoint[]>()
+  readonly hostDays: number
+
+  constructor(
+    readonly points: readonly ScoredPoint[],
+    readonly failures: readonly FailurePoint[],
+    readonly opts: EventEvalOptions,
+  ) {
+    for (const f of failures) {
+      const list = this.failuresByHost.get(f.host) ?? []
+      list.push(f)
+      this.failuresByHost.set(f.host, list)
+    }
+    for (const list of this.failuresByHost.values()) list.sort((a, b) => a.ts - b.ts)
+    let span = 0
+    let i = 0
+    while (i < points.length) {
+      const h = points[i]!.host
+      const first = points[i]!.ts
+      let last = first
+      while (i < points.length && points[i]!.host === h) last = points[i++]!.ts
+      span += last - first
+    }
+    this.hostDays = span / opts.dayLength
+  }
+
+  /**
+   * Label of a point: 1 positive (fails within (t + lead, t + horizon]), 0 negative, -1 too
+   * late to act (in (f − lead, f]).
+   */
+  label(p: ScoredPoint): 1 | 0 | -1 {
+    const list = this.failuresByHost.get(p.host)
+    if (!list) return 0
+    const { horizon, lead } = this.opts
+    for (const f of list) {
+      if (f.ts <= p.ts) continue
+      if (f.ts - p.ts <= lead) return -1
+      if (f.ts - p.ts <= horizon) return 1
+      return 0
+    }
+    return 0
+  }
+
+  evaluate(threshold: number, scoreOf: (p: ScoredPoint, i: number) => number = (p) => p.score): EventMetrics {
+    const { horizon, lead } = this.opts
+    let tp = 0
+    let fp = 0
+    let episodes = 0
+    let lastFpHost = -1
+    let lastFpTs = Number.NEGATIVE_INFINITY
+    const firstUseful = new Map<FailurePoint, number>()
+    for (let i = 0; i < this.points.length; i++) {
+      const p = this.points[i]!
+      if (!(scoreOf(p, i) >= threshold)) continue
+      const list = this.failuresByHost.get(p.host)
+      let verdict: 1 | 0 | -1 = 0
+      if (list)
+        for (const f of list) {
+          if (f.ts <= p.ts) continue
+          const until = f.ts - p.ts
+          if (until <= lead) verdict = -1
+          else if (until <= horizon) {
+            verdict = 1
+            if (!firstUseful.has(f)) firstUseful.set(f, p.ts)
+          }
+          break
+        }
+      if (verdict === 1) tp++
+      else if (verdict === 0) {
+        fp++
+        if (p.host !== lastFpHost || p.ts - lastFpTs >= horizon) episodes++
+        lastFpHost = p.host
+        lastFpTs = p.ts
+      }
+    }
+    const leadTimes: number[] = []
+    let predictable = 0
+    let predictableDetected = 0
+    for (const f of this.failures) {
+      const first = firstUseful.get(f)
+      if (first !== undefined) leadTimes.push(f.ts - first)
+      if (f.predictable !== false) {
+        predictable++
+        if (first !== undefined) predictableDetected++
+      }
+    }
+    return {
+      threshold,
+      alerts: tp + fp,
+      truePositiveAlerts: tp,
+      falsePositiveAlerts: fp,
+      precision: tp + fp ? tp / (tp + fp) : null,
+      failures: this.failures.length,
+      detected: leadTimes.length,
+      eventRecall: this.failures.length ? leadTimes.length / this.failures.length : null,
+      predictableFailures: predictable,
+      predictableDetected,
+      predictableRecall: predictable ? predictableDetected / predictable : null,
+      leadTimes,
+      medianLeadTime: median(leadTimes),
+      falseAlarmEpisodes: episodes,
+      hostDays: this.hostDays,
+      falseAlarmsPerHostDay: this.hostDays > 0 ? episodes / this.hostDays : null,
+    }
+  }
+}
+
+const f1 = (p: number | null, r: number | null) => (p && r ? (2 * p * r) / (p + r) : 0)
+
+export interface StaticBaseline {
+  metric: string
+  direction: 'above' | 'below'
+  threshold: number
+  best: EventMetrics
+  /** Highest predictable recall among thresholds whose alert precision is ≥ 0.9 (0 if none). */
+  recallAtPrecision90: number
+}
+
+/**
+ * The naive baseline: one static threshold on one raw metric ("alert when disk_err_rate >
+ * x"), the best per metric over a grid of quantiles and both directions, chosen by F1 of
+ * alert precision and predictable event recall. `values[m][i]` is metric m of point i
+ * (NaN = missing).
+ */
+export function staticThresholdBaseline(
+  index: EventIndex,
+  metrics: readonly string[],
+  values: readonly Float64Array[],
+  quantiles: readonly number[] = [0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 0.999, 0.9995, 0.9999],
+): StaticBaseline[] {
+  const out: StaticBaseline[] = []
+  metrics.forEach((metric, m) => {
+    const col = values[m]!
+    const finite = Float64Array.from(col.filter((v) => Number.isFinite(v))).sort()
+    if (!finite.length) return
+    let best: StaticBaseline | undefined
+    for (const direction of ['above', 'below'] as const)
+      for (const q of quantiles) {
+        const k = Math.min(finite.length - 1, Math.floor((direction === 'above' ? q : 1 - q) * finite.length))
+        const thr = finite[k]!
+        const sign = direction === 'above' ? 1 : -1
+        const r = index.evaluate(sign * thr, (_, i) => {
+          const v = col[i]!
+          return Number.isNaN(v) ? Number.NEGATIVE_INFINITY : sign * v
+        })
+        const score = f1(r.precision, r.predictableRecall)
+        const at90 = (r.precision ?? 0) >= 0.9 ? (r.predictableRecall ?? 0) : 0
+        if (!best || score > f1(best.best.precision, best.best.predictableRecall))
+          best = {
+            metric,
+            direction,
+            threshold: thr,
+            best: r,
+            recallAtPrecision90: Math.max(at90, best?.recallAtPrecision90 ?? 0),
+          }
+        else best.recallAtPrecision90 = Math.max(best.recallAtPrecision90, at90)
+      }
+    if (best) out.push(best)
+  })
+  return out.sort(
+    (a, b) => f1(b.best.precision, b.best.predictableRecall) - f1(a.best.precision, a.best.predictableRecall),
+  )
+}
