@@ -1,0 +1,390 @@
+/**
+ * The one feature engine (pure, no I/O), used unchanged by training, offline scoring and the
+ * streaming scorer.
+ *
+ * Per host it keeps the samples of its longest window in a ring buffer and, per window and
+ * metric, running sums (n, Σv, Σv², Σt, Σt², Σtv) and monotonic deques for min and max, so an
+ * in-order sample costs O(windows × metrics) amortised. A sample up to `lateness` older than
+ * the host's newest is inserted in order and the host's state is rebuilt from its ring (rare);
+ * an older one is refused as late. Running sums are rebuilt from the ring every few window
+ * lengths, so rounding error cannot accumulate over a long life.
+ *
+ * Window w at time t holds the samples with ts in (t − w, t], t being the host's newest ts.
+ */
+import { type FeatureSpecV1, featureCount, slopeScale } from './spec.js'
+
+export const PushOutcome = { emitted: 'emitted', warming: 'warming', late: 'late' } as const
+export type PushOutcome = (typeof PushOutcome)[keyof typeof PushOutcome]
+
+const AGG_INDEX = { mean: 0, std: 1, min: 2, max: 3, last: 4, slope: 5, count: 6 } as const
+// Offsets of the running sums of one (window, metric).
+const S_N = 0
+const S_V = 1
+const S_VV = 2
+const S_T = 3
+const S_TT = 4
+const S_TV = 5
+const S_SIZE = 6
+
+class HostState {
+  cap = 16
+  mask = 15
+  ts = new Float64Array(16)
+  vals: Float64Array
+  /** Logical index of the oldest retained sample, and one past the newest. */
+  seqStart = 0
+  seqEnd = 0
+  /** Per window: logical index of its first sample. */
+  wStart: number[]
+  sums: Float64Array
+  /** Per (window, metric): min and max deques of logical indices, as rings of `cap`. */
+  minDq: Int32Array[]
+  maxDq: Int32Array[]
+  minHead: Int32Array
+  minTail: Int32Array
+  maxHead: Int32Array
+  maxTail: Int32Array
+  ewma: Float64Array
+  ewmaTs: Float64Array
+  newest = Number.NEGATIVE_INFINITY
+  /** Samples accepted in this life. */
+  count = 0
+  tRef = 0
+  appendsSinceRebuild = 0
+
+  constructor(
+    readonly M: number,
+    readonly W: number,
+  ) {
+    this.vals = new Float64Array(16 * M)
+    this.wStart = new Array(W).fill(0)
+    this.sums = new Float64Array(W * M * S_SIZE)
+    this.minDq = Array.from({ length: W * M }, () => new Int32Array(16))
+    this.maxDq = Array.from({ length: W * M }, () => new Int32Array(16))
+    this.minHead = new Int32Array(W * M)
+    this.minTail = new Int32Array(W * M)
+    this.maxHead = new Int32Array(W * M)
+    this.maxTail = new Int32Array(W * M)
+    this.ewma = new Float64Array(M).fill(Number.NaN)
+    this.ewmaTs = new Float64Array(M)
+  }
+
+  /** Approximate bytes held, for the bench's memory-per-host figure. */
+  bytes(): number {
+    return this.cap * 8 * (1 + this.M) + this.W * this.M * (S_SIZE * 8 + 2 * this.cap * 4 + 16) + this.M * 16 + 200
+  }
+
+  grow(): void {
+    const cap = this.cap * 2
+    const mask = cap - 1
+    const ts = new Float64Array(cap)
+    const vals = new Float64Array(cap * this.M)
+    for (let s = this.seqStart; s < this.seqEnd; s++) {
+      const o = s & this.mask
+      const n = s & mask
+      ts[n] = this.ts[o]!
+      vals.set(this.vals.subarray(o * this.M, o * this.M + this.M), n * this.M)
+    }
+    const relay = (dqs: Int32Array[], head: Int32Array, tail: Int32Array) => {
+      for (let k = 0; k < dqs.length; k++) {
+        const old = dqs[k]!
+        const next = new Int32Array(cap)
+        for (let j = head[k]!; j < tail[k]!; j++) next[j & mask] = old[j & this.mask]!
+        dqs[k] = next
+      }
+    }
+    relay(this.minDq, this.minHead, this.minTail)
+    relay(this.maxDq, this.maxHead, this.maxTail)
+    this.ts = ts
+    this.vals = vals
+    this.cap = cap
+    this.mask = mask
+  }
+}
+
+export class FeatureEngine {
+  readonly size: number
+  private readonly hosts = new Map<string, HostState>()
+  private readonly M: number
+  private readonly W: number
+  private readonly windows: number[]
+  private readonly wmax: number
+  private readonly aggIdx: number[]
+  private readonly tScale: number
+  private readonly agg = new Float64Array(7)
+
+  constructor(readonly spec: FeatureSpecV1) {
+    this.M = spec.metrics.length
+    this.W = spec.windows.length
+    this.windows = [...spec.windows]
+    this.wmax = this.windows[this.W - 1] ?? 0
+    this.aggIdx = spec.aggregates.map((a) => AGG_INDEX[a])
+    this.size = featureCount(spec)
+    this.tScale = slopeScale(spec.timeUnit)
+  }
+
+  get hostCount(): number {
+    return this.hosts.size
+  }
+
+  /** Approximate bytes of state across hosts. */
+  stateBytes(): number {
+    let b = 0
+    for (const h of this.hosts.values()) b += h.bytes()
+    return b
+  }
+
+  /** Forgets a host's history: after a failure the host starts a new life. */
+  reset(host: string): void {
+    this.hosts.delete(host)
+  }
+
+  hostNames(): IterableIterator<string> {
+    return this.hosts.keys()
+  }
+
+  /** The newest ts accepted for a host, or undefined. */
+  newest(host: string): number | undefined {
+    return this.hosts.get(host)?.newest
+  }
+
+  /**
+   * Adds one sample (`values` in spec.metrics order, NaN = missing). When a vector is due,
+   * writes it into `out` (length `size`) and answers 'emitted'; before `minHistory` or off
+   * the stride, 'warming'; a sample older than newest − lateness changes nothing: 'late'.
+   */
+  push(host: string, ts: number, values: ArrayLike<number>, out: Float64Array): PushOutcome {
+    let h = this.hosts.get(host)
+    if (!h) {
+      h = new HostState(this.M, this.W)
+      h.tRef = ts
+      this.hosts.set(host, h)
+    }
+    const prevNewest = h.newest
+    if (ts < h.newest) {
+      if (ts < h.newest - this.spec.lateness) return PushOutcome.late
+      this.insertLate(h, ts, values)
+    } else {
+      this.append(h, ts, values)
+      this.updateEwma(h, ts, values)
+    }
+    h.count++
+    const { minHistory, stride } = this.spec
+    if (h.count < minHistory || (h.count - minHistory) % stride !== 0) return PushOutcome.warming
+    this.vector(h, values, Number.isFinite(prevNewest) ? Math.max(0, ts - prevNewest) : 0, out)
+    return PushOutcome.emitted
+  }
+
+  private updateEwma(h: HostState, ts: number, values: ArrayLike<number>): void {
+    const tau = this.wmax > 0 ? this.wmax : 1
+    for (let m = 0; m < this.M; m++) {
+      const v = values[m]!
+      if (Number.isNaN(v)) continue
+      if (Number.isNaN(h.ewma[m]!)) h.ewma[m] = v
+      else {
+        const alpha = 1 - Math.exp(-(ts - h.ewmaTs[m]!) / tau)
+        h.ewma[m] = h.ewma[m]! + alpha * (v - h.ewma[m]!)
+      }
+      h.ewmaTs[m] = ts
+    }
+  }
+
+  private append(h: HostState, ts: number, values: ArrayLike<number>): void {
+    if (h.seqEnd - h.seqStart === h.cap) h.grow()
+    const s = h.seqEnd++
+    const pos = s & h.mask
+    h.ts[pos] = ts
+    const M = this.M
+    const base = pos * M
+    for (let m = 0; m < M; m++) {
+      const v = values[m]
+      h.vals[base + m] = v === undefined || v === null ? Number.NaN : v
+    }
+    h.newest = ts
+    const t = (ts - h.tRef) / this.tScale
+    for (let w = 0; w < this.W; w++) {
+      for (let m = 0; m < M; m++) {
+        const v = h.vals[base + m]!
+        if (Number.isNaN(v)) continue
+        const k = w * M + m
+        const o = k * S_SIZE
+        const sums = h.sums
+        sums[o + S_N]! += 1
+        sums[o + S_V]! += v
+        sums[o + S_VV]! += v * v
+        sums[o + S_T]! += t
+        sums[o + S_TT]! += t * t
+        sums[o + S_TV]! += t * v
+        this.pushDeque(h, k, m, s, v)
+      }
+      this.evict(h, w, ts)
+    }
+    h.seqStart = h.wStart[this.W - 1]!
+    if (++h.appendsSinceRebuild > Math.max(64, 2 * (h.seqEnd - h.seqStart))) this.rebuild(h)
+  }
+
+  private pushDeque(h: HostState, k: number, m: number, s: number, v: number): void {
+    const M = this.M
+    const mask = h.mask
+    const minDq = h.minDq[k]!
+    let tail = h.minTail[k]!
+    const minHead = h.minHead[k]!
+    while (tail > minHead && h.vals[(minDq[(tail - 1) & mask]! & mask) * M + m]! >= v) tail--
+    minDq[tail & mask] = s
+    h.minTail[k] = tail + 1
+    const maxDq = h.maxDq[k]!
+    tail = h.maxTail[k]!
+    const maxHead = h.maxHead[k]!
+    while (tail > maxHead && h.vals[(maxDq[(tail - 1) & mask]! & mask) * M + m]! <= v) tail--
+    maxDq[tail & mask] = s
+    h.maxTail[k] = tail + 1
+  }
+
+  /** Drops from window w the samples with ts ≤ newest − w. */
+  private evict(h: HostState, w: number, newest: number): void {
+    const limit = newest - this.windows[w]!
+    let start = h.wStart[w]!
+    const M = this.M
+    while (start < h.seqEnd && h.ts[start & h.mask]! <= limit) {
+      const base = (start & h.mask) * M
+      const t = (h.ts[start & h.mask]! - h.tRef) / this.tScale
+      for (let m = 0; m < M; m++) {
+        const v = h.vals[base + m]!
+        if (Number.isNaN(v)) continue
+        const o = (w * M + m) * S_SIZE
+        const sums = h.sums
+        sums[o + S_N]! -= 1
+        sums[o + S_V]! -= v
+        sums[o + S_VV]! -= v * v
+        sums[o + S_T]! -= t
+        sums[o + S_TT]! -= t * t
+        sums[o + S_TV]! -= t * v
+      }
+      start++
+    }
+    h.wStart[w] = start
+    for (let m = 0; m < M; m++) {
+      const k = w * M + m
+      while (h.minHead[k]! < h.minTail[k]! && h.minDq[k]![h.minHead[k]! & h.mask]! < start) h.minHead[k]!++
+      while (h.maxHead[k]! < h.maxTail[k]! && h.maxDq[k]![h.maxHead[k]! & h.mask]! < start) h.maxHead[k]!++
+    }
+  }
+
+  /** Inserts a late sample in ts order, then rebuilds the host's window state from its ring. */
+  private insertLate(h: HostState, ts: number, values: ArrayLike<number>): void {
+    if (h.seqEnd - h.seqStart === h.cap) h.grow()
+    const M = this.M
+    let s = h.seqEnd
+    // Shift newer samples up by one (late samples are rare and only `lateness` old).
+    while (s > h.seqStart && h.ts[(s - 1) & h.mask]! > ts) {
+      const from = (s - 1) & h.mask
+      const to = s & h.mask
+      h.ts[to] = h.ts[from]!
+      h.vals.copyWithin(to * M, from * M, from * M + M)
+      s--
+    }
+    const pos = s & h.mask
+    h.ts[pos] = ts
+    for (let m = 0; m < M; m++) {
+      const v = values[m]
+      h.vals[pos * M + m] = v === undefined || v === null ? Number.NaN : v
+    }
+    h.seqEnd++
+    this.rebuild(h)
+  }
+
+  /** Recomputes sums and deques of every window from the ring (exact; resets rounding error). */
+  private rebuild(h: HostState): void {
+    h.appendsSinceRebuild = 0
+    h.tRef = h.ts[h.seqStart & h.mask]!
+    h.sums.fill(0)
+    h.minHead.fill(0)
+    h.minTail.fill(0)
+    h.maxHead.fill(0)
+    h.maxTail.fill(0)
+    const M = this.M
+    for (let w = 0; w < this.W; w++) {
+      const limit = h.newest - this.windows[w]!
+      let start = h.seqStart
+      while (start < h.seqEnd && h.ts[start & h.mask]! <= limit) start++
+      h.wStart[w] = start
+      for (let m = 0; m < M; m++) {
+        const k = w * M + m
+        h.minHead[k] = start
+        h.minTail[k] = start
+        h.maxHead[k] = start
+        h.maxTail[k] = start
+      }
+      for (let s = start; s < h.seqEnd; s++) {
+        const base = (s & h.mask) * M
+        const t = (h.ts[s & h.mask]! - h.tRef) / this.tScale
+        for (let m = 0; m < M; m++) {
+          const v = h.vals[base + m]!
+          if (Number.isNaN(v)) continue
+          const k = w * M + m
+          const o = k * S_SIZE
+          h.sums[o + S_N]! += 1
+          h.sums[o + S_V]! += v
+          h.sums[o + S_VV]! += v * v
+          h.sums[o + S_T]! += t
+          h.sums[o + S_TT]! += t * t
+          h.sums[o + S_TV]! += t * v
+          this.pushDeque(h, k, m, s, v)
+        }
+      }
+    }
+    h.seqStart = h.wStart[this.W - 1]!
+  }
+
+  /** Latest non-missing value of metric m at or after logical index `from`, or NaN. */
+  private lastValue(h: HostState, m: number, from: number): number {
+    for (let s = h.seqEnd - 1; s >= from; s--) {
+      const v = h.vals[(s & h.mask) * this.M + m]!
+      if (!Number.isNaN(v)) return v
+    }
+    return Number.NaN
+  }
+
+  private vector(h: HostState, values: ArrayLike<number>, sincePrev: number, out: Float64Array): void {
+    const M = this.M
+    const agg = this.agg
+    const aggIdx = this.aggIdx
+    let j = 0
+    for (let m = 0; m < M; m++) {
+      for (let w = 0; w < this.W; w++) {
+        const k = w * M + m
+        const o = k * S_SIZE
+        const sums = h.sums
+        const n = sums[o + S_N]!
+        if (n > 0) {
+          const mean = sums[o + S_V]! / n
+          agg[0] = mean
+          agg[1] = n > 1 ? Math.sqrt(Math.max(0, (sums[o + S_VV]! - sums[o + S_V]! * mean) / (n - 1))) : 0
+          agg[2] = h.vals[(h.minDq[k]![h.minHead[k]! & h.mask]! & h.mask) * M + m]!
+          agg[3] = h.vals[(h.maxDq[k]![h.maxHead[k]! & h.mask]! & h.mask) * M + m]!
+          agg[4] = this.lastValue(h, m, h.wStart[w]!)
+          const d = n * sums[o + S_TT]! - sums[o + S_T]! * sums[o + S_T]!
+          agg[5] = n > 1 && d > 1e-12 * n * n ? (n * sums[o + S_TV]! - sums[o + S_T]! * sums[o + S_V]!) / d : 0
+        } else agg.fill(Number.NaN, 0, 6)
+        agg[6] = n
+        for (let a = 0; a < aggIdx.length; a++) out[j++] = agg[aggIdx[a]!]!
+      }
+      if (this.spec.ewma) {
+        out[j++] = h.ewma[m]!
+        // Delta over the longest window: newest minus oldest value still in it.
+        let first = Number.NaN
+        for (let s = h.seqStart; s < h.seqEnd && Number.isNaN(first); s++) first = h.vals[(s & h.mask) * M + m]!
+        out[j++] = this.lastValue(h, m, h.seqStart) - first
+      }
+    }
+    if (this.spec.hostFeatures) {
+      out[j++] = sincePrev / this.tScale
+      let missing = 0
+      for (let m = 0; m < M; m++) {
+        const v = values[m]
+        if (v === undefined || v === null || Number.isNaN(v)) missing++
+      }
+      out[j++] = M ? missing / M : 0
+    }
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The feature spec: saved with every model, it alone determines the vector layout, so the
+ * offline path (CSV → train/score) and the online path (Kafka → serve) compute the same
+ * vector from the same samples.
+ */
+import type { TimeUnit } from '../time.js'
+
+export const Aggregates = ['mean', 'std', 'min', 'max', 'last', 'slope', 'count'] as const
+export type Aggregate = (typeof Aggregates)[number]
+
+export interface FeatureSpecV1 {
+  v: 1
+  /** Metrics, in vector order. */
+  metrics: string[]
+  /** Window lengths on the time axis (ms, or steps for step data), ascending. */
+  windows: number[]
+  aggregates: Aggregate[]
+  /** Per-metric EWMA (time constant = longest window) and delta over the longest window. */
+  ewma: boolean
+  /** Per-host: time since the previous sample, and fraction of metrics missing. */
+  hostFeatures: boolean
+  /** Vectors are emitted once a host has this many samples in its current life. */
+  minHistory: number
+  /** Emit a vector every `stride` accepted samples of a host. */
+  stride: number
+  /** Samples up to this much older than the host's newest are inserted in order; older ones are late. */
+  lateness: number
+  timeUnit: TimeUnit
+}
+
+/** Time axis units per slope unit: slopes are per second (ms data) or per step. */
+export function slopeScale(unit: TimeUnit): number {
+  return unit === 'step' ? 1 : 1000
+}
+
+function windowLabel(w: number, unit: TimeUnit): string {
+  if (unit === 'step') return `${w}`
+  if (w % 86_400_000 === 0) return `${w / 86_400_000}d`
+  if (w % 3_600_000 === 0) return `${w / 3_600_000}h`
+  if (w % 60_000 === 0) return `${w / 60_000}m`
+  if (w % 1000 === 0) return `${w / 1000}s`
+  return `${w}ms`
+}
+
+/** Feature names in vector order, e.g. `mem_used.slope.30m`, `mem_used.ewma`, `host.since_prev`. */
+export function featureNames(spec: FeatureSpecV1): string[] {
+  const names: string[] = []
+  for (const m of spec.metrics) {
+    for (const w of spec.windows)
+      for (const a of spec.aggregates) names.push(`${m}.${a}.${windowLabel(w, spec.timeUnit)}`)
+    if (spec.ewma) names.push(`${m}.ewma`, `${m}.delta`)
+  }
+  if (spec.hostFeatures) names.push('host.since_prev', 'host.missing_frac')
+  return names
+}
+
+export function featureCount(spec: FeatureSpecV1): number {
+  return (
+    spec.metrics.length * (spec.windows.length * spec.aggregates.length + (spec.ewma ? 2 : 0)) +
+    (spec.hostFeatures ? 2 : 0)
+  )
+}
+
+/** The metric a feature is computed from ('host' for per-host features). */
+export function featureMetric(name: string): string {
+  return name.slice(0, name.indexOf('.'))
+}
+
+/** Default windows from the horizon: a sixth, a half, and twice the horizon. */
+export function defaultWindows(horizon: number, unit: TimeUnit): number[] {
+  const round = (x: number) => (unit === 'step' ? Math.max(1, Math.round(x)) : Math.max(1000, Math.round(x / 1000) * 1000))
+  return [...new Set([round(horizon / 6), round(horizon / 2), round(horizon * 2)])].sort((a, b) => a - b)
+}
+
+export function createFeatureSpec(p: {
+  metrics: string[]
+  horizon: number
+  timeUnit: TimeUnit
+  windows?: number[]
+  aggregates?: Aggregate[]
+  minHistory?: number
+  stride?: number
+  lateness?: number
+}): FeatureSpecV1 {
+  const windows = [...(p.windows ?? defaultWindows(p.horizon, p.timeUnit))].sort((a, b) => a - b)
+  return {
+    v: 1,
+    metrics: [...p.metrics],
+    windows,
+    aggregates: [...(p.aggregates ?? Aggregates)],
+    ewma: true,
+    hostFeatures: true,
+    minHistory: p.minHistory ?? 3,
+    stride: p.stride ?? 1,
+    lateness: p.lateness ?? (p.timeUnit === 'step' ? 0 : 60_000),
+    timeUnit: p.timeUnit,
+  }
+}
