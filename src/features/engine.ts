@@ -26,6 +26,76 @@ const S_TT = 4
 const S_TV = 5
 const S_SIZE = 6
 
+/**
+ * A ring of sample indices (logical, increasing), growable. One min and one max deque per
+ * metric serve every window: windows are suffixes of the longest one, so the extreme of a
+ * window is the first deque entry at or after the window's start.
+ */
+class IndexDeque {
+  idx = new Int32Array(8)
+  /** The samples' values, kept beside their indices so comparisons stay in cache. */
+  val = new Float64Array(8)
+  mask = 7
+  head = 0
+  tail = 0
+
+  /** Pushes (i, v), first dropping from the back every entry that `keep` says v dominates. */
+  pushMin(i: number, v: number): void {
+    while (this.tail > this.head && this.val[(this.tail - 1) & this.mask]! >= v) this.tail--
+    this.push(i, v)
+  }
+
+  pushMax(i: number, v: number): void {
+    while (this.tail > this.head && this.val[(this.tail - 1) & this.mask]! <= v) this.tail--
+    this.push(i, v)
+  }
+
+  private push(i: number, v: number): void {
+    if (this.tail - this.head === this.idx.length) {
+      const n = this.idx.length * 2
+      const idx = new Int32Array(n)
+      const val = new Float64Array(n)
+      for (let j = this.head; j < this.tail; j++) {
+        idx[j - this.head] = this.idx[j & this.mask]!
+        val[j - this.head] = this.val[j & this.mask]!
+      }
+      this.tail -= this.head
+      this.head = 0
+      this.idx = idx
+      this.val = val
+      this.mask = n - 1
+    }
+    this.idx[this.tail & this.mask] = i
+    this.val[this.tail++ & this.mask] = v
+  }
+
+  /** Drops entries with index below `start` from the front. */
+  trim(start: number): void {
+    while (this.head < this.tail && this.idx[this.head & this.mask]! < start) this.head++
+  }
+
+  /** Value of the first entry with index ≥ start (the window's extreme), or NaN. */
+  extremeFrom(start: number): number {
+    let lo = this.head
+    let hi = this.tail
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (this.idx[mid & this.mask]! < start) lo = mid + 1
+      else hi = mid
+    }
+    return lo < this.tail ? this.val[lo & this.mask]! : Number.NaN
+  }
+
+  bytes(): number {
+    return this.idx.length * 12 + 48
+  }
+
+  clear(): void {
+    this.head = 0
+    this.tail = 0
+  }
+}
+
 class HostState {
   cap = 16
   mask = 15
@@ -37,13 +107,9 @@ class HostState {
   /** Per window: logical index of its first sample. */
   wStart: number[]
   sums: Float64Array
-  /** Per (window, metric): min and max deques of logical indices, as rings of `cap`. */
-  minDq: Int32Array[]
-  maxDq: Int32Array[]
-  minHead: Int32Array
-  minTail: Int32Array
-  maxHead: Int32Array
-  maxTail: Int32Array
+  /** Per metric: min and max deques over the longest window. */
+  minDq: IndexDeque[]
+  maxDq: IndexDeque[]
   ewma: Float64Array
   ewmaTs: Float64Array
   newest = Number.NEGATIVE_INFINITY
@@ -59,19 +125,17 @@ class HostState {
     this.vals = new Float64Array(16 * M)
     this.wStart = new Array(W).fill(0)
     this.sums = new Float64Array(W * M * S_SIZE)
-    this.minDq = Array.from({ length: W * M }, () => new Int32Array(16))
-    this.maxDq = Array.from({ length: W * M }, () => new Int32Array(16))
-    this.minHead = new Int32Array(W * M)
-    this.minTail = new Int32Array(W * M)
-    this.maxHead = new Int32Array(W * M)
-    this.maxTail = new Int32Array(W * M)
+    this.minDq = Array.from({ length: M }, () => new IndexDeque())
+    this.maxDq = Array.from({ length: M }, () => new IndexDeque())
     this.ewma = new Float64Array(M).fill(Number.NaN)
     this.ewmaTs = new Float64Array(M)
   }
 
   /** Approximate bytes held, for the bench's memory-per-host figure. */
   bytes(): number {
-    return this.cap * 8 * (1 + this.M) + this.W * this.M * (S_SIZE * 8 + 2 * this.cap * 4 + 16) + this.M * 16 + 200
+    let dq = 0
+    for (let m = 0; m < this.M; m++) dq += this.minDq[m]!.bytes() + this.maxDq[m]!.bytes()
+    return this.cap * 8 * (1 + this.M) + this.W * this.M * S_SIZE * 8 + dq + this.M * 16 + 200
   }
 
   grow(): void {
@@ -85,16 +149,6 @@ class HostState {
       ts[n] = this.ts[o]!
       vals.set(this.vals.subarray(o * this.M, o * this.M + this.M), n * this.M)
     }
-    const relay = (dqs: Int32Array[], head: Int32Array, tail: Int32Array) => {
-      for (let k = 0; k < dqs.length; k++) {
-        const old = dqs[k]!
-        const next = new Int32Array(cap)
-        for (let j = head[k]!; j < tail[k]!; j++) next[j & mask] = old[j & this.mask]!
-        dqs[k] = next
-      }
-    }
-    relay(this.minDq, this.minHead, this.minTail)
-    relay(this.maxDq, this.maxHead, this.maxTail)
     this.ts = ts
     this.vals = vals
     this.cap = cap
@@ -202,42 +256,36 @@ export class FeatureEngine {
     }
     h.newest = ts
     const t = (ts - h.tRef) / this.tScale
-    for (let w = 0; w < this.W; w++) {
-      for (let m = 0; m < M; m++) {
-        const v = h.vals[base + m]!
-        if (Number.isNaN(v)) continue
-        const k = w * M + m
-        const o = k * S_SIZE
-        const sums = h.sums
+    const sums = h.sums
+    for (let m = 0; m < M; m++) {
+      const v = h.vals[base + m]!
+      if (Number.isNaN(v)) continue
+      const tv = t * v
+      const vv = v * v
+      const tt = t * t
+      for (let w = 0; w < this.W; w++) {
+        const o = (w * M + m) * S_SIZE
         sums[o + S_N]! += 1
         sums[o + S_V]! += v
-        sums[o + S_VV]! += v * v
+        sums[o + S_VV]! += vv
         sums[o + S_T]! += t
-        sums[o + S_TT]! += t * t
-        sums[o + S_TV]! += t * v
-        this.pushDeque(h, k, m, s, v)
+        sums[o + S_TT]! += tt
+        sums[o + S_TV]! += tv
       }
-      this.evict(h, w, ts)
+      this.pushDeque(h, m, s, v)
     }
+    for (let w = 0; w < this.W; w++) this.evict(h, w, ts)
     h.seqStart = h.wStart[this.W - 1]!
+    for (let m = 0; m < M; m++) {
+      h.minDq[m]!.trim(h.seqStart)
+      h.maxDq[m]!.trim(h.seqStart)
+    }
     if (++h.appendsSinceRebuild > Math.max(64, 2 * (h.seqEnd - h.seqStart))) this.rebuild(h)
   }
 
-  private pushDeque(h: HostState, k: number, m: number, s: number, v: number): void {
-    const M = this.M
-    const mask = h.mask
-    const minDq = h.minDq[k]!
-    let tail = h.minTail[k]!
-    const minHead = h.minHead[k]!
-    while (tail > minHead && h.vals[(minDq[(tail - 1) & mask]! & mask) * M + m]! >= v) tail--
-    minDq[tail & mask] = s
-    h.minTail[k] = tail + 1
-    const maxDq = h.maxDq[k]!
-    tail = h.maxTail[k]!
-    const maxHead = h.maxHead[k]!
-    while (tail > maxHead && h.vals[(maxDq[(tail - 1) & mask]! & mask) * M + m]! <= v) tail--
-    maxDq[tail & mask] = s
-    h.maxTail[k] = tail + 1
+  private pushDeque(h: HostState, m: number, s: number, v: number): void {
+    h.minDq[m]!.pushMin(s, v)
+    h.maxDq[m]!.pushMax(s, v)
   }
 
   /** Drops from window w the samples with ts ≤ newest − w. */
@@ -263,11 +311,6 @@ export class FeatureEngine {
       start++
     }
     h.wStart[w] = start
-    for (let m = 0; m < M; m++) {
-      const k = w * M + m
-      while (h.minHead[k]! < h.minTail[k]! && h.minDq[k]![h.minHead[k]! & h.mask]! < start) h.minHead[k]!++
-      while (h.maxHead[k]! < h.maxTail[k]! && h.maxDq[k]![h.maxHead[k]! & h.mask]! < start) h.maxHead[k]!++
-    }
   }
 
   /** Inserts a late sample in ts order, then rebuilds the host's window state from its ring. */
@@ -298,23 +341,16 @@ export class FeatureEngine {
     h.appendsSinceRebuild = 0
     h.tRef = h.ts[h.seqStart & h.mask]!
     h.sums.fill(0)
-    h.minHead.fill(0)
-    h.minTail.fill(0)
-    h.maxHead.fill(0)
-    h.maxTail.fill(0)
     const M = this.M
+    for (let m = 0; m < M; m++) {
+      h.minDq[m]!.clear()
+      h.maxDq[m]!.clear()
+    }
     for (let w = 0; w < this.W; w++) {
       const limit = h.newest - this.windows[w]!
       let start = h.seqStart
       while (start < h.seqEnd && h.ts[start & h.mask]! <= limit) start++
       h.wStart[w] = start
-      for (let m = 0; m < M; m++) {
-        const k = w * M + m
-        h.minHead[k] = start
-        h.minTail[k] = start
-        h.maxHead[k] = start
-        h.maxTail[k] = start
-      }
       for (let s = start; s < h.seqEnd; s++) {
         const base = (s & h.mask) * M
         const t = (h.ts[s & h.mask]! - h.tRef) / this.tScale
@@ -329,20 +365,11 @@ export class FeatureEngine {
           h.sums[o + S_T]! += t
           h.sums[o + S_TT]! += t * t
           h.sums[o + S_TV]! += t * v
-          this.pushDeque(h, k, m, s, v)
+          if (w === this.W - 1) this.pushDeque(h, m, s, v)
         }
       }
     }
     h.seqStart = h.wStart[this.W - 1]!
-  }
-
-  /** Latest non-missing value of metric m at or after logical index `from`, or NaN. */
-  private lastValue(h: HostState, m: number, from: number): number {
-    for (let s = h.seqEnd - 1; s >= from; s--) {
-      const v = h.vals[(s & h.mask) * this.M + m]!
-      if (!Number.isNaN(v)) return v
-    }
-    return Number.NaN
   }
 
   private vector(h: HostState, values: ArrayLike<number>, sincePrev: number, out: Float64Array): void {
@@ -351,18 +378,29 @@ export class FeatureEngine {
     const aggIdx = this.aggIdx
     let j = 0
     for (let m = 0; m < M; m++) {
+      // Every window ends at the newest sample: the latest reading is shared by all of them.
+      let lastIdx = -1
+      let lastVal = Number.NaN
+      for (let s = h.seqEnd - 1; s >= h.seqStart; s--) {
+        const v = h.vals[(s & h.mask) * M + m]!
+        if (!Number.isNaN(v)) {
+          lastIdx = s
+          lastVal = v
+          break
+        }
+      }
       for (let w = 0; w < this.W; w++) {
-        const k = w * M + m
-        const o = k * S_SIZE
+        const o = (w * M + m) * S_SIZE
         const sums = h.sums
         const n = sums[o + S_N]!
         if (n > 0) {
           const mean = sums[o + S_V]! / n
           agg[0] = mean
           agg[1] = n > 1 ? Math.sqrt(Math.max(0, (sums[o + S_VV]! - sums[o + S_V]! * mean) / (n - 1))) : 0
-          agg[2] = h.vals[(h.minDq[k]![h.minHead[k]! & h.mask]! & h.mask) * M + m]!
-          agg[3] = h.vals[(h.maxDq[k]![h.maxHead[k]! & h.mask]! & h.mask) * M + m]!
-          agg[4] = this.lastValue(h, m, h.wStart[w]!)
+          const start = h.wStart[w]!
+          agg[2] = h.minDq[m]!.extremeFrom(start)
+          agg[3] = h.maxDq[m]!.extremeFrom(start)
+          agg[4] = lastIdx >= start ? lastVal : Number.NaN
           const d = n * sums[o + S_TT]! - sums[o + S_T]! * sums[o + S_T]!
           agg[5] = n > 1 && d > 1e-12 * n * n ? (n * sums[o + S_TV]! - sums[o + S_T]! * sums[o + S_V]!) / d : 0
         } else agg.fill(Number.NaN, 0, 6)
@@ -374,7 +412,7 @@ export class FeatureEngine {
         // Delta over the longest window: newest minus oldest value still in it.
         let first = Number.NaN
         for (let s = h.seqStart; s < h.seqEnd && Number.isNaN(first); s++) first = h.vals[(s & h.mask) * M + m]!
-        out[j++] = this.lastValue(h, m, h.seqStart) - first
+        out[j++] = lastVal - first
       }
     }
     if (this.spec.hostFeatures) {
