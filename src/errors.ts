@@ -46,6 +46,26 @@ export const ErrorCodes = {
     retriable: false,
     summary: 'The bundled broker script (scripts/kafka/kafka.sh) failed.',
   },
+  PREEMPT_ERR_DATA_CSV: {
+    retriable: false,
+    summary: 'A data file cannot be read as CSV (missing, unreadable, broken gzip or quoting).',
+  },
+  PREEMPT_ERR_DATA_ROW: {
+    retriable: false,
+    summary: 'A CSV row or header is invalid; the message names file:line, the field and the fix.',
+  },
+  PREEMPT_ERR_DATA_LABELS: {
+    retriable: false,
+    summary: 'No usable labels: no failures found, or no positive example in a split.',
+  },
+  PREEMPT_ERR_MODEL_ARTIFACT: {
+    retriable: false,
+    summary: 'A model folder is missing, incomplete, or of an unknown version.',
+  },
+  PREEMPT_ERR_MODEL_DATA: {
+    retriable: false,
+    summary: 'Data does not fit the model: metrics it needs are missing, or the time unit differs.',
+  },
   PREEMPT_ERR_CLI_USAGE: {
     retriable: false,
     summary: 'A command-line flag or argument is invalid.',

@@ -9,14 +9,18 @@ export interface GlobalOpts {
 }
 
 /** Loads the frozen config and the root logger for a command (flags > env > file > defaults). */
-export function boot(global: GlobalOpts, env: NodeJS.ProcessEnv, overrides: ConfigOverrides = {}) {
+export function boot(
+  global: GlobalOpts,
+  env: NodeJS.ProcessEnv,
+  overrides: ConfigOverrides = {},
+  /** Commands that print a human summary log only warnings unless told otherwise. */
+  opts: { quiet?: boolean } = {},
+) {
+  const level = global.logLevel ?? (opts.quiet && !env['PREEMPT_LOG_LEVEL'] ? 'warn' : undefined)
   const config: Readonly<Config> = loadConfig({
     file: global.config,
     env,
-    overrides: {
-      ...overrides,
-      ...(global.logLevel ? { log: { level: global.logLevel as Config['log']['level'] } } : {}),
-    },
+    overrides: { ...overrides, ...(level ? { log: { level: level as Config['log']['level'] } } : {}) },
   })
   const logger: Logger = createLogger({ level: config.log.level })
   return { config, logger }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { Command, Option } from 'commander'
 import { registerKafkaCommands } from './kafka.js'
+import { registerModelCommands } from './model.js'
 import { registerSimulateCommand } from './simulate.js'
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -30,5 +31,6 @@ export function buildCli(deps: CliDeps): Command {
     .showHelpAfterError('(run with --help for usage)')
   registerKafkaCommands(program, deps.env)
   registerSimulateCommand(program, deps.env)
+  registerModelCommands(program, deps.env)
   return program
 }

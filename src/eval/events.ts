@@ -102,7 +102,7 @@ export class EventIndex {
     if (!list) return 0
     const { horizon, lead } = this.opts
     for (const f of list) {
-      if (f.ts <= p.ts) continue
+      if (f.ts < p.ts) continue
       if (f.ts - p.ts <= lead) return -1
       if (f.ts - p.ts <= horizon) return 1
       return 0
@@ -125,7 +125,7 @@ export class EventIndex {
       let verdict: 1 | 0 | -1 = 0
       if (list)
         for (const f of list) {
-          if (f.ts <= p.ts) continue
+          if (f.ts < p.ts) continue
           const until = f.ts - p.ts
           if (until <= lead) verdict = -1
           else if (until <= horizon) {

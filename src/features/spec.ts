@@ -68,7 +68,8 @@ export function featureMetric(name: string): string {
 
 /** Default windows from the horizon: a sixth, a half, and twice the horizon. */
 export function defaultWindows(horizon: number, unit: TimeUnit): number[] {
-  const round = (x: number) => (unit === 'step' ? Math.max(1, Math.round(x)) : Math.max(1000, Math.round(x / 1000) * 1000))
+  const round = (x: number) =>
+    unit === 'step' ? Math.max(1, Math.round(x)) : Math.max(1000, Math.round(x / 1000) * 1000)
   return [...new Set([round(horizon / 6), round(horizon / 2), round(horizon * 2)])].sort((a, b) => a - b)
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { FeatureEngine } from '../../src/features/engine.js'
-import { type FeatureSpecV1, createFeatureSpec, featureNames } from '../../src/features/spec.js'
+import { createFeatureSpec, type FeatureSpecV1, featureNames } from '../../src/features/spec.js'
 import { Rng } from '../../src/sim/random.js'
 
 /**
@@ -60,7 +60,13 @@ function randomStream(seed: number, n: number, opts: { lateRate: number; gapRate
     let ts = Math.round(t)
     if (r.chance(opts.lateRate)) ts -= Math.round(r.uniform(1000, 120_000)) // some within lateness, some beyond
     const values = [0, 1, 2].map((m) =>
-      r.chance(opts.missingRate) ? Number.NaN : m === 0 ? 1000 + r.normal() * 5 : m === 1 ? r.next() : 1e-3 * r.normal(),
+      r.chance(opts.missingRate)
+        ? Number.NaN
+        : m === 0
+          ? 1000 + r.normal() * 5
+          : m === 1
+            ? r.next()
+            : 1e-3 * r.normal(),
     )
     out.push({ host, ts, values })
   }

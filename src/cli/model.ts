@@ -1,0 +1,285 @@
+import { once } from 'node:events'
+import { createWriteStream } from 'node:fs'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { basename, join } from 'node:path'
+import { type Command, Option } from 'commander'
+import { scanCsv } from '../data/dataset.js'
+import { type EvaluationReport, evaluateScores } from '../eval/evaluate.js'
+import { renderReport } from '../eval/report.js'
+import { Aggregates } from '../features/spec.js'
+import { loadModel } from '../model/artifact.js'
+import { Backends, initBackend } from '../model/backend.js'
+import { type ScoredRow, scoreCsv } from '../model/score-csv.js'
+import { costModelOf, dayLengthOf, resolveFailures, traces, trainFromCsv } from '../model/train.js'
+import type { TimeUnit } from '../time.js'
+import { boot, type GlobalOpts, parse } from './common.js'
+import { addDataFlags, csvOptions, type DataFlags, durationFlag, labelSource } from './data-flags.js'
+
+/** Progress on stderr: a live line on a terminal, plain lines elsewhere. */
+function reporter(enabled: boolean) {
+  let last = ''
+  let lastAt = 0
+  return (phase: string, detail: string) => {
+    if (!enabled) return
+    const line = `${phase}: ${detail}`
+    if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${line}`)
+    else if (phase !== last || Date.now() - lastAt > 5000 || detail.startsWith('epoch')) {
+      process.stderr.write(`${line}\n`)
+      lastAt = Date.now()
+    }
+    if (phase !== last && process.stderr.isTTY && last) process.stderr.write('\n')
+    last = phase
+  }
+}
+
+const costDefaults = (unit: TimeUnit) =>
+  unit === 'step'
+    ? { unplanned: '20', planned: '2', falseAlarm: '4' }
+    : { unplanned: '4h', planned: '10m', falseAlarm: '30m' }
+
+const fmtPct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(1)} %`)
+
+function summarize(e: EvaluationReport, unit: TimeUnit): string {
+  const a = e.atThreshold
+  const lead =
+    a.medianLeadTime === null
+      ? '–'
+      : unit === 'step'
+        ? `${a.medianLeadTime} steps`
+        : `${(a.medianLeadTime / 60_000).toFixed(1)} min`
+  const lines = [
+    `  PR-AUC ${e.prAuc.toFixed(4)}, ROC-AUC ${e.rocAuc.toFixed(4)}, F1 ${e.f1.toFixed(4)} (vectors; threshold ${e.threshold.toFixed(4)})`,
+    `  event recall ${fmtPct(a.eventRecall)} (${a.detected}/${a.failures}), alert precision ${fmtPct(a.precision)}, median lead ${lead}, false alarms per host-${unit === 'step' ? '100-steps' : 'day'} ${a.falseAlarmsPerHostDay?.toFixed(3) ?? '–'}`,
+    `  availability (cost model): ${fmtPct(e.availability.availabilityWithout)} without → ${fmtPct(e.availability.availabilityWith)} with the model`,
+  ]
+  if (e.baseline)
+    lines.push(
+      `  naive baseline (${e.baseline.rule}): alert precision ${fmtPct(e.baseline.precision)}, event recall ${fmtPct(e.baseline.eventRecall)}, best recall at precision ≥ 0.9 ${fmtPct(e.baseline.recallAtPrecision90)}`,
+    )
+  return lines.join('\n')
+}
+
+interface TrainFlags extends DataFlags {
+  out: string
+  name?: string
+  split: 'entity' | 'time'
+  seed: number
+  windows?: string
+  aggregates?: string
+  minHistory?: number
+  stride?: number
+  lateness?: string
+  maxRows: number
+  epochs: number
+  targetPrecision: number
+  costUnplanned?: string
+  costPlanned?: string
+  costFalseAlarm?: string
+  actionSuccess: number
+  backend?: (typeof Backends)[number]
+  progress: boolean
+}
+
+export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv): void {
+  addDataFlags(program.command('train').description('train a failure-prediction model from metric CSVs'), {
+    horizonRequired: true,
+  })
+    .requiredOption('--out <dir>', 'model folder to write (models/<name>)')
+    .option('--name <name>', 'model name (default: the folder name)')
+    .addOption(
+      new Option('--split <by>', 'hold out whole entities, or the latest time')
+        .choices(['entity', 'time'])
+        .default('entity'),
+    )
+    .option('--seed <n>', 'random seed (splits, sampling, weights)', parse.int('--seed', 0, 2 ** 31), 1)
+    .option('--windows <a,b,c>', 'feature windows (default: horizon/6, horizon/2, 2×horizon)')
+    .option('--aggregates <a,b>', `window aggregates (default all: ${Aggregates.join(',')})`)
+    .option('--min-history <n>', 'samples before the first vector (default 3)', parse.int('--min-history', 1))
+    .option('--stride <n>', 'a vector every n samples (default 1)', parse.int('--stride', 1))
+    .option('--lateness <dur>', 'out-of-order samples up to this old are inserted in order (default 1m; 0 for steps)')
+    .option(
+      '--max-rows <n>',
+      'training rows kept in memory (negatives are subsampled, weights recorded)',
+      parse.int('--max-rows', 1000),
+      200_000,
+    )
+    .option('--epochs <n>', 'most epochs (early stopping on validation PR-AUC)', parse.int('--epochs', 1, 1000), 30)
+    .option(
+      '--target-precision <p>',
+      'alert threshold: the lowest with validation precision ≥ p',
+      parse.number('--target-precision', 0.01, 1),
+      0.9,
+    )
+    .option('--cost-unplanned <dur>', 'cost model T_u: an unplanned outage (default 4h / 20 steps)')
+    .option('--cost-planned <dur>', 'cost model T_m: a planned action (default 10m / 2 steps)')
+    .option('--cost-false-alarm <dur>', 'cost model T_fp: a needless action (default 30m / 4 steps)')
+    .option(
+      '--action-success <s>',
+      'cost model s: chance an action averts the outage',
+      parse.number('--action-success', 0, 1),
+      0.9,
+    )
+    .addOption(new Option('--backend <name>', 'force a TensorFlow.js backend').choices([...Backends]))
+    .option('--no-progress', 'no progress output')
+    .action(async (f: TrainFlags, cmd: Command) => {
+      const { logger } = boot(cmd.optsWithGlobals<GlobalOpts>(), env, {}, { quiet: true })
+      const csv = csvOptions(f)
+      const unit = csv.timeUnit
+      const cd = costDefaults(unit)
+      const t0 = Date.now()
+      const res = await trainFromCsv({
+        csv,
+        labels: labelSource(f),
+        horizon: durationFlag('--horizon', f.horizon, unit),
+        lead: durationFlag('--lead', f.lead, unit, 0),
+        out: f.out,
+        name: f.name ?? basename(f.out),
+        split: f.split,
+        seed: f.seed,
+        windows: f.windows?.split(',').map((w) => durationFlag('--windows', w.trim(), unit)),
+        aggregates: f.aggregates?.split(',').map((a) => a.trim()) as (typeof Aggregates)[number][] | undefined,
+        minHistory: f.minHistory,
+        stride: f.stride,
+        lateness: f.lateness === undefined ? undefined : durationFlag('--lateness', f.lateness, unit),
+        maxTrainRows: f.maxRows,
+        epochs: f.epochs,
+        targetPrecision: f.targetPrecision,
+        costModel: {
+          unplanned: durationFlag('--cost-unplanned', f.costUnplanned ?? cd.unplanned, unit),
+          planned: durationFlag('--cost-planned', f.costPlanned ?? cd.planned, unit),
+          falseAlarm: durationFlag('--cost-false-alarm', f.costFalseAlarm ?? cd.falseAlarm, unit),
+          success: f.actionSuccess,
+        },
+        backend: f.backend,
+        logger,
+        progress: reporter(f.progress),
+      })
+      if (f.progress && process.stderr.isTTY) process.stderr.write('\n')
+      const m = res.meta
+      process.stdout.write(
+        [
+          `model ${m.name} → ${res.dir} (${((Date.now() - t0) / 1000).toFixed(1)} s, backend ${m.backend})`,
+          `  ${m.featureNames.length} features from ${m.featureSpec.metrics.length} metrics (dropped as constant: ${m.droppedConstant.join(', ') || 'none'})`,
+          `  alert threshold ${m.thresholds.alert.toFixed(4)} (${m.thresholds.alertRule}); action threshold ${m.thresholds.action.toFixed(4)} (cost model: precision ≥ ${m.thresholds.costModel.minPrecision.toFixed(3)})`,
+          res.test
+            ? `held-out test split:\n${summarize(res.test, unit)}`
+            : 'no test vectors (too little data to hold some out)',
+          `report: ${join(res.dir, 'report.html')}`,
+          '',
+        ].join('\n'),
+      )
+    })
+
+  addDataFlags(
+    program
+      .command('score')
+      .description('score a metric CSV with a model: host,timestamp,score,alert per feature vector'),
+  )
+    .requiredOption('--model <dir>', 'model folder written by preempt train')
+    .option('--out <file>', 'output CSV (default: stdout)')
+    .option('--no-progress', 'no progress output')
+    .action(async (f: DataFlags & { model: string; out?: string; progress: boolean }, cmd: Command) => {
+      boot(cmd.optsWithGlobals<GlobalOpts>(), env, {}, { quiet: true })
+      await initBackend()
+      const loaded = await loadModel(f.model)
+      const csv = csvOptions(f, loaded.meta.csv)
+      const say = reporter(f.progress && Boolean(f.out))
+      const sink = f.out ? createWriteStream(f.out) : process.stdout
+      const write = async (s: string) => {
+        if (!sink.write(s)) await once(sink, 'drain')
+      }
+      await write('host,timestamp,score,alert\n')
+      const thr = loaded.meta.thresholds.alert
+      const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s)
+      const failures =
+        f.failures || f.runToFailure || f.labelCol
+          ? await resolveFailures(
+              labelSource(f),
+              csv,
+              (await scanCsv(csv, { runToFailure: f.runToFailure, labelCol: Boolean(f.labelCol) })).failures,
+            )
+          : undefined
+      const summary = await scoreCsv(
+        loaded,
+        { csv, failures, onProgress: (n) => say('score', `${n} rows`) },
+        async (rows) => {
+          let chunk = ''
+          for (const r of rows)
+            chunk += `${quote(r.entity)},${quote(r.rawTime)},${r.score.toFixed(6)},${r.score >= thr ? 1 : 0}\n`
+          await write(chunk)
+        },
+      )
+      if (f.out) {
+        ;(sink as ReturnType<typeof createWriteStream>).end()
+        await once(sink, 'finish')
+      }
+      process.stderr.write(
+        `${f.progress && process.stderr.isTTY ? '\n' : ''}scored ${summary.vectors} vectors from ${summary.rows} rows (${summary.late} late samples${summary.stats.badRows ? `, ${summary.stats.badRows} bad rows skipped` : ''})\n`,
+      )
+    })
+
+  addDataFlags(
+    program
+      .command('evaluate')
+      .description('evaluate a model on labelled metric CSVs, beside a naive static-threshold baseline'),
+  )
+    .requiredOption('--model <dir>', 'model folder written by preempt train')
+    .option('--out <dir>', 'write metrics.json and report.html here')
+    .option('--threshold <p>', "alert threshold (default: the model's)", parse.number('--threshold', 0, 1))
+    .option('--no-progress', 'no progress output')
+    .action(
+      async (f: DataFlags & { model: string; out?: string; threshold?: number; progress: boolean }, cmd: Command) => {
+        boot(cmd.optsWithGlobals<GlobalOpts>(), env, {}, { quiet: true })
+        await initBackend()
+        const loaded = await loadModel(f.model)
+        const meta = loaded.meta
+        const csv = csvOptions(f, meta.csv)
+        const say = reporter(f.progress)
+        const scan = await scanCsv(csv, { runToFailure: f.runToFailure, labelCol: Boolean(f.labelCol) })
+        const failures = await resolveFailures(labelSource(f), csv, scan.failures)
+        const rows: ScoredRow[] = []
+        await scoreCsv(
+          loaded,
+          { csv, failures, withValues: true, onProgress: (n) => say('score', `${n} rows`) },
+          (r) => {
+            rows.push(...r)
+          },
+        )
+        const horizon = durationFlag('--horizon', f.horizon, csv.timeUnit, meta.horizon)
+        const lead = durationFlag('--lead', f.lead, csv.timeUnit, meta.lead)
+        const metrics = meta.featureSpec.metrics
+        const report = evaluateScores(rows, failures, {
+          horizon,
+          lead,
+          dayLength: dayLengthOf(csv.timeUnit),
+          threshold: f.threshold ?? meta.thresholds.alert,
+          costModel: costModelOf(meta.thresholds.costModel),
+          metrics,
+        })
+        if (f.progress && process.stderr.isTTY) process.stderr.write('\n')
+        process.stdout.write(`model ${meta.name} on ${csv.files.join(', ')}:\n${summarize(report, csv.timeUnit)}\n`)
+        if (f.out) {
+          await mkdir(f.out, { recursive: true })
+          await writeFile(join(f.out, 'metrics.json'), `${JSON.stringify({ ...report, curve: undefined }, null, 1)}\n`)
+          await writeFile(
+            join(f.out, 'report.html'),
+            renderReport({
+              title: `preempt evaluation: ${meta.name}`,
+              subtitle: `${csv.files.join(', ')}; horizon ${horizon}, lead ${lead} (${csv.timeUnit})`,
+              summary: {
+                vectors: report.vectors,
+                failures: report.atThreshold.failures,
+                'host-days': report.atThreshold.hostDays.toFixed(1),
+              },
+              evaluation: report,
+              timeLabel: csv.timeUnit === 'step' ? 'steps' : 'minutes',
+              timeScale: csv.timeUnit === 'step' ? 1 : 60_000,
+              importances: [],
+              traces: traces(rows, failures, 3),
+            }),
+          )
+          process.stdout.write(`wrote ${join(f.out, 'metrics.json')} and ${join(f.out, 'report.html')}\n`)
+        }
+      },
+    )
+}

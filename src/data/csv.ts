@@ -1,0 +1,251 @@
+/**
+ * Streaming CSV reader for metric histories (DESIGN.md section 4): wide or long layout,
+ * gzip or plain, numeric or ISO-8601 time. Files are streamed, never loaded whole. A bad
+ * row fails the run with file:line and the reason, unless skipBadRows (then it is counted).
+ */
+import { createReadStream } from 'node:fs'
+import { open } from 'node:fs/promises'
+import { createGunzip } from 'node:zlib'
+import { parse } from 'csv-parse'
+import { parseIsoTime } from '../contracts/index.js'
+import { PreemptError } from '../errors.js'
+import { type TimeUnit, unitScale } from '../time.js'
+
+export interface CsvOptions {
+  files: string[]
+  format: 'wide' | 'long'
+  timeCol: string
+  entityCol: string
+  timeUnit: TimeUnit
+  /** Metric columns (wide) or names (long); default: every numeric column / every name seen. */
+  metrics?: string[] | undefined
+  /** A column marking failure instants (non-zero / true = the entity fails at this row). */
+  labelCol?: string | undefined
+  skipBadRows?: boolean
+}
+
+export interface CsvRow {
+  entity: string
+  /** Time on the internal axis: epoch ms for ms/s data, steps for step data. */
+  ts: number
+  /** The time value as it appears in the input (score output echoes it). */
+  rawTime: string
+  /** In `metrics` order; NaN = missing. Reused between rows: copy to keep. */
+  values: Float64Array
+  /** Label column value as 0/1 (when labelCol is set). */
+  label: number
+  file: string
+  line: number
+}
+
+export interface CsvStats {
+  rows: number
+  badRows: number
+  /** First bad rows, for the report. */
+  badExamples: string[]
+}
+
+const LONG_COLS = ['metric', 'value'] as const
+
+async function isGzip(file: string): Promise<boolean> {
+  const fh = await open(file, 'r')
+  try {
+    const buf = Buffer.alloc(2)
+    await fh.read(buf, 0, 2, 0)
+    return buf[0] === 0x1f && buf[1] === 0x8b
+  } catch {
+    return false
+  } finally {
+    await fh.close()
+  }
+}
+
+async function* records(file: string): AsyncGenerator<{ record: string[]; line: number }> {
+  const input = createReadStream(file)
+  const parser = parse({ relax_column_count: true, skip_empty_lines: true, info: true, trim: true })
+  const source = (await isGzip(file)) ? input.pipe(createGunzip()) : input
+  source.on('error', (err: Error) => parser.destroy(err))
+  source.pipe(parser)
+  try {
+    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>)
+      yield { record, line: info.lines }
+  } catch (err) {
+    throw new PreemptError('PREEMPT_ERR_DATA_CSV', `${file}: cannot read CSV: ${(err as Error).message}`, {
+      cause: err,
+      details: { file },
+    })
+  }
+}
+
+function badInput(file: string, line: number, message: string, fix: string): PreemptError {
+  return new PreemptError('PREEMPT_ERR_DATA_ROW', `${file}:${line}: ${message}. ${fix}`, { details: { file, line } })
+}
+
+/** Parses a time cell on the internal axis, or undefined. */
+export function parseTime(raw: string, unit: TimeUnit): number | undefined {
+  if (raw === '') return undefined
+  const n = Number(raw)
+  if (Number.isFinite(n)) return n * unitScale(unit)
+  if (unit === 'step') return undefined
+  return parseIsoTime(raw)
+}
+
+function parseLabel(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === '') return 0
+  const s = raw.toLowerCase()
+  if (s === 'true' || s === 'yes') return 1
+  if (s === 'false' || s === 'no') return 0
+  const n = Number(raw)
+  return Number.isFinite(n) ? (n !== 0 ? 1 : 0) : undefined
+}
+
+/**
+ * Reads the header of the first file and says which metrics a wide file holds: `metrics`
+ * when given (each must exist), else every column but time, entity and label whose first
+ * 200 non-empty values are numbers.
+ */
+export async function discoverMetrics(opts: CsvOptions): Promise<string[]> {
+  const file = opts.files[0]
+  if (!file) throw new PreemptError('PREEMPT_ERR_CLI_USAGE', 'no --data file given')
+  if (opts.format === 'long') {
+    if (opts.metrics?.length) return [...opts.metrics]
+    const seen = new Set<string>()
+    for (const f of opts.files) {
+      let header: string[] | undefined
+      for await (const { record } of records(f)) {
+        if (!header) {
+          header = record
+          continue
+        }
+        const name = record[header.indexOf('metric')]
+        if (name) seen.add(name)
+      }
+    }
+    return [...seen].sort()
+  }
+  let header: string[] | undefined
+  const numeric = new Map<string, number>()
+  let rows = 0
+  for await (const { record, line } of records(file)) {
+    if (!header) {
+      header = record
+      for (const need of [opts.timeCol, opts.entityCol, ...(opts.labelCol ? [opts.labelCol] : [])])
+        if (!header.includes(need))
+          throw badInput(file, line, `no column "${need}" in the header (${header.join(',')})`, 'Name the right one with --time-col / --entity-col / --label-col.')
+      if (opts.metrics?.length) {
+        const missing = opts.metrics.filter((m) => !header!.includes(m))
+        if (missing.length)
+          throw badInput(file, line, `--metrics names columns that are not in the header: ${missing.join(', ')}`, `Columns are: ${header.join(',')}.`)
+        return [...opts.metrics]
+      }
+      for (const c of header) if (c !== opts.timeCol && c !== opts.entityCol && c !== opts.labelCol) numeric.set(c, 0)
+      continue
+    }
+    for (const [c] of numeric) {
+      const v = record[header.indexOf(c)]
+      if (v === undefined || v === '') continue
+      if (!Number.isFinite(Number(v))) numeric.delete(c)
+      else numeric.set(c, (numeric.get(c) ?? 0) + 1)
+    }
+    if (++rows >= 200) break
+  }
+  if (!header) throw badInput(file, 1, 'the file is empty', 'Give a CSV with a header row.')
+  return header.filter((c) => numeric.has(c))
+}
+
+/**
+ * Rows of every file, in file order. Wide: one row per line. Long: consecutive lines of the
+ * same (entity, time) make one row.
+ */
+export async function* readRows(opts: CsvOptions, metrics: string[], stats: CsvStats): AsyncGenerator<CsvRow> {
+  const index = new Map(metrics.map((m, i) => [m, i]))
+  const values = new Float64Array(metrics.length)
+  const bad = (file: string, line: number, message: string) => {
+    if (!opts.skipBadRows) throw badInput(file, line, message, 'Fix the row, or pass --skip-bad-rows to count and skip such rows.')
+    stats.badRows++
+    if (stats.badExamples.length < 10) stats.badExamples.push(`${file}:${line}: ${message}`)
+  }
+  for (const file of opts.files) {
+    let header: string[] | undefined
+    let tCol = -1
+    let eCol = -1
+    let lCol = -1
+    let cols: number[] = []
+    let mCol = -1
+    let vCol = -1
+    let pending: CsvRow | undefined
+    for await (const { record, line } of records(file)) {
+      if (!header) {
+        header = record
+        tCol = header.indexOf(opts.timeCol)
+        eCol = header.indexOf(opts.entityCol)
+        lCol = opts.labelCol ? header.indexOf(opts.labelCol) : -1
+        if (tCol < 0 || eCol < 0)
+          throw badInput(file, line, `no column "${tCol < 0 ? opts.timeCol : opts.entityCol}" in the header`, 'Name it with --time-col / --entity-col.')
+        if (opts.format === 'long') {
+          mCol = header.indexOf(LONG_COLS[0])
+          vCol = header.indexOf(LONG_COLS[1])
+          if (mCol < 0 || vCol < 0)
+            throw badInput(file, line, 'a long file needs columns metric and value', 'Use --format wide for one column per metric.')
+        } else cols = metrics.map((m) => header!.indexOf(m))
+        continue
+      }
+      stats.rows++
+      const rawTime = record[tCol] ?? ''
+      const entity = record[eCol] ?? ''
+      const ts = parseTime(rawTime, opts.timeUnit)
+      if (ts === undefined) {
+        bad(file, line, `${opts.timeCol} "${rawTime}" is not ${opts.timeUnit === 'step' ? 'a number' : 'a number or ISO-8601 time'} (--time-unit ${opts.timeUnit})`)
+        continue
+      }
+      if (!entity) {
+        bad(file, line, `${opts.entityCol} is empty`)
+        continue
+      }
+      const label = lCol >= 0 ? parseLabel(record[lCol]) : 0
+      if (label === undefined) {
+        bad(file, line, `${opts.labelCol} "${record[lCol]}" is not 0/1 or true/false`)
+        continue
+      }
+      if (opts.format === 'wide') {
+        let ok = true
+        for (let i = 0; i < cols.length; i++) {
+          const raw = record[cols[i]!]
+          if (raw === undefined || raw === '') values[i] = Number.NaN
+          else {
+            const v = Number(raw)
+            if (!Number.isFinite(v)) {
+              bad(file, line, `${metrics[i]} "${raw.slice(0, 40)}" is not a number`)
+              ok = false
+              break
+            }
+            values[i] = v
+          }
+        }
+        if (ok) yield { entity, ts, rawTime, values, label, file, line }
+        continue
+      }
+      // Long layout: gather consecutive lines of one (entity, time).
+      if (pending && (pending.entity !== entity || pending.rawTime !== rawTime)) {
+        yield pending
+        pending = undefined
+      }
+      if (!pending) {
+        values.fill(Number.NaN)
+        pending = { entity, ts, rawTime, values, label, file, line }
+      }
+      pending.label = Math.max(pending.label, label)
+      const m = index.get(record[mCol] ?? '')
+      if (m === undefined) continue
+      const raw = record[vCol] ?? ''
+      const v = raw === '' ? Number.NaN : Number(raw)
+      if (raw !== '' && !Number.isFinite(v)) {
+        bad(file, line, `value "${raw.slice(0, 40)}" of ${record[mCol]} is not a number`)
+        continue
+      }
+      values[m] = v
+    }
+    if (pending) yield pending
+    if (!header) throw badInput(file, 1, 'the file is empty', 'Give a CSV with a header row.')
+  }
+}

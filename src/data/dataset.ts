@@ -1,0 +1,281 @@
+/**
+ * From CSV histories to training data, in bounded memory:
+ *   pass 1 (scan)  metrics, constant metrics, entities, time range, failures from the label
+ *                  column or run-to-failure;
+ *   pass 2 (build) every row through the one feature engine, labels, split by entity or by
+ *                  time (never by row), positives kept, negatives reservoir-sampled with their
+ *                  weight recorded, so a file larger than RAM still trains.
+ */
+import { PreemptError } from '../errors.js'
+import { FeatureEngine } from '../features/engine.js'
+import type { FeatureSpecV1 } from '../features/spec.js'
+import { Rng } from '../sim/random.js'
+import { type CsvOptions, type CsvStats, discoverMetrics, readRows } from './csv.js'
+import { FailureTable, Label, LifeTracker } from './labels.js'
+
+export interface ScanResult {
+  metrics: string[]
+  /** Metrics with one value only (dropped from the feature spec). */
+  constant: string[]
+  entities: string[]
+  rows: number
+  tMin: number
+  tMax: number
+  /** Failures from the label column, or each entity's last row with run-to-failure. */
+  failures: FailureTable
+  stats: CsvStats
+}
+
+export async function scanCsv(
+  opts: CsvOptions,
+  labels: { runToFailure?: boolean; labelCol?: boolean },
+  onProgress?: (rows: number) => void,
+): Promise<ScanResult> {
+  const metrics = await discoverMetrics(opts)
+  if (!metrics.length)
+    throw new PreemptError(
+      'PREEMPT_ERR_DATA_ROW',
+      `${opts.files[0]}: no numeric metric columns found. Name them with --metrics a,b,c.`,
+    )
+  const min = new Float64Array(metrics.length).fill(Number.POSITIVE_INFINITY)
+  const max = new Float64Array(metrics.length).fill(Number.NEGATIVE_INFINITY)
+  const last = new Map<string, number>()
+  const failures = new FailureTable()
+  const stats: CsvStats = { rows: 0, badRows: 0, badExamples: [] }
+  let tMin = Number.POSITIVE_INFINITY
+  let tMax = Number.NEGATIVE_INFINITY
+  let rows = 0
+  for await (const row of readRows(opts, metrics, stats)) {
+    rows++
+    if (row.ts < tMin) tMin = row.ts
+    if (row.ts > tMax) tMax = row.ts
+    const prev = last.get(row.entity)
+    if (prev === undefined || row.ts > prev) last.set(row.entity, row.ts)
+    if (labels.labelCol && row.label) failures.add(row.entity, row.ts)
+    const v = row.values
+    for (let m = 0; m < v.length; m++) {
+      const x = v[m]!
+      if (x < min[m]!) min[m] = x
+      if (x > max[m]!) max[m] = x
+    }
+    if (onProgress && rows % 50_000 === 0) onProgress(rows)
+  }
+  if (labels.runToFailure) for (const [e, t] of last) failures.add(e, t)
+  const constant = metrics.filter((_, m) => !(max[m]! > min[m]!))
+  return { metrics, constant, entities: [...last.keys()], rows, tMin, tMax, failures: failures.seal(), stats }
+}
+
+export const Splits = ['train', 'val', 'test'] as const
+export type Split = (typeof Splits)[number]
+
+export interface SplitPlan {
+  by: 'entity' | 'time'
+  /** Fractions of entities (or of the time range) for train and val; test gets the rest. */
+  train: number
+  val: number
+  seed: number
+  tMin: number
+  tMax: number
+  /** With a time split, vectors within a horizon before a boundary are dropped (their labels would look across it). */
+  horizon: number
+}
+
+/** FNV-1a with murmur3's finaliser (short ids like "1", "2" must spread evenly), for a stable entity → split assignment. */
+export function hash32(s: string, seed: number): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i)
+    h = Math.imul(h, 0x01000193) >>> 0
+  }
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b) >>> 0
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35) >>> 0
+  h ^= h >>> 16
+  return h >>> 0
+}
+
+/** The split of a vector, or undefined when it sits in a time split's guard band. */
+export function splitOf(plan: SplitPlan, entity: string, ts: number): Split | undefined {
+  if (plan.by === 'entity') {
+    const u = hash32(entity, plan.seed) / 4294967296
+    return u < plan.train ? 'train' : u < plan.train + plan.val ? 'val' : 'test'
+  }
+  const span = plan.tMax - plan.tMin
+  const a = plan.tMin + span * plan.train
+  const b = plan.tMin + span * (plan.train + plan.val)
+  if (ts <= a) return ts > a - plan.horizon ? undefined : 'train'
+  if (ts <= b) return ts > b - plan.horizon ? undefined : 'val'
+  return 'test'
+}
+
+/** A bounded sample of one split: all positives (up to a cap), a reservoir of negatives. */
+export class SampleSet {
+  readonly x: Float32Array
+  readonly y: Uint8Array
+  /** Entity and time of each kept row (for the report). */
+  readonly entity: string[] = []
+  readonly ts: Float64Array
+  private n = 0
+  private posSeen = 0
+  private negSeen = 0
+  private posKept = 0
+  private negKept = 0
+  private readonly negSlots: number[] = []
+
+  constructor(
+    readonly width: number,
+    readonly capacity: number,
+    private readonly rng: Rng,
+    /** Share of capacity positives may take at most. */
+    private readonly posShare = 0.5,
+  ) {
+    this.x = new Float32Array(width * capacity)
+    this.y = new Uint8Array(capacity)
+    this.ts = new Float64Array(capacity)
+  }
+
+  get size(): number {
+    return this.n
+  }
+
+  get positives(): number {
+    return this.posKept
+  }
+
+  get negatives(): number {
+    return this.negKept
+  }
+
+  get seen(): { positives: number; negatives: number } {
+    return { positives: this.posSeen, negatives: this.negSeen }
+  }
+
+  /** Weight of a kept negative (how many it stands for); 1 when none were dropped. */
+  get negativeWeight(): number {
+    return this.negKept ? this.negSeen / this.negKept : 1
+  }
+
+  get positiveWeight(): number {
+    return this.posKept ? this.posSeen / this.posKept : 1
+  }
+
+  private put(slot: number, v: Float64Array, y: number, entity: string, ts: number): void {
+    this.x.set(v, slot * this.width)
+    this.y[slot] = y
+    this.entity[slot] = entity
+    this.ts[slot] = ts
+  }
+
+  add(v: Float64Array, positive: boolean, entity: string, ts: number): void {
+    if (positive) {
+      this.posSeen++
+      const cap = Math.floor(this.capacity * this.posShare)
+      if (this.posKept < cap) {
+        this.put(this.n++, v, 1, entity, ts)
+        this.posKept++
+      }
+      return
+    }
+    this.negSeen++
+    if (this.n < this.capacity) {
+      this.negSlots.push(this.n)
+      this.put(this.n++, v, 0, entity, ts)
+      this.negKept++
+      return
+    }
+    // Reservoir sampling over negatives (Algorithm R).
+    const j = Math.floor(this.rng.next() * this.negSeen)
+    if (j < this.negSlots.length) this.put(this.negSlots[j]!, v, 0, entity, ts)
+  }
+
+  /** Row weights: positives and negatives each stand for all of their class that was seen. */
+  weights(): Float32Array {
+    const w = new Float32Array(this.n)
+    const wp = this.positiveWeight
+    const wn = this.negativeWeight
+    for (let i = 0; i < this.n; i++) w[i] = this.y[i] ? wp : wn
+    return w
+  }
+}
+
+export interface BuildOptions {
+  csv: CsvOptions
+  metrics: string[]
+  spec: FeatureSpecV1
+  failures: FailureTable
+  horizon: number
+  lead: number
+  plan: SplitPlan
+  /** Rows kept for training (positives + negatives). Default 200 000. */
+  maxTrainRows?: number
+  /** Rows kept for validation. Default 100 000. */
+  maxValRows?: number
+  onProgress?: (rows: number) => void
+}
+
+export interface BuiltDataset {
+  train: SampleSet
+  val: SampleSet
+  /** Vectors seen per split and label, before sampling. */
+  counts: Record<Split, { positive: number; negative: number; dropped: number }>
+  late: number
+  vectors: number
+  stats: CsvStats
+}
+
+/**
+ * Streams every row through the feature engine (in file order, as the streaming scorer
+ * would see them), labels each vector and keeps a bounded sample of train and val.
+ */
+export async function buildDataset(o: BuildOptions): Promise<BuiltDataset> {
+  const engine = new FeatureEngine(o.spec)
+  const out = new Float64Array(engine.size)
+  const rng = new Rng(o.plan.seed)
+  const train = new SampleSet(engine.size, o.maxTrainRows ?? 200_000, rng)
+  const val = new SampleSet(engine.size, o.maxValRows ?? 100_000, rng)
+  const counts = Object.fromEntries(Splits.map((s) => [s, { positive: 0, negative: 0, dropped: 0 }])) as BuiltDataset['counts']
+  const life = new LifeTracker(o.failures)
+  const stats: CsvStats = { rows: 0, badRows: 0, badExamples: [] }
+  const pick = projectValues(o.metrics, o.spec.metrics)
+  const values = new Float64Array(o.spec.metrics.length)
+  let late = 0
+  let vectors = 0
+  let rows = 0
+  for await (const row of readRows(o.csv, o.metrics, stats)) {
+    if (++rows % 50_000 === 0) o.onProgress?.(rows)
+    if (life.crossed(row.entity, row.ts)) engine.reset(row.entity)
+    pick(row.values, values)
+    const res = engine.push(row.entity, row.ts, values, out)
+    if (res === 'late') {
+      late++
+      continue
+    }
+    if (res !== 'emitted') continue
+    vectors++
+    const split = splitOf(o.plan, row.entity, row.ts)
+    if (!split) continue
+    const label = o.failures.label(row.entity, row.ts, o.horizon, o.lead)
+    const c = counts[split]
+    if (label === Label.drop) {
+      c.dropped++
+      continue
+    }
+    if (label === Label.positive) c.positive++
+    else c.negative++
+    if (split === 'train') train.add(out, label === Label.positive, row.entity, row.ts)
+    else if (split === 'val') val.add(out, label === Label.positive, row.entity, row.ts)
+  }
+  return { train, val, counts, late, vectors, stats }
+}
+
+/** Copies the spec's metrics (by name) out of a row read with `from` metrics. */
+export function projectValues(from: readonly string[], to: readonly string[]): (src: Float64Array, dst: Float64Array) => void {
+  const idx = to.map((m) => from.indexOf(m))
+  return (src, dst) => {
+    for (let i = 0; i < idx.length; i++) {
+      const j = idx[i]!
+      dst[i] = j < 0 ? Number.NaN : src[j]!
+    }
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Failures and labels (DESIGN.md section 6). A vector at time t of an entity that fails at f
+ * is positive when t + lead < f ≤ t + horizon, dropped (too late to act) when
+ * f − lead ≤ t ≤ f, negative otherwise. After a failure the entity starts a new life: the
+ * feature engine forgets its windows.
+ */
+import { PreemptError } from '../errors.js'
+import type { TimeUnit } from '../time.js'
+import { discoverMetrics, readRows } from './csv.js'
+
+export const Label = { negative: 0, positive: 1, drop: -1 } as const
+export type Label = (typeof Label)[keyof typeof Label]
+
+export class FailureTable {
+  private readonly byEntity = new Map<string, number[]>()
+
+  add(entity: string, ts: number): void {
+    const list = this.byEntity.get(entity) ?? []
+    list.push(ts)
+    this.byEntity.set(entity, list)
+  }
+
+  /** Sorts and de-duplicates; call once after the last add. */
+  seal(): this {
+    for (const [e, list] of this.byEntity) this.byEntity.set(e, [...new Set(list)].sort((a, b) => a - b))
+    return this
+  }
+
+  get size(): number {
+    let n = 0
+    for (const l of this.byEntity.values()) n += l.length
+    return n
+  }
+
+  entities(): string[] {
+    return [...this.byEntity.keys()]
+  }
+
+  of(entity: string): readonly number[] {
+    return this.byEntity.get(entity) ?? []
+  }
+
+  /** Label of a vector at `ts`. */
+  label(entity: string, ts: number, horizon: number, lead: number): Label {
+    const list = this.byEntity.get(entity)
+    if (!list) return Label.negative
+    // First failure at or after ts (lists are short: a linear scan from a binary search).
+    let lo = 0
+    let hi = list.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (list[mid]! < ts) lo = mid + 1
+      else hi = mid
+    }
+    const f = list[lo]
+    if (f === undefined) return Label.negative
+    if (f - ts <= lead) return Label.drop
+    if (f - ts <= horizon) return Label.positive
+    return Label.negative
+  }
+}
+
+/**
+ * Tracks, per entity, which failures a row stream has passed, so the caller resets the
+ * feature engine when an entity starts a new life (its first row after a failure).
+ */
+export class LifeTracker {
+  private readonly next = new Map<string, number>()
+  constructor(private readonly failures: FailureTable) {}
+
+  /** True when `ts` is the first row of `entity` after a failure it had not passed yet. */
+  crossed(entity: string, ts: number): boolean {
+    const list = this.failures.of(entity)
+    let i = this.next.get(entity) ?? 0
+    let crossed = false
+    while (i < list.length && list[i]! < ts) {
+      i++
+      crossed = true
+    }
+    this.next.set(entity, i)
+    return crossed
+  }
+}
+
+/** Reads a failures CSV: `timestamp,host[,kind]` (or the data's --time-col/--entity-col names). */
+export async function loadFailuresCsv(
+  file: string,
+  opts: { timeCol: string; entityCol: string; timeUnit: TimeUnit },
+): Promise<FailureTable> {
+  const table = new FailureTable()
+  const base = { files: [file], format: 'wide' as const, timeUnit: opts.timeUnit, skipBadRows: false }
+  // Accept the data's column names or the contract's defaults.
+  let cols = { timeCol: opts.timeCol, entityCol: opts.entityCol }
+  try {
+    await discoverMetrics({ ...base, ...cols, metrics: [] })
+  } catch {
+    cols = { timeCol: 'timestamp', entityCol: 'host' }
+  }
+  const stats = { rows: 0, badRows: 0, badExamples: [] }
+  for await (const row of readRows({ ...base, ...cols, metrics: [] }, [], stats)) table.add(row.entity, row.ts)
+  if (table.size === 0)
+    throw new PreemptError('PREEMPT_ERR_DATA_LABELS', `${file}: no failures in it. A failures CSV has rows timestamp,host[,kind].`)
+  return table.seal()
+}

@@ -1,0 +1,159 @@
+/**
+ * Honest evaluation of scored vectors against failures: vector-level PR/ROC, event-level
+ * recall, alert precision, lead times, false alarms per host-day, the availability effect of
+ * the cost model, and the naive static-threshold baseline on the same rows.
+ */
+import { type FailureTable, Label } from '../data/labels.js'
+import type { CostModel } from '../model/artifact.js'
+import type { ScoredRow } from '../model/score-csv.js'
+import { type CurvePoint, curves } from './curves.js'
+import {
+  EventIndex,
+  type EventMetrics,
+  type FailurePoint,
+  type ScoredPoint,
+  staticThresholdBaseline,
+} from './events.js'
+
+export interface AvailabilityEffect {
+  /** Unplanned downtime without the model, with it (time unit of the data). */
+  downtimeWithout: number
+  downtimeWith: number
+  availabilityWithout: number
+  availabilityWith: number
+}
+
+export interface EvaluationReport {
+  vectors: number
+  positives: number
+  negatives: number
+  dropped: number
+  prAuc: number
+  rocAuc: number
+  threshold: number
+  atThreshold: EventMetrics
+  /** Confusion table of vectors at the threshold. */
+  confusion: { tp: number; fp: number; fn: number; tn: number }
+  f1: number
+  availability: AvailabilityEffect
+  baseline: {
+    rule: string
+    precision: number | null
+    eventRecall: number | null
+    predictableRecall: number | null
+    medianLeadTime: number | null
+    falseAlarmsPerHostDay: number | null
+    recallAtPrecision90: number
+  } | null
+  /** Down-sampled curve for plots. */
+  curve: CurvePoint[]
+  /** Score histograms (20 bins over [0, 1]) of positive and negative vectors. */
+  histogram: { positive: number[]; negative: number[] }
+}
+
+export interface EvaluateOptions {
+  horizon: number
+  lead: number
+  dayLength: number
+  threshold: number
+  costModel: CostModel
+  /** Metric names of ScoredRow.values, for the static baseline (none: no baseline). */
+  metrics?: string[]
+  /** Which failures were predictable (simulator ground truth): entity → failure times. */
+  predictable?: (entity: string, ts: number) => boolean
+}
+
+function downsample<T>(xs: T[], n: number): T[] {
+  if (xs.length <= n) return xs
+  const out: T[] = []
+  for (let i = 0; i < n; i++) out.push(xs[Math.floor((i * (xs.length - 1)) / (n - 1))]!)
+  return out
+}
+
+export function evaluateScores(rows: ScoredRow[], failures: FailureTable, o: EvaluateOptions): EvaluationReport {
+  // Event-level work wants rows grouped by entity, in time order.
+  const entities = new Map<string, number>()
+  const order = rows.map((_, i) => i)
+  for (const r of rows) if (!entities.has(r.entity)) entities.set(r.entity, entities.size)
+  order.sort((a, b) => entities.get(rows[a]!.entity)! - entities.get(rows[b]!.entity)! || rows[a]!.ts - rows[b]!.ts)
+  const points: ScoredPoint[] = order.map((i) => ({
+    host: entities.get(rows[i]!.entity)!,
+    ts: rows[i]!.ts,
+    score: rows[i]!.score,
+  }))
+  const fps: FailurePoint[] = []
+  for (const [entity, idx] of entities)
+    for (const ts of failures.of(entity))
+      fps.push({ host: idx, ts, predictable: o.predictable ? o.predictable(entity, ts) : true })
+  const index = new EventIndex(points, fps, { horizon: o.horizon, lead: o.lead, dayLength: o.dayLength })
+
+  const scores: number[] = []
+  const labels: number[] = []
+  let dropped = 0
+  const confusion = { tp: 0, fp: 0, fn: 0, tn: 0 }
+  for (const p of points) {
+    const l = index.label(p)
+    if (l === Label.drop) {
+      dropped++
+      continue
+    }
+    scores.push(p.score)
+    labels.push(l)
+    const alert = p.score >= o.threshold
+    if (l === 1) alert ? confusion.tp++ : confusion.fn++
+    else alert ? confusion.fp++ : confusion.tn++
+  }
+  const c = curves(scores, labels)
+  const atThreshold = index.evaluate(o.threshold)
+  const histogram = { positive: new Array(20).fill(0), negative: new Array(20).fill(0) }
+  for (let i = 0; i < scores.length; i++) {
+    const bin = Math.min(19, Math.floor(scores[i]! * 20))
+    ;(labels[i] ? histogram.positive : histogram.negative)[bin]++
+  }
+  const cm = o.costModel
+  const span = index.hostDays * o.dayLength
+  const detected = atThreshold.detected
+  const downtimeWithout = fps.length * cm.unplanned
+  const downtimeWith =
+    detected * (cm.success * cm.planned + (1 - cm.success) * cm.unplanned) +
+    (fps.length - detected) * cm.unplanned +
+    atThreshold.falseAlarmEpisodes * cm.falseAlarm
+  let baseline: EvaluationReport['baseline'] = null
+  if (o.metrics?.length && rows[0]?.values) {
+    const values = o.metrics.map((_, m) => Float64Array.from(order, (i) => rows[i]!.values![m]!))
+    const b = staticThresholdBaseline(index, o.metrics, values)[0]
+    if (b)
+      baseline = {
+        rule: `${b.metric} ${b.direction === 'above' ? '>' : '<'} ${+b.threshold.toPrecision(5)}`,
+        precision: b.best.precision,
+        eventRecall: b.best.eventRecall,
+        predictableRecall: b.best.predictableRecall,
+        medianLeadTime: b.best.medianLeadTime,
+        falseAlarmsPerHostDay: b.best.falseAlarmsPerHostDay,
+        recallAtPrecision90: b.recallAtPrecision90,
+      }
+  }
+  const p = confusion.tp + confusion.fp ? confusion.tp / (confusion.tp + confusion.fp) : 0
+  const r = confusion.tp + confusion.fn ? confusion.tp / (confusion.tp + confusion.fn) : 0
+  return {
+    vectors: points.length,
+    positives: labels.filter((l) => l === 1).length,
+    negatives: labels.filter((l) => l === 0).length,
+    dropped,
+    prAuc: c.prAuc,
+    rocAuc: c.rocAuc,
+    threshold: o.threshold,
+    atThreshold,
+    confusion,
+    f1: p + r ? (2 * p * r) / (p + r) : 0,
+    availability: {
+      downtimeWithout,
+      downtimeWith,
+      availabilityWithout: span > 0 ? 1 - downtimeWithout / span : 1,
+      availabilityWith: span > 0 ? 1 - downtimeWith / span : 1,
+    },
+    baseline,
+    curve: downsample(c.points, 200),
+    histogram,
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * report.html: one self-contained page (inline SVG, no scripts, no network) with what a
+ * person wants to see of a model: PR and ROC curves, score distributions, lead times,
+ * alerts over time for a few hosts, feature importances, the confusion table, and the
+ * static-threshold baseline side by side.
+ */
+import type { EvaluationReport } from './evaluate.js'
+
+interface Series {
+  points: [number, number][]
+  color: string
+  label: string
+  dashed?: boolean
+}
+
+const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!)
+const W = 420
+const H = 260
+const PAD = 42
+
+function axes(xMin: number, xMax: number, yMin: number, yMax: number, xLabel: string, yLabel: string) {
+  const sx = (x: number) => PAD + ((x - xMin) / (xMax - xMin || 1)) * (W - PAD - 12)
+  const sy = (y: number) => H - PAD + -((y - yMin) / (yMax - yMin || 1)) * (H - PAD - 12)
+  const ticks = (lo: number, hi: number) => [0, 0.25, 0.5, 0.75, 1].map((f) => lo + f * (hi - lo))
+  const fmt = (v: number) => (Math.abs(v) >= 1000 ? v.toExponential(1) : +v.toPrecision(3)).toString()
+  let g = `<line x1="${PAD}" y1="${H - PAD}" x2="${W - 12}" y2="${H - PAD}" stroke="#444"/><line x1="${PAD}" y1="12" x2="${PAD}" y2="${H - PAD}" stroke="#444"/>`
+  for (const t of ticks(xMin, xMax))
+    g += `<text x="${sx(t)}" y="${H - PAD + 14}" font-size="10" text-anchor="middle">${fmt(t)}</text>`
+  for (const t of ticks(yMin, yMax))
+    g += `<text x="${PAD - 4}" y="${sy(t) + 3}" font-size="10" text-anchor="end">${fmt(t)}</text>`
+  g += `<text x="${(W + PAD) / 2}" y="${H - 6}" font-size="11" text-anchor="middle">${esc(xLabel)}</text>`
+  g += `<text x="12" y="${H / 2}" font-size="11" text-anchor="middle" transform="rotate(-90 12 ${H / 2})">${esc(yLabel)}</text>`
+  return { sx, sy, g }
+}
+
+export function lineChart(
+  title: string,
+  series: Series[],
+  o: { xLabel: string; yLabel: string; xRange?: [number, number]; yRange?: [number, number]; marks?: number[] },
+): string {
+  const xs = series.flatMap((s) => s.points.map((p) => p[0]))
+  const ys = series.flatMap((s) => s.points.map((p) => p[1]))
+  const [x0, x1] = o.xRange ?? [Math.min(...xs), Math.max(...xs)]
+  const [y0, y1] = o.yRange ?? [Math.min(0, ...ys), Math.max(...ys)]
+  const { sx, sy, g } = axes(x0, x1, y0, y1, o.xLabel, o.yLabel)
+  let body = g
+  for (const m of o.marks ?? [])
+    body += `<line x1="${sx(m)}" y1="12" x2="${sx(m)}" y2="${H - PAD}" stroke="#c00" stroke-width="1.5"/>`
+  series.forEach((s, i) => {
+    const d = s.points.map((p, j) => `${j ? 'L' : 'M'}${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join('')
+    body += `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.6"${s.dashed ? ' stroke-dasharray="4 3"' : ''}/>`
+    body += `<text x="${W - 14}" y="${24 + i * 13}" font-size="10" text-anchor="end" fill="${s.color}">${esc(s.label)}</text>`
+  })
+  return `<figure><figcaption>${esc(title)}</figcaption><svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}">${body}</svg></figure>`
+}
+
+export function barChart(
+  title: string,
+  labels: string[],
+  groups: { values: number[]; color: string; label: string }[],
+  o: { yLabel: string; log?: boolean },
+) {
+  const tr = (v: number) => (o.log ? Math.log10(1 + v) : v)
+  const max = Math.max(1e-9, ...groups.flatMap((g) => g.values.map(tr)))
+  const { sy, g } = axes(0, labels.length, 0, max, '', o.yLabel)
+  const bw = (W - PAD - 12) / labels.length
+  let body = g
+  labels.forEach((l, i) => {
+    groups.forEach((gr, k) => {
+      const v = tr(gr.values[i] ?? 0)
+      const w = bw / groups.length
+      body += `<rect x="${PAD + i * bw + k * w}" y="${sy(v)}" width="${Math.max(1, w - 1)}" height="${H - PAD - sy(v)}" fill="${gr.color}"><title>${esc(l)}: ${gr.values[i]}</title></rect>`
+    })
+    if (labels.length <= 24 || i % Math.ceil(labels.length / 12) === 0)
+      body += `<text x="${PAD + (i + 0.5) * bw}" y="${H - PAD + 14}" font-size="9" text-anchor="middle">${esc(l)}</text>`
+  })
+  groups.forEach((gr, k) => {
+    body += `<text x="${W - 14}" y="${24 + k * 13}" font-size="10" text-anchor="end" fill="${gr.color}">${esc(gr.label)}</text>`
+  })
+  return `<figure><figcaption>${esc(title)}${o.log ? ' (log scale)' : ''}</figcaption><svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}">${body}</svg></figure>`
+}
+
+export function hbarChart(title: string, items: { label: string; value: number }[]): string {
+  const h = 18 * items.length + 20
+  const max = Math.max(1e-12, ...items.map((i) => i.value))
+  let body = ''
+  items.forEach((it, i) => {
+    const w = (it.value / max) * 240
+    body += `<text x="208" y="${14 + i * 18}" font-size="10" text-anchor="end">${esc(it.label)}</text><rect x="212" y="${4 + i * 18}" width="${w}" height="13" fill="#3b7dd8"/><text x="${216 + w}" y="${14 + i * 18}" font-size="9">${it.value.toPrecision(3)}</text>`
+  })
+  return `<figure><figcaption>${esc(title)}</figcaption><svg viewBox="0 0 520 ${h}" width="520" height="${h}">${body}</svg></figure>`
+}
+
+export interface HostTrace {
+  entity: string
+  points: [number, number][]
+  failures: number[]
+}
+
+export interface ReportInput {
+  title: string
+  subtitle: string
+  summary: Record<string, string | number>
+  evaluation: EvaluationReport
+  /** Lead-time unit label and scale (divide by it). */
+  timeLabel: string
+  timeScale: number
+  importances: { label: string; value: number }[]
+  traces: HostTrace[]
+  notes?: string[]
+}
+
+const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${(x * 100).toFixed(1)} %`)
+
+export function renderReport(r: ReportInput): string {
+  const e = r.evaluation
+  const a = e.atThreshold
+  const figs: string[] = []
+  figs.push(
+    lineChart(
+      'Precision–recall (vectors)',
+      [
+        {
+          points: e.curve.map((p) => [p.recall, p.precision]),
+          color: '#3b7dd8',
+          label: `PR-AUC ${e.prAuc.toFixed(3)}`,
+        },
+      ],
+      {
+        xLabel: 'recall',
+        yLabel: 'precision',
+        xRange: [0, 1],
+        yRange: [0, 1],
+      },
+    ),
+  )
+  figs.push(
+    lineChart(
+      'ROC (vectors)',
+      [
+        { points: e.curve.map((p) => [p.fpr, p.recall]), color: '#3b7dd8', label: `ROC-AUC ${e.rocAuc.toFixed(3)}` },
+        {
+          points: [
+            [0, 0],
+            [1, 1],
+          ],
+          color: '#999',
+          label: 'chance',
+          dashed: true,
+        },
+      ],
+      { xLabel: 'false positive rate', yLabel: 'true positive rate', xRange: [0, 1], yRange: [0, 1] },
+    ),
+  )
+  figs.push(
+    barChart(
+      'Score distribution',
+      e.histogram.positive.map((_, i) => (i / 20).toFixed(2)),
+      [
+        { values: e.histogram.negative, color: '#8aa', label: 'negative' },
+        { values: e.histogram.positive, color: '#d33', label: 'positive (fails within horizon)' },
+      ],
+      { yLabel: 'vectors', log: true },
+    ),
+  )
+  const leads = a.leadTimes.map((l) => l / r.timeScale)
+  if (leads.length) {
+    const max = Math.max(...leads)
+    const bins = new Array(12).fill(0)
+    for (const l of leads) bins[Math.min(11, Math.floor((l / (max || 1)) * 12))]++
+    figs.push(
+      barChart(
+        `Lead time of detected failures (${r.timeLabel})`,
+        bins.map((_, i) => ((i * max) / 12).toFixed(0)),
+        [{ values: bins, color: '#3b7dd8', label: `median ${(a.medianLeadTime ?? 0) / r.timeScale}` }],
+        {
+          yLabel: 'failures',
+        },
+      ),
+    )
+  }
+  for (const t of r.traces)
+    figs.push(
+      lineChart(
+        `Score over time: ${t.entity} (red: failures)`,
+        [
+          { points: t.points.map(([x, y]) => [x / r.timeScale, y]), color: '#3b7dd8', label: 'score' },
+          {
+            points: [
+              [t.points[0]![0] / r.timeScale, e.threshold],
+              [t.points.at(-1)![0] / r.timeScale, e.threshold],
+            ],
+            color: '#e90',
+            label: 'alert threshold',
+            dashed: true,
+          },
+        ],
+        { xLabel: r.timeLabel, yLabel: 'score', yRange: [0, 1], marks: t.failures.map((f) => f / r.timeScale) },
+      ),
+    )
+  if (r.importances.length) figs.push(hbarChart('Feature importance (mean |gradient × input|)', r.importances))
+
+  const row = (k: string, v: string) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`
+  const b = e.baseline
+  const cmp = `<table><tr><th></th><th>model</th><th>static threshold${b ? ` (${esc(b.rule)})` : ''}</th></tr>
+<tr><th>alert precision</th><td>${pct(a.precision)}</td><td>${pct(b?.precision)}</td></tr>
+<tr><th>event recall</th><td>${pct(a.eventRecall)}</td><td>${pct(b?.eventRecall)}</td></tr>
+<tr><th>recall of predictable failures</th><td>${pct(a.predictableRecall)}</td><td>${pct(b?.predictableRecall)}</td></tr>
+<tr><th>median lead time (${esc(r.timeLabel)})</th><td>${a.medianLeadTime === null ? '–' : (a.medianLeadTime / r.timeScale).toFixed(1)}</td><td>${b?.medianLeadTime == null ? '–' : (b.medianLeadTime / r.timeScale).toFixed(1)}</td></tr>
+<tr><th>false alarms per host-day</th><td>${a.falseAlarmsPerHostDay?.toFixed(3) ?? '–'}</td><td>${b?.falseAlarmsPerHostDay?.toFixed(3) ?? '–'}</td></tr></table>`
+  const c = e.confusion
+  const confusion = `<table><tr><th></th><th>alert</th><th>no alert</th></tr><tr><th>fails within horizon</th><td>${c.tp}</td><td>${c.fn}</td></tr><tr><th>does not</th><td>${c.fp}</td><td>${c.tn}</td></tr></table>`
+  const summary = Object.entries(r.summary)
+    .map(([k, v]) => row(k, String(v)))
+    .join('')
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(r.title)}</title>
+<style>body{font:14px system-ui,sans-serif;margin:24px;color:#222;max-width:1400px}h1{margin-bottom:0}figure{display:inline-block;margin:8px;vertical-align:top}figcaption{font-weight:600;font-size:13px}table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#f4f4f4}.grid{display:flex;flex-wrap:wrap}</style></head><body>
+<h1>${esc(r.title)}</h1><p>${esc(r.subtitle)}</p>
+<div class="grid"><div><h3>Summary</h3><table>${summary}
+${row('threshold', e.threshold.toFixed(4))}${row('PR-AUC', e.prAuc.toFixed(4))}${row('ROC-AUC', e.rocAuc.toFixed(4))}${row('F1 (vectors)', e.f1.toFixed(4))}
+${row('availability without → with model', `${pct(e.availability.availabilityWithout)} → ${pct(e.availability.availabilityWith)}`)}</table></div>
+<div><h3>Model vs naive baseline (events)</h3>${cmp}<h3>Confusion table at the threshold (vectors)</h3>${confusion}</div></div>
+${(r.notes ?? []).map((n) => `<p>${esc(n)}</p>`).join('')}
+<div class="grid">${figs.join('\n')}</div></body></html>\n`
+}

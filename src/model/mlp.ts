@@ -1,0 +1,232 @@
+/**
+ * The default failure predictor: an MLP on standardised features, trained with class
+ * weighting and early stopping on validation PR-AUC, fixed seeds, then Platt-calibrated so
+ * its score is a probability.
+ *
+ * Shapes: a feature vector is Float64Array[F] (FeatureEngine order); the network takes
+ * float32 [batch, F] standardised (NaN → 0, clipped to ±10) and outputs [batch, 1] in (0, 1).
+ */
+import type { SampleSet } from '../data/dataset.js'
+import { curves } from '../eval/curves.js'
+import { Rng } from '../sim/random.js'
+import { tf } from './backend.js'
+
+export interface Normalization {
+  mean: number[]
+  std: number[]
+}
+
+export interface Calibration {
+  method: 'platt'
+  a: number
+  b: number
+}
+
+export interface TrainOptions {
+  /** Hidden layer widths. Default [32, 16]. */
+  hidden?: number[]
+  /** Most epochs. Default 30. */
+  epochs?: number
+  /** Epochs without a better validation PR-AUC before stopping. Default 4. */
+  patience?: number
+  batchSize?: number
+  learningRate?: number
+  seed?: number
+  onEpoch?: (e: { epoch: number; loss: number; valPrAuc: number; best: boolean }) => void
+}
+
+export interface TrainResult {
+  model: tf.LayersModel
+  normalization: Normalization
+  epochs: number
+  bestEpoch: number
+  valPrAuc: number
+  history: { epoch: number; loss: number; valPrAuc: number }[]
+}
+
+export function computeNormalization(set: SampleSet): Normalization {
+  const F = set.width
+  const sum = new Float64Array(F)
+  const sq = new Float64Array(F)
+  const cnt = new Float64Array(F)
+  for (let i = 0; i < set.size; i++)
+    for (let f = 0; f < F; f++) {
+      const v = set.x[i * F + f]!
+      if (Number.isNaN(v)) continue
+      sum[f]! += v
+      sq[f]! += v * v
+      cnt[f]! += 1
+    }
+  const mean: number[] = []
+  const std: number[] = []
+  for (let f = 0; f < F; f++) {
+    const m = cnt[f]! ? sum[f]! / cnt[f]! : 0
+    const s = cnt[f]! > 1 ? Math.sqrt(Math.max(0, sq[f]! / cnt[f]! - m * m)) : 0
+    mean.push(m)
+    std.push(s > 1e-12 ? s : 1)
+  }
+  return { mean, std }
+}
+
+/** Standardises rows into a new float32 array: NaN → 0 (the mean), clipped to ±10. */
+export function standardize(x: ArrayLike<number>, rows: number, norm: Normalization, out?: Float32Array): Float32Array {
+  const F = norm.mean.length
+  const z = out ?? new Float32Array(rows * F)
+  for (let i = 0; i < rows; i++)
+    for (let f = 0; f < F; f++) {
+      const v = x[i * F + f]!
+      const s = Number.isNaN(v) ? 0 : (v - norm.mean[f]!) / norm.std[f]!
+      z[i * F + f] = s > 10 ? 10 : s < -10 ? -10 : s
+    }
+  return z
+}
+
+export function buildMlp(inputs: number, hidden: number[], seed: number, learningRate: number): tf.LayersModel {
+  const model = tf.sequential()
+  hidden.forEach((units, i) => {
+    model.add(
+      tf.layers.dense({
+        units,
+        activation: 'relu',
+        kernelInitializer: tf.initializers.heNormal({ seed: seed + i }),
+        ...(i === 0 ? { inputShape: [inputs] } : {}),
+      }),
+    )
+    if (i === 0) model.add(tf.layers.dropout({ rate: 0.1, seed: seed + 100 }))
+  })
+  model.add(
+    tf.layers.dense({
+      units: 1,
+      activation: 'sigmoid',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 99 }),
+    }),
+  )
+  model.compile({ optimizer: tf.train.adam(learningRate), loss: 'binaryCrossentropy' })
+  return model
+}
+
+/** Raw network outputs for standardised rows, batched, as plain numbers. */
+export function predictRaw(model: tf.LayersModel, z: Float32Array, rows: number, batch = 8192): Float32Array {
+  const F = z.length / Math.max(1, rows)
+  const out = new Float32Array(rows)
+  for (let i = 0; i < rows; i += batch) {
+    const n = Math.min(batch, rows - i)
+    const part = tf.tidy(() => {
+      const x = tf.tensor2d(z.subarray(i * F, (i + n) * F), [n, F])
+      return (model.predict(x) as tf.Tensor).dataSync() as Float32Array
+    })
+    out.set(part, i)
+  }
+  return out
+}
+
+export const logit = (p: number) => {
+  const q = Math.min(1 - 1e-7, Math.max(1e-7, p))
+  return Math.log(q / (1 - q))
+}
+
+/** Platt scaling: p = σ(a·logit(raw) + b), fitted by Newton's method on weighted log loss. */
+export function fitPlatt(raw: ArrayLike<number>, y: ArrayLike<number>, w: ArrayLike<number>): Calibration {
+  let a = 1
+  let b = 0
+  const z = Array.from(raw as ArrayLike<number>, logit)
+  for (let it = 0; it < 50; it++) {
+    let ga = 0
+    let gb = 0
+    let haa = 1e-9
+    let hab = 0
+    let hbb = 1e-9
+    for (let i = 0; i < z.length; i++) {
+      const p = 1 / (1 + Math.exp(-(a * z[i]! + b)))
+      const d = (p - y[i]!) * w[i]!
+      const h = p * (1 - p) * w[i]!
+      ga += d * z[i]!
+      gb += d
+      haa += h * z[i]! * z[i]!
+      hab += h * z[i]!
+      hbb += h
+    }
+    const det = haa * hbb - hab * hab
+    if (!(Math.abs(det) > 1e-12)) break
+    const da = (hbb * ga - hab * gb) / det
+    const db = (haa * gb - hab * ga) / det
+    a -= da
+    b -= db
+    if (Math.abs(da) + Math.abs(db) < 1e-9) break
+  }
+  return { method: 'platt', a, b }
+}
+
+export function calibrate(raw: number, c: Calibration): number {
+  return 1 / (1 + Math.exp(-(c.a * logit(raw) + c.b)))
+}
+
+/**
+ * Trains on `train` with early stopping on `val` PR-AUC (weighted: a kept negative stands
+ * for the negatives sampling dropped). Deterministic for a seed on one backend.
+ */
+export async function trainMlp(train: SampleSet, val: SampleSet, opts: TrainOptions = {}): Promise<TrainResult> {
+  const seed = opts.seed ?? 1
+  const hidden = opts.hidden ?? [32, 16]
+  const maxEpochs = opts.epochs ?? 30
+  const patience = opts.patience ?? 4
+  const batchSize = opts.batchSize ?? 512
+  const F = train.width
+  const n = train.size
+  const normalization = computeNormalization(train)
+  const z = standardize(train.x, n, normalization)
+  const zVal = standardize(val.x, val.size, normalization)
+  const yVal = val.y.subarray(0, val.size)
+  const wVal = val.weights()
+  const P = train.positives
+  const N = train.negatives
+  // Balanced: each class carries half the loss, whatever the sampling kept.
+  const classWeight = { 0: n / (2 * Math.max(1, N)), 1: n / (2 * Math.max(1, P)) }
+  const model = buildMlp(F, hidden, seed, opts.learningRate ?? 1e-3)
+  const rng = new Rng(seed)
+  const order = Int32Array.from({ length: n }, (_, i) => i)
+  const xs = new Float32Array(n * F)
+  const ys = new Float32Array(n)
+  let best = { prAuc: -1, epoch: 0, weights: [] as tf.Tensor[] }
+  const history: TrainResult['history'] = []
+  let epoch = 0
+  for (epoch = 1; epoch <= maxEpochs; epoch++) {
+    // Our own seeded shuffle: fit's shuffle uses Math.random.
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(rng.next() * (i + 1))
+      const t = order[i]!
+      order[i] = order[j]!
+      order[j] = t
+    }
+    for (let i = 0; i < n; i++) {
+      xs.set(z.subarray(order[i]! * F, order[i]! * F + F), i * F)
+      ys[i] = train.y[order[i]!]!
+    }
+    const xt = tf.tensor2d(xs, [n, F])
+    const yt = tf.tensor2d(ys, [n, 1])
+    const h = await model.fit(xt, yt, { epochs: 1, batchSize, shuffle: false, classWeight, verbose: 0 })
+    xt.dispose()
+    yt.dispose()
+    const loss = Number(h.history['loss']?.[0] ?? Number.NaN)
+    const valPrAuc = curves(predictRaw(model, zVal, val.size), yVal, wVal).prAuc
+    const improved = valPrAuc > best.prAuc + 1e-6
+    history.push({ epoch, loss, valPrAuc })
+    opts.onEpoch?.({ epoch, loss, valPrAuc, best: improved })
+    if (improved) {
+      for (const t of best.weights) t.dispose()
+      best = { prAuc: valPrAuc, epoch, weights: model.getWeights().map((t) => t.clone()) }
+    } else if (epoch - best.epoch >= patience) break
+  }
+  if (best.weights.length) {
+    model.setWeights(best.weights)
+    for (const t of best.weights) t.dispose()
+  }
+  return {
+    model,
+    normalization,
+    epochs: Math.min(epoch, maxEpochs),
+    bestEpoch: best.epoch,
+    valPrAuc: best.prAuc,
+    history,
+  }
+}

@@ -1,0 +1,359 @@
+/**
+ * `preempt train`: CSV histories → features (the one engine) → labels → split → MLP →
+ * calibration → thresholds → honest test evaluation → models/<name>/.
+ */
+import { createHash } from 'node:crypto'
+import { stat, writeFile } from 'node:fs/promises'
+import { basename, join } from 'node:path'
+import type { CsvOptions } from '../data/csv.js'
+import { buildDataset, type SplitPlan, scanCsv, splitOf } from '../data/dataset.js'
+import { type FailureTable, loadFailuresCsv } from '../data/labels.js'
+import { PreemptError } from '../errors.js'
+import { bestF1, curves, thresholdForPrecision } from '../eval/curves.js'
+import { type EvaluationReport, evaluateScores } from '../eval/evaluate.js'
+import { type HostTrace, renderReport } from '../eval/report.js'
+import { type Aggregate, createFeatureSpec, featureMetric, featureNames } from '../features/spec.js'
+import type { Logger } from '../log.js'
+import type { TimeUnit } from '../time.js'
+import { type CostModel, type LoadedModel, type ModelMetadataV1, saveModel } from './artifact.js'
+import { type BackendName, initBackend, tf } from './backend.js'
+import { calibrate, fitPlatt, predictRaw, standardize, trainMlp } from './mlp.js'
+import { type ScoredRow, scoreCsv } from './score-csv.js'
+import { Scorer } from './scorer.js'
+
+export interface LabelSource {
+  failuresFile?: string | undefined
+  labelCol?: string | undefined
+  runToFailure?: boolean | undefined
+}
+
+export interface TrainConfig {
+  csv: CsvOptions
+  labels: LabelSource
+  horizon: number
+  lead: number
+  out: string
+  name: string
+  split: 'entity' | 'time'
+  seed: number
+  windows?: number[] | undefined
+  aggregates?: Aggregate[] | undefined
+  minHistory?: number | undefined
+  stride?: number | undefined
+  lateness?: number | undefined
+  maxTrainRows?: number | undefined
+  epochs?: number | undefined
+  hidden?: number[] | undefined
+  targetPrecision: number
+  costModel: Omit<CostModel, 'minPrecision'>
+  backend?: BackendName | undefined
+  logger: Logger
+  /** Progress: phase name and a fraction or count. */
+  progress?: (phase: string, detail: string) => void
+}
+
+export function costModelOf(c: Omit<CostModel, 'minPrecision'>): CostModel {
+  const gain = c.success * (c.unplanned - c.planned)
+  return { ...c, minPrecision: gain > 0 ? c.falseAlarm / (c.falseAlarm + gain) : 1 }
+}
+
+async function fingerprint(files: string[]): Promise<string> {
+  const h = createHash('sha256')
+  for (const f of files) {
+    const s = await stat(f)
+    h.update(`${basename(f)}:${s.size}:${Math.floor(s.mtimeMs)}\n`)
+  }
+  return h.digest('hex').slice(0, 16)
+}
+
+export async function resolveFailures(
+  labels: LabelSource,
+  csv: CsvOptions,
+  scanned: FailureTable,
+): Promise<FailureTable> {
+  if (labels.failuresFile)
+    return loadFailuresCsv(labels.failuresFile, {
+      timeCol: csv.timeCol,
+      entityCol: csv.entityCol,
+      timeUnit: csv.timeUnit,
+    })
+  if (scanned.size === 0)
+    throw new PreemptError(
+      'PREEMPT_ERR_DATA_LABELS',
+      `no failures found in ${csv.files.join(', ')}: give --failures FILE, --label-col NAME or --run-to-failure.`,
+    )
+  return scanned
+}
+
+/** The "day" of false alarms per host-day: 24 h, or 100 steps for dimensionless cycles. */
+export function dayLengthOf(unit: TimeUnit): number {
+  return unit === 'step' ? 100 : 86_400_000
+}
+
+export interface TrainOutcome {
+  meta: ModelMetadataV1
+  test: EvaluationReport | null
+  dir: string
+}
+
+export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
+  const log = cfg.logger.child({ module: 'train' })
+  const say = cfg.progress ?? (() => {})
+  const t0 = Date.now()
+  const backend = await initBackend(cfg.backend)
+  log.info({ backend: backend.name, why: backend.reason }, 'tensorflow backend')
+  say('scan', 'reading the data once for metrics, entities and time range')
+  const scan = await scanCsv(
+    cfg.csv,
+    { runToFailure: cfg.labels.runToFailure, labelCol: Boolean(cfg.labels.labelCol) },
+    (n) => say('scan', `${n.toLocaleString('en-US')} rows`),
+  )
+  const failures = await resolveFailures(cfg.labels, cfg.csv, scan.failures)
+  const metrics = scan.metrics.filter((m) => !scan.constant.includes(m))
+  if (!metrics.length)
+    throw new PreemptError('PREEMPT_ERR_DATA_ROW', 'every metric is constant: nothing to learn from.')
+  log.info(
+    {
+      rows: scan.rows,
+      entities: scan.entities.length,
+      metrics: metrics.length,
+      dropped: scan.constant,
+      failures: failures.size,
+    },
+    'scanned',
+  )
+  const spec = createFeatureSpec({
+    metrics,
+    horizon: cfg.horizon,
+    timeUnit: cfg.csv.timeUnit,
+    windows: cfg.windows,
+    aggregates: cfg.aggregates,
+    minHistory: cfg.minHistory,
+    stride: cfg.stride,
+    lateness: cfg.lateness,
+  })
+  const plan: SplitPlan = {
+    by: cfg.split,
+    train: 0.6,
+    val: 0.2,
+    seed: cfg.seed,
+    tMin: scan.tMin,
+    tMax: scan.tMax,
+    horizon: cfg.horizon,
+  }
+  say('features', 'building feature vectors and labels')
+  const ds = await buildDataset({
+    csv: cfg.csv,
+    metrics: scan.metrics,
+    spec,
+    failures,
+    horizon: cfg.horizon,
+    lead: cfg.lead,
+    plan,
+    maxTrainRows: cfg.maxTrainRows,
+    maxValRows: cfg.maxTrainRows ? Math.ceil(cfg.maxTrainRows / 2) : undefined,
+    onProgress: (n) => say('features', `${n.toLocaleString('en-US')} / ${scan.rows.toLocaleString('en-US')} rows`),
+  })
+  log.info({ counts: ds.counts, late: ds.late, kept: { train: ds.train.size, val: ds.val.size } }, 'dataset built')
+  for (const [name, set] of [
+    ['train', ds.train],
+    ['val', ds.val],
+  ] as const)
+    if (set.positives === 0)
+      throw new PreemptError(
+        'PREEMPT_ERR_DATA_LABELS',
+        `the ${name} split has no positive example (failures: ${failures.size}, counts ${JSON.stringify(ds.counts)}). Use more data, a longer --horizon, or --split ${cfg.split === 'entity' ? 'time' : 'entity'}.`,
+      )
+  const trained = await trainMlp(ds.train, ds.val, {
+    seed: cfg.seed,
+    epochs: cfg.epochs,
+    hidden: cfg.hidden,
+    onEpoch: (e) =>
+      say(
+        'train',
+        `epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, val PR-AUC ${e.valPrAuc.toFixed(4)}${e.best ? ' (best)' : ''}`,
+      ),
+  })
+  // Calibration and thresholds on validation (weighted: sampled negatives stand for the rest).
+  const zVal = standardize(ds.val.x, ds.val.size, trained.normalization)
+  const rawVal = predictRaw(trained.model, zVal, ds.val.size)
+  const yVal = ds.val.y.subarray(0, ds.val.size)
+  const wVal = ds.val.weights()
+  const calibration = fitPlatt(rawVal, yVal, wVal)
+  const calVal = Array.from(rawVal, (r) => calibrate(r, calibration))
+  const valCurves = curves(calVal, yVal, wVal)
+  const cost = costModelOf(cfg.costModel)
+  const atTarget = thresholdForPrecision(valCurves, cfg.targetPrecision)
+  const f1 = bestF1(valCurves)
+  const alert = atTarget ?? f1
+  const action = thresholdForPrecision(valCurves, cost.minPrecision) ?? f1
+  const pkg = JSON.parse(
+    await import('node:fs/promises').then((fs) => fs.readFile(new URL('../../package.json', import.meta.url), 'utf8')),
+  ) as {
+    version: string
+  }
+  const meta: ModelMetadataV1 = {
+    v: 1,
+    name: cfg.name,
+    version: new Date()
+      .toISOString()
+      .replace(/[-:.TZ]/g, '')
+      .slice(0, 14),
+    createdAt: new Date().toISOString(),
+    kind: 'mlp',
+    featureSpec: spec,
+    featureNames: featureNames(spec),
+    normalization: trained.normalization,
+    calibration,
+    horizon: cfg.horizon,
+    lead: cfg.lead,
+    timeUnit: cfg.csv.timeUnit,
+    thresholds: {
+      alert: alert.threshold,
+      alertRule: atTarget
+        ? `lowest threshold with validation precision ≥ ${cfg.targetPrecision}`
+        : `no threshold reached precision ${cfg.targetPrecision} on validation: best F1 instead`,
+      targetPrecision: cfg.targetPrecision,
+      action: action.threshold,
+      costModel: cost,
+    },
+    csv: {
+      format: cfg.csv.format,
+      timeCol: cfg.csv.timeCol,
+      entityCol: cfg.csv.entityCol,
+      timeUnit: cfg.csv.timeUnit,
+      metrics: scan.metrics,
+    },
+    droppedConstant: scan.constant,
+    backend: backend.name,
+    training: {
+      split: plan,
+      epochs: trained.epochs,
+      bestEpoch: trained.bestEpoch,
+      valPrAuc: trained.valPrAuc,
+      history: trained.history,
+      counts: ds.counts,
+      kept: {
+        train: {
+          positives: ds.train.positives,
+          negatives: ds.train.negatives,
+          negativeWeight: ds.train.negativeWeight,
+        },
+        val: { positives: ds.val.positives, negatives: ds.val.negatives, negativeWeight: ds.val.negativeWeight },
+      },
+      late: ds.late,
+      badRows: scan.stats.badRows,
+      seconds: (Date.now() - t0) / 1000,
+      seed: cfg.seed,
+    },
+    data: {
+      files: cfg.csv.files.map((f) => basename(f)),
+      fingerprint: await fingerprint(cfg.csv.files),
+      rows: scan.rows,
+      entities: scan.entities.length,
+    },
+    versions: { preempt: pkg.version, tfjs: tf.version.tfjs, node: process.version },
+  }
+  await saveModel(cfg.out, trained.model, meta)
+  const loaded: LoadedModel = { model: trained.model, meta, dir: cfg.out }
+
+  // Honest evaluation: every vector of the test split (not sampled), scored as `score` would.
+  say('evaluate', 'scoring the held-out test split')
+  const testRows: ScoredRow[] = []
+  await scoreCsv(
+    loaded,
+    {
+      csv: { ...cfg.csv, metrics: scan.metrics },
+      failures,
+      filter: (e, ts) => splitOf(plan, e, ts) === 'test',
+      withValues: true,
+    },
+    (rows) => {
+      testRows.push(...rows)
+    },
+  )
+  let test: EvaluationReport | null = null
+  if (testRows.length) {
+    test = evaluateScores(testRows, failures, {
+      horizon: cfg.horizon,
+      lead: cfg.lead,
+      dayLength: dayLengthOf(cfg.csv.timeUnit),
+      threshold: meta.thresholds.alert,
+      costModel: cost,
+      metrics,
+    })
+  }
+  const importances = featureImportance(loaded, ds.val.x, ds.val.size)
+  await writeFile(
+    join(cfg.out, 'metrics.json'),
+    `${JSON.stringify({ validation: { prAuc: valCurves.prAuc, rocAuc: valCurves.rocAuc, threshold: alert }, test: test && { ...test, curve: undefined } }, null, 1)}\n`,
+  )
+  if (test)
+    await writeFile(
+      join(cfg.out, 'report.html'),
+      renderReport({
+        title: `preempt model ${cfg.name}`,
+        subtitle: `trained ${meta.createdAt} on ${meta.data.files.join(', ')} (${scan.rows} rows, ${scan.entities.length} entities); test split by ${cfg.split}; backend ${backend.name}`,
+        summary: {
+          horizon: cfg.horizon,
+          lead: cfg.lead,
+          'time unit': cfg.csv.timeUnit,
+          features: meta.featureNames.length,
+          'metrics dropped as constant': scan.constant.join(', ') || 'none',
+          'test vectors': test.vectors,
+          'test failures': test.atThreshold.failures,
+          'best epoch': `${trained.bestEpoch} of ${trained.epochs}`,
+        },
+        evaluation: test,
+        timeLabel: cfg.csv.timeUnit === 'step' ? 'steps' : 'minutes',
+        timeScale: cfg.csv.timeUnit === 'step' ? 1 : 60_000,
+        importances,
+        traces: traces(testRows, failures, 3),
+      }),
+    )
+  trained.model.dispose()
+  return { meta, test, dir: cfg.out }
+}
+
+/** Mean |gradient × input| per metric (summed over its features), largest first. */
+export function featureImportance(
+  loaded: LoadedModel,
+  x: Float32Array,
+  rows: number,
+): { label: string; value: number }[] {
+  const n = Math.min(rows, 2000)
+  if (!n) return []
+  const scorer = new Scorer(loaded)
+  const top = scorer.explain(x.subarray(0, n * loaded.meta.featureNames.length), n, loaded.meta.featureNames.length)
+  const byMetric = new Map<string, number>()
+  for (const row of top)
+    for (const c of row)
+      byMetric.set(
+        featureMetric(c.feature),
+        (byMetric.get(featureMetric(c.feature)) ?? 0) + Math.abs(c.contribution) / n,
+      )
+  return [...byMetric]
+    .map(([label, value]) => ({ label, value }))
+    .sort((a, b) => b.value - a.value)
+    .slice(0, 20)
+}
+
+/** A few entities with failures, their scores over time, for the report. */
+export function traces(rows: ScoredRow[], failures: FailureTable, k: number): HostTrace[] {
+  const by = new Map<string, [number, number][]>()
+  for (const r of rows) {
+    const list = by.get(r.entity) ?? []
+    list.push([r.ts, r.score])
+    by.set(r.entity, list)
+  }
+  const withFailures = [...by.keys()].filter((e) => failures.of(e).length).slice(0, k)
+  return withFailures.map((e) => {
+    const pts = by.get(e)!.sort((a, b) => a[0] - b[0])
+    const step = Math.max(1, Math.floor(pts.length / 600))
+    return {
+      entity: e,
+      points: pts.filter((_, i) => i % step === 0),
+      failures: failures.of(e).filter((f) => f >= pts[0]![0] && f <= pts.at(-1)![0] + 1),
+    }
+  })
+}
