@@ -1,0 +1,134 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createLogger } from '../../src/log.js'
+import { loadModel } from '../../src/model/artifact.js'
+import { initBackend, tf } from '../../src/model/backend.js'
+import { type ScoredRow, scoreCsv } from '../../src/model/score-csv.js'
+import { Scorer } from '../../src/model/scorer.js'
+import { type TrainOutcome, trainFromCsv } from '../../src/model/train.js'
+import { runSimulationToCsv } from '../../src/sim/csv.js'
+import { DEFAULT_SIM_PARAMS } from '../../src/sim/model.js'
+
+const HOUR = 3_600_000
+const dir = mkdtempSync(join(tmpdir(), 'preempt-train-'))
+const fleet = join(dir, 'fleet')
+const modelDir = join(dir, 'model')
+let trained: TrainOutcome
+
+beforeAll(async () => {
+  await initBackend()
+  await runSimulationToCsv(
+    { ...DEFAULT_SIM_PARAMS, hosts: 16, durationMs: 36 * HOUR, intervalMs: 60_000, mtbfMs: 12 * HOUR, seed: 4 },
+    fleet,
+  )
+  trained = await trainFromCsv({
+    csv: {
+      files: [join(fleet, 'metrics.csv.gz')],
+      format: 'wide',
+      timeCol: 'timestamp',
+      entityCol: 'host',
+      timeUnit: 'ms',
+    },
+    labels: { failuresFile: join(fleet, 'failures.csv') },
+    horizon: HOUR,
+    lead: 2 * 60_000,
+    out: modelDir,
+    name: 'unit',
+    split: 'entity',
+    seed: 3,
+    epochs: 3,
+    targetPrecision: 0.9,
+    costModel: { unplanned: 4 * HOUR, planned: 600_000, falseAlarm: 1_800_000, success: 0.9 },
+    logger: createLogger({ level: 'silent' }),
+  })
+}, 120_000)
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+async function scoreAll(m = modelDir): Promise<ScoredRow[]> {
+  const loaded = await loadModel(m)
+  const rows: ScoredRow[] = []
+  await scoreCsv(
+    loaded,
+    {
+      csv: {
+        files: [join(fleet, 'metrics.csv.gz')],
+        format: 'wide',
+        timeCol: 'timestamp',
+        entityCol: 'host',
+        timeUnit: 'ms',
+      },
+    },
+    (r) => {
+      rows.push(...r)
+    },
+  )
+  loaded.model.dispose()
+  return rows
+}
+
+describe('train → save → load → score', () => {
+  it('writes a complete artifact with versioned metadata, metrics and a report', () => {
+    const meta = JSON.parse(readFileSync(join(modelDir, 'preempt.json'), 'utf8'))
+    expect(meta).toMatchObject({ v: 1, kind: 'mlp', name: 'unit', horizon: HOUR, lead: 120_000, timeUnit: 'ms' })
+    expect(meta.featureNames).toHaveLength(meta.normalization.mean.length)
+    expect(meta.featureSpec.metrics.length).toBeGreaterThan(10)
+    expect(meta.thresholds.alert).toBeGreaterThan(0)
+    expect(meta.thresholds.alert).toBeLessThanOrEqual(1)
+    expect(meta.calibration.method).toBe('platt')
+    expect(['wasm', 'cpu', 'tensorflow']).toContain(meta.backend)
+    const html = readFileSync(join(modelDir, 'report.html'), 'utf8')
+    for (const s of [
+      'Precision–recall',
+      'ROC',
+      'Score distribution',
+      'Feature importance',
+      'Confusion table',
+      'static threshold',
+    ])
+      expect(html).toContain(s)
+    expect(JSON.parse(readFileSync(join(modelDir, 'metrics.json'), 'utf8')).test.prAuc).toBeGreaterThan(0)
+  })
+
+  it('gives identical scores after a save → load round trip, every time', async () => {
+    const a = await scoreAll()
+    const b = await scoreAll()
+    expect(a.length).toBeGreaterThan(1000)
+    expect(b.map((r) => r.score)).toEqual(a.map((r) => r.score))
+    for (const r of a) {
+      expect(r.score).toBeGreaterThanOrEqual(0)
+      expect(r.score).toBeLessThanOrEqual(1)
+    }
+  })
+
+  it('leaks no tensor across many scoring and explanation batches', async () => {
+    const loaded = await loadModel(modelDir)
+    const scorer = new Scorer(loaded)
+    const F = scorer.width
+    const x = Float64Array.from({ length: 64 * F }, (_, i) => Math.sin(i))
+    scorer.score(x, 64)
+    scorer.explain(x, 8)
+    const before = tf.memory().numTensors
+    for (let i = 0; i < 200; i++) {
+      scorer.score(x, 64)
+      if (i % 20 === 0) scorer.explain(x, 8)
+    }
+    expect(tf.memory().numTensors).toBe(before)
+    const top = scorer.explain(x, 2, 3)
+    expect(top).toHaveLength(2)
+    expect(top[0]).toHaveLength(3)
+    expect(loaded.meta.featureNames).toContain(top[0]![0]!.feature)
+    loaded.model.dispose()
+  })
+
+  it('reports an honest test split: held-out entities only', () => {
+    expect(trained.test).not.toBeNull()
+    const t = trained.test!
+    expect(t.vectors).toBeGreaterThan(0)
+    expect(t.prAuc).toBeGreaterThanOrEqual(0)
+    expect(t.prAuc).toBeLessThanOrEqual(1)
+    expect(t.positives + t.negatives + t.dropped).toBe(t.vectors)
+  })
+})
