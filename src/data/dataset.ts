@@ -109,7 +109,11 @@ export function splitOf(plan: SplitPlan, entity: string, ts: number): Split | un
   return 'test'
 }
 
-/** A bounded sample of one split: all positives (up to a cap), a reservoir of negatives. */
+/**
+ * A bounded sample of one split: a reservoir of positives (at most `posShare` of capacity)
+ * and a reservoir of negatives (the rest), each uniform over what was seen, so each kept row
+ * stands for (seen / kept) rows of its class. Call `seal()` before reading x, y.
+ */
 export class SampleSet {
   readonly x: Float32Array
   readonly y: Uint8Array
@@ -121,18 +125,19 @@ export class SampleSet {
   private negSeen = 0
   private posKept = 0
   private negKept = 0
-  private readonly negSlots: number[] = []
+  private readonly posCap: number
+  private sealed = false
 
   constructor(
     readonly width: number,
     readonly capacity: number,
     private readonly rng: Rng,
-    /** Share of capacity positives may take at most. */
-    private readonly posShare = 0.5,
+    posShare = 0.3,
   ) {
     this.x = new Float32Array(width * capacity)
     this.y = new Uint8Array(capacity)
     this.ts = new Float64Array(capacity)
+    this.posCap = Math.max(1, Math.floor(capacity * posShare))
   }
 
   get size(): number {
@@ -168,25 +173,41 @@ export class SampleSet {
   }
 
   add(v: Float64Array, positive: boolean, entity: string, ts: number): void {
+    if (this.sealed) throw new Error('SampleSet is sealed')
+    // Reservoir sampling (Algorithm R), one reservoir per class.
     if (positive) {
       this.posSeen++
-      const cap = Math.floor(this.capacity * this.posShare)
-      if (this.posKept < cap) {
-        this.put(this.n++, v, 1, entity, ts)
-        this.posKept++
+      if (this.posKept < this.posCap) this.put(this.posKept++, v, 1, entity, ts)
+      else {
+        const j = Math.floor(this.rng.next() * this.posSeen)
+        if (j < this.posCap) this.put(j, v, 1, entity, ts)
       }
       return
     }
     this.negSeen++
-    if (this.n < this.capacity) {
-      this.negSlots.push(this.n)
-      this.put(this.n++, v, 0, entity, ts)
-      this.negKept++
-      return
+    const negCap = this.capacity - this.posCap
+    if (this.negKept < negCap) this.put(this.posCap + this.negKept++, v, 0, entity, ts)
+    else {
+      const j = Math.floor(this.rng.next() * this.negSeen)
+      if (j < negCap) this.put(this.posCap + j, v, 0, entity, ts)
     }
-    // Reservoir sampling over negatives (Algorithm R).
-    const j = Math.floor(this.rng.next() * this.negSeen)
-    if (j < this.negSlots.length) this.put(this.negSlots[j]!, v, 0, entity, ts)
+  }
+
+  /** Packs positives and negatives together: rows [0, size). */
+  seal(): this {
+    if (this.sealed) return this
+    this.sealed = true
+    const from = this.posCap
+    const to = this.posKept
+    if (from !== to && this.negKept) {
+      this.x.copyWithin(to * this.width, from * this.width, (from + this.negKept) * this.width)
+      this.y.copyWithin(to, from, from + this.negKept)
+      this.ts.copyWithin(to, from, from + this.negKept)
+      this.entity.splice(to, from - to)
+    }
+    this.n = this.posKept + this.negKept
+    this.entity.length = this.n
+    return this
   }
 
   /** Row weights: positives and negatives each stand for all of their class that was seen. */
@@ -266,7 +287,7 @@ export async function buildDataset(o: BuildOptions): Promise<BuiltDataset> {
     if (split === 'train') train.add(out, label === Label.positive, row.entity, row.ts)
     else if (split === 'val') val.add(out, label === Label.positive, row.entity, row.ts)
   }
-  return { train, val, counts, late, vectors, stats }
+  return { train: train.seal(), val: val.seal(), counts, late, vectors, stats }
 }
 
 /** Copies the spec's metrics (by name) out of a row read with `from` metrics. */

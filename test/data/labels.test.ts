@@ -42,3 +42,29 @@ describe('labels', () => {
     expect(life.crossed('h3', 10)).toBe(false)
   })
 })
+
+describe('SampleSet (bounded memory)', async () => {
+  const { SampleSet } = await import('../../src/data/dataset.js')
+  const { Rng } = await import('../../src/sim/random.js')
+  it('keeps at most its capacity, all positives while they fit, and weights what it dropped', () => {
+    const s = new SampleSet(2, 100, new Rng(1), 0.3)
+    const v = new Float64Array(2)
+    for (let i = 0; i < 10_000; i++) {
+      v[0] = i
+      v[1] = i % 7 === 0 ? 1 : 0
+      s.add(v, i % 7 === 0 && i < 200, `h${i % 5}`, i)
+    }
+    s.seal()
+    expect(s.size).toBe(s.positives + s.negatives)
+    expect(s.positives).toBe(29) // i % 7 === 0 and i < 200: all fit in 30 slots
+    expect(s.negatives).toBe(70)
+    expect(s.positiveWeight).toBe(1)
+    expect(s.negativeWeight).toBeCloseTo((10_000 - 29) / 70, 9)
+    // Rows are packed: positives first, then negatives, labels beside their features.
+    for (let i = 0; i < s.size; i++) expect(s.y[i]).toBe(i < 29 ? 1 : 0)
+    for (let i = 0; i < 29; i++) expect(s.x[i * 2]! % 7).toBe(0)
+    const w = s.weights()
+    expect(w.reduce((a, b) => a + b, 0)).toBeCloseTo(10_000, 2) // float32 weights
+    expect(s.entity).toHaveLength(s.size)
+  })
+})

@@ -1,0 +1,103 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createLogger } from '../src/log.js'
+import { loadModel } from '../src/model/artifact.js'
+import { type BackendName, initBackend } from '../src/model/backend.js'
+import { Scorer } from '../src/model/scorer.js'
+import { trainFromCsv } from '../src/model/train.js'
+import { runSimulationToCsv } from '../src/sim/csv.js'
+import { DEFAULT_SIM_PARAMS } from '../src/sim/model.js'
+import { type Bench, type Figure, timed } from './harness.js'
+
+const HOUR = 3_600_000
+
+/** Training time and peak memory on a 1M-row CSV; scoring rows/s on each backend that starts. */
+const bench: Bench = {
+  name: 'model',
+  description: 'train on a 1M-row simulated CSV (time, peak RSS); scoring rows/s per TensorFlow.js backend',
+  order: 30,
+  async run(ctx) {
+    const dir = mkdtempSync(join(tmpdir(), 'preempt-bench-model-'))
+    try {
+      const hosts = 100
+      const durationMs = Math.round((1_000_000 * ctx.scale * 10_000) / hosts)
+      const sim = await runSimulationToCsv(
+        { ...DEFAULT_SIM_PARAMS, hosts, durationMs, mtbfMs: 2 * 86_400_000, seed: 11 },
+        join(dir, 'fleet'),
+      )
+      ctx.log(`CSV: ${sim.samples} rows, ${sim.failures} failures`)
+      await initBackend()
+      let peak = process.memoryUsage().rss
+      const sampler = setInterval(() => {
+        peak = Math.max(peak, process.memoryUsage().rss)
+      }, 200)
+      const epochs = 8
+      const [res, trainS] = await timed(() =>
+        trainFromCsv({
+          csv: {
+            files: [join(dir, 'fleet', 'metrics.csv.gz')],
+            format: 'wide',
+            timeCol: 'timestamp',
+            entityCol: 'host',
+            timeUnit: 'ms',
+          },
+          labels: { failuresFile: join(dir, 'fleet', 'failures.csv') },
+          horizon: HOUR,
+          lead: 120_000,
+          out: join(dir, 'model'),
+          name: 'bench',
+          split: 'entity',
+          seed: 1,
+          epochs,
+          targetPrecision: 0.9,
+          costModel: { unplanned: 4 * HOUR, planned: 600_000, falseAlarm: 1_800_000, success: 0.9 },
+          logger: createLogger({ level: 'silent' }),
+          progress: (phase, detail) => {
+            if (phase === 'train') ctx.log(detail)
+          },
+        }),
+      )
+      clearInterval(sampler)
+      const figures: Record<string, Figure> = {
+        train_seconds: {
+          value: trainS,
+          unit: 's',
+          better: 'lower',
+          note: `${sim.samples} rows → ${res.meta.featureNames.length} features, ≤ 200k training rows, ≤ ${epochs} epochs, backend ${res.meta.backend}; incl. 3 passes over the CSV and test scoring`,
+        },
+        train_peak_rss_mb: { value: peak / 2 ** 20, unit: 'MiB', better: 'lower' },
+      }
+      const loaded = await loadModel(join(dir, 'model'))
+      const F = loaded.meta.featureNames.length
+      const n = Math.round(50_000 * ctx.scale)
+      const x = Float64Array.from({ length: 4096 * F }, (_, i) => Math.sin(i * 0.37))
+      for (const name of ['tensorflow', 'wasm', 'cpu'] as BackendName[]) {
+        try {
+          await initBackend(name)
+        } catch {
+          ctx.log(`backend ${name}: not available here`)
+          continue
+        }
+        const scorer = new Scorer(loaded)
+        scorer.score(x, 4096)
+        const [, s] = await timed(async () => {
+          for (let done = 0; done < n; done += 4096) scorer.score(x, Math.min(4096, n - done))
+        })
+        figures[`score_rows_per_s_${name}`] = {
+          value: n / s,
+          unit: 'rows/s',
+          better: 'higher',
+          note: `batches of 4096 × ${F} features, calibrated`,
+          ...(name !== 'wasm' ? { baseline: 'model.score_rows_per_s_wasm' } : {}),
+        }
+      }
+      loaded.model.dispose()
+      await initBackend()
+      return figures
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  },
+}
+export default bench
