@@ -5,13 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${PREEMPT_DEMO_DIR:-.cache/demo}"
-hosts="${PREEMPT_DEMO_HOSTS:-80}"
-days="${PREEMPT_DEMO_DAYS:-3}"
+hosts="${PREEMPT_DEMO_HOSTS:-60}"
+days="${PREEMPT_DEMO_DAYS:-2}"
 preempt() { node bin/preempt.js "$@"; }
 
 echo "== 1. simulate a training fleet ($hosts hosts, ${days} days) and a fresh one to evaluate on"
-preempt simulate --hosts "$hosts" --duration "${days}d" --mtbf 6d --seed 1 --out "$out/train-fleet"
-preempt simulate --hosts "$hosts" --duration "${days}d" --mtbf 6d --seed 2 --out "$out/eval-fleet"
+preempt simulate --hosts "$hosts" --duration "${days}d" --mtbf 4d --seed 1 --out "$out/train-fleet"
+preempt simulate --hosts "$hosts" --duration "${days}d" --mtbf 4d --seed 2 --out "$out/eval-fleet"
 
 echo "== 2. train: will a host fail within the next hour?"
 preempt train --data "$out/train-fleet/metrics.csv.gz" --failures "$out/train-fleet/failures.csv" \

@@ -125,12 +125,32 @@ export const logit = (p: number) => {
   return Math.log(q / (1 - q))
 }
 
-/** Platt scaling: p = σ(a·logit(raw) + b), fitted by Newton's method on weighted log loss. */
+/**
+ * Platt scaling: p = σ(a·logit(raw) + b), fitted by Newton's method with step halving on the
+ * weighted log loss, with Platt's smoothed targets (y⁺ = (N⁺+1)/(N⁺+2), y⁻ = 1/(N⁻+2)) so
+ * separable data cannot drive a and b to infinity.
+ */
 export function fitPlatt(raw: ArrayLike<number>, y: ArrayLike<number>, w: ArrayLike<number>): Calibration {
+  const z = Array.from(raw as ArrayLike<number>, logit)
+  let pos = 0
+  let neg = 0
+  for (let i = 0; i < z.length; i++) y[i] ? (pos += w[i]!) : (neg += w[i]!)
+  const hi = (pos + 1) / (pos + 2)
+  const lo = 1 / (neg + 2)
+  const t = Array.from(y as ArrayLike<number>, (v) => (v ? hi : lo))
+  const loss = (a: number, b: number) => {
+    let l = 0
+    for (let i = 0; i < z.length; i++) {
+      const s = a * z[i]! + b
+      // log(1 + e^s) − t·s, computed stably.
+      l += w[i]! * ((s > 0 ? s + Math.log1p(Math.exp(-s)) : Math.log1p(Math.exp(s))) - t[i]! * s)
+    }
+    return l
+  }
   let a = 1
   let b = 0
-  const z = Array.from(raw as ArrayLike<number>, logit)
-  for (let it = 0; it < 50; it++) {
+  let current = loss(a, b)
+  for (let it = 0; it < 100; it++) {
     let ga = 0
     let gb = 0
     let haa = 1e-9
@@ -138,8 +158,8 @@ export function fitPlatt(raw: ArrayLike<number>, y: ArrayLike<number>, w: ArrayL
     let hbb = 1e-9
     for (let i = 0; i < z.length; i++) {
       const p = 1 / (1 + Math.exp(-(a * z[i]! + b)))
-      const d = (p - y[i]!) * w[i]!
-      const h = p * (1 - p) * w[i]!
+      const d = (p - t[i]!) * w[i]!
+      const h = Math.max(1e-12, p * (1 - p)) * w[i]!
       ga += d * z[i]!
       gb += d
       haa += h * z[i]! * z[i]!
@@ -147,12 +167,23 @@ export function fitPlatt(raw: ArrayLike<number>, y: ArrayLike<number>, w: ArrayL
       hbb += h
     }
     const det = haa * hbb - hab * hab
-    if (!(Math.abs(det) > 1e-12)) break
-    const da = (hbb * ga - hab * gb) / det
-    const db = (haa * gb - hab * ga) / det
+    if (!(Math.abs(det) > 1e-18)) break
+    let da = (hbb * ga - hab * gb) / det
+    let db = (haa * gb - hab * ga) / det
+    let step = 1
+    let next = loss(a - da, b - db)
+    while (!(next <= current) && step > 1e-6) {
+      step /= 2
+      da /= 2
+      db /= 2
+      next = loss(a - da, b - db)
+    }
+    if (!(next <= current)) break
     a -= da
     b -= db
-    if (Math.abs(da) + Math.abs(db) < 1e-9) break
+    const done = current - next < 1e-10 * Math.max(1, Math.abs(current))
+    current = next
+    if (done) break
   }
   return { method: 'platt', a, b }
 }
