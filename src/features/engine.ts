@@ -27,72 +27,99 @@ const S_TV = 5
 const S_SIZE = 6
 
 /**
- * A ring of sample indices (logical, increasing), growable. One min and one max deque per
- * metric serve every window: windows are suffixes of the longest one, so the extreme of a
- * window is the first deque entry at or after the window's start.
+ * Min and max deques of every metric of one host, packed in two typed arrays (one slab of
+ * `cap` slots per deque) so a sample's 2·M deque updates stay in a few cache lines. A deque
+ * holds (sample index, value) pairs, indices increasing; one min and one max deque per metric
+ * serve every window, because windows are suffixes of the longest one: the extreme of a
+ * window is the first entry at or after the window's start.
  */
-class IndexDeque {
-  idx = new Int32Array(8)
-  /** The samples' values, kept beside their indices so comparisons stay in cache. */
-  val = new Float64Array(8)
-  mask = 7
-  head = 0
-  tail = 0
+class Deques {
+  cap = 8
+  idx: Int32Array
+  val: Float64Array
+  /** Logical head and tail per deque (2·M of them: min of m at 2m, max at 2m + 1). */
+  readonly head: Int32Array
+  readonly tail: Int32Array
 
-  /** Pushes (i, v), first dropping from the back every entry that `keep` says v dominates. */
-  pushMin(i: number, v: number): void {
-    while (this.tail > this.head && this.val[(this.tail - 1) & this.mask]! >= v) this.tail--
-    this.push(i, v)
+  constructor(readonly count: number) {
+    this.idx = new Int32Array(count * this.cap)
+    this.val = new Float64Array(count * this.cap)
+    this.head = new Int32Array(count)
+    this.tail = new Int32Array(count)
   }
 
-  pushMax(i: number, v: number): void {
-    while (this.tail > this.head && this.val[(this.tail - 1) & this.mask]! <= v) this.tail--
-    this.push(i, v)
-  }
-
-  private push(i: number, v: number): void {
-    if (this.tail - this.head === this.idx.length) {
-      const n = this.idx.length * 2
-      const idx = new Int32Array(n)
-      const val = new Float64Array(n)
-      for (let j = this.head; j < this.tail; j++) {
-        idx[j - this.head] = this.idx[j & this.mask]!
-        val[j - this.head] = this.val[j & this.mask]!
-      }
-      this.tail -= this.head
-      this.head = 0
-      this.idx = idx
-      this.val = val
-      this.mask = n - 1
+  /** Pushes (i, v) on deque d, dropping the entries v dominates (≥ v for min, ≤ v for max). */
+  push(d: number, i: number, v: number, isMax: boolean): void {
+    const cap = this.cap
+    const mask = cap - 1
+    const base = d * cap
+    let t = this.tail[d]!
+    const h = this.head[d]!
+    if (isMax) while (t > h && this.val[base + ((t - 1) & mask)]! <= v) t--
+    else while (t > h && this.val[base + ((t - 1) & mask)]! >= v) t--
+    if (t - h === cap) {
+      this.tail[d] = t
+      this.grow()
+      return this.push(d, i, v, isMax)
     }
-    this.idx[this.tail & this.mask] = i
-    this.val[this.tail++ & this.mask] = v
+    this.idx[base + (t & mask)] = i
+    this.val[base + (t & mask)] = v
+    this.tail[d] = t + 1
   }
 
-  /** Drops entries with index below `start` from the front. */
+  private grow(): void {
+    const cap = this.cap * 2
+    const idx = new Int32Array(this.count * cap)
+    const val = new Float64Array(this.count * cap)
+    const oldMask = this.cap - 1
+    for (let d = 0; d < this.count; d++) {
+      const h = this.head[d]!
+      const t = this.tail[d]!
+      for (let j = h; j < t; j++) {
+        idx[d * cap + (j - h)] = this.idx[d * this.cap + (j & oldMask)]!
+        val[d * cap + (j - h)] = this.val[d * this.cap + (j & oldMask)]!
+      }
+      this.head[d] = 0
+      this.tail[d] = t - h
+    }
+    this.idx = idx
+    this.val = val
+    this.cap = cap
+  }
+
+  /** Drops entries with index below `start` from the front of every deque. */
   trim(start: number): void {
-    while (this.head < this.tail && this.idx[this.head & this.mask]! < start) this.head++
+    const mask = this.cap - 1
+    for (let d = 0; d < this.count; d++) {
+      const base = d * this.cap
+      let h = this.head[d]!
+      const t = this.tail[d]!
+      while (h < t && this.idx[base + (h & mask)]! < start) h++
+      this.head[d] = h
+    }
   }
 
-  /** Value of the first entry with index ≥ start (the window's extreme), or NaN. */
-  extremeFrom(start: number): number {
-    let lo = this.head
-    let hi = this.tail
+  /** Value of deque d's first entry with index ≥ start (the window's extreme), or NaN. */
+  extremeFrom(d: number, start: number): number {
+    const mask = this.cap - 1
+    const base = d * this.cap
+    let lo = this.head[d]!
+    let hi = this.tail[d]!
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
-      if (this.idx[mid & this.mask]! < start) lo = mid + 1
+      if (this.idx[base + (mid & mask)]! < start) lo = mid + 1
       else hi = mid
     }
-    return lo < this.tail ? this.val[lo & this.mask]! : Number.NaN
+    return lo < this.tail[d]! ? this.val[base + (lo & mask)]! : Number.NaN
   }
 
   bytes(): number {
-    return this.idx.length * 12 + 48
+    return this.count * (this.cap * 12 + 8) + 64
   }
 
   clear(): void {
-    this.head = 0
-    this.tail = 0
+    this.head.fill(0)
+    this.tail.fill(0)
   }
 }
 
@@ -107,9 +134,8 @@ class HostState {
   /** Per window: logical index of its first sample. */
   wStart: number[]
   sums: Float64Array
-  /** Per metric: min and max deques over the longest window. */
-  minDq: IndexDeque[]
-  maxDq: IndexDeque[]
+  /** Per metric: min (2m) and max (2m + 1) deques over the longest window. */
+  dq: Deques
   ewma: Float64Array
   ewmaTs: Float64Array
   newest = Number.NEGATIVE_INFINITY
@@ -125,17 +151,14 @@ class HostState {
     this.vals = new Float64Array(16 * M)
     this.wStart = new Array(W).fill(0)
     this.sums = new Float64Array(W * M * S_SIZE)
-    this.minDq = Array.from({ length: M }, () => new IndexDeque())
-    this.maxDq = Array.from({ length: M }, () => new IndexDeque())
+    this.dq = new Deques(2 * M)
     this.ewma = new Float64Array(M).fill(Number.NaN)
     this.ewmaTs = new Float64Array(M)
   }
 
   /** Approximate bytes held, for the bench's memory-per-host figure. */
   bytes(): number {
-    let dq = 0
-    for (let m = 0; m < this.M; m++) dq += this.minDq[m]!.bytes() + this.maxDq[m]!.bytes()
-    return this.cap * 8 * (1 + this.M) + this.W * this.M * S_SIZE * 8 + dq + this.M * 16 + 200
+    return this.cap * 8 * (1 + this.M) + this.W * this.M * S_SIZE * 8 + this.dq.bytes() + this.M * 16 + 200
   }
 
   grow(): void {
@@ -164,6 +187,8 @@ export class FeatureEngine {
   private readonly windows: number[]
   private readonly wmax: number
   private readonly aggIdx: number[]
+  /** The default aggregate list, in AGG_INDEX order: the vector is written without indirection. */
+  private readonly allAggregates: boolean
   private readonly tScale: number
   private readonly agg = new Float64Array(7)
 
@@ -173,6 +198,7 @@ export class FeatureEngine {
     this.windows = [...spec.windows]
     this.wmax = this.windows[this.W - 1] ?? 0
     this.aggIdx = spec.aggregates.map((a) => AGG_INDEX[a])
+    this.allAggregates = this.aggIdx.length === 7 && this.aggIdx.every((a, i) => a === i)
     this.size = featureCount(spec)
     this.tScale = slopeScale(spec.timeUnit)
   }
@@ -276,16 +302,13 @@ export class FeatureEngine {
     }
     for (let w = 0; w < this.W; w++) this.evict(h, w, ts)
     h.seqStart = h.wStart[this.W - 1]!
-    for (let m = 0; m < M; m++) {
-      h.minDq[m]!.trim(h.seqStart)
-      h.maxDq[m]!.trim(h.seqStart)
-    }
+    h.dq.trim(h.seqStart)
     if (++h.appendsSinceRebuild > Math.max(64, 2 * (h.seqEnd - h.seqStart))) this.rebuild(h)
   }
 
   private pushDeque(h: HostState, m: number, s: number, v: number): void {
-    h.minDq[m]!.pushMin(s, v)
-    h.maxDq[m]!.pushMax(s, v)
+    h.dq.push(2 * m, s, v, false)
+    h.dq.push(2 * m + 1, s, v, true)
   }
 
   /** Drops from window w the samples with ts ≤ newest − w. */
@@ -342,10 +365,7 @@ export class FeatureEngine {
     h.tRef = h.ts[h.seqStart & h.mask]!
     h.sums.fill(0)
     const M = this.M
-    for (let m = 0; m < M; m++) {
-      h.minDq[m]!.clear()
-      h.maxDq[m]!.clear()
-    }
+    h.dq.clear()
     for (let w = 0; w < this.W; w++) {
       const limit = h.newest - this.windows[w]!
       let start = h.seqStart
@@ -398,14 +418,23 @@ export class FeatureEngine {
           agg[0] = mean
           agg[1] = n > 1 ? Math.sqrt(Math.max(0, (sums[o + S_VV]! - sums[o + S_V]! * mean) / (n - 1))) : 0
           const start = h.wStart[w]!
-          agg[2] = h.minDq[m]!.extremeFrom(start)
-          agg[3] = h.maxDq[m]!.extremeFrom(start)
+          agg[2] = h.dq.extremeFrom(2 * m, start)
+          agg[3] = h.dq.extremeFrom(2 * m + 1, start)
           agg[4] = lastIdx >= start ? lastVal : Number.NaN
           const d = n * sums[o + S_TT]! - sums[o + S_T]! * sums[o + S_T]!
           agg[5] = n > 1 && d > 1e-12 * n * n ? (n * sums[o + S_TV]! - sums[o + S_T]! * sums[o + S_V]!) / d : 0
         } else agg.fill(Number.NaN, 0, 6)
         agg[6] = n
-        for (let a = 0; a < aggIdx.length; a++) out[j++] = agg[aggIdx[a]!]!
+        if (this.allAggregates) {
+          out[j] = agg[0]!
+          out[j + 1] = agg[1]!
+          out[j + 2] = agg[2]!
+          out[j + 3] = agg[3]!
+          out[j + 4] = agg[4]!
+          out[j + 5] = agg[5]!
+          out[j + 6] = n
+          j += 7
+        } else for (let a = 0; a < aggIdx.length; a++) out[j++] = agg[aggIdx[a]!]!
       }
       if (this.spec.ewma) {
         out[j++] = h.ewma[m]!
