@@ -443,6 +443,20 @@ export class FeatureEngine {
         for (let s = h.seqStart; s < h.seqEnd && Number.isNaN(first); s++) first = h.vals[(s & h.mask) * M + m]!
         out[j++] = lastVal - first
       }
+      if (this.spec.relative) {
+        const oL = ((this.W - 1) * M + m) * S_SIZE
+        const nL = h.sums[oL + S_N]!
+        const meanL = h.sums[oL + S_V]! / nL
+        const stdL =
+          nL > 1 ? Math.sqrt(Math.max(0, (h.sums[oL + S_VV]! - h.sums[oL + S_V]! * meanL) / (nL - 1))) : Number.NaN
+        // A floor on the spread, so a flat-lined metric does not turn noise into huge z.
+        const spread = stdL + 1e-6 * Math.max(1, Math.abs(meanL))
+        for (let w = 0; w < this.W - 1; w++) {
+          const o = (w * M + m) * S_SIZE
+          const n = h.sums[o + S_N]!
+          out[j++] = n > 0 && nL > 1 ? (h.sums[o + S_V]! / n - meanL) / spread : Number.NaN
+        }
+      }
     }
     if (this.spec.hostFeatures) {
       out[j++] = sincePrev / this.tScale

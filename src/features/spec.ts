@@ -17,6 +17,12 @@ export interface FeatureSpecV1 {
   aggregates: Aggregate[]
   /** Per-metric EWMA (time constant = longest window) and delta over the longest window. */
   ewma: boolean
+  /**
+   * Per metric and window shorter than the longest: z = (mean_w − mean_longest) / std_longest,
+   * how far the recent level sits from the host's own recent normal (comparable across hosts).
+   * Absent in older specs: false.
+   */
+  relative?: boolean
   /** Per-host: time since the previous sample, and fraction of metrics missing. */
   hostFeatures: boolean
   /** Vectors are emitted once a host has this many samples in its current life. */
@@ -49,6 +55,7 @@ export function featureNames(spec: FeatureSpecV1): string[] {
     for (const w of spec.windows)
       for (const a of spec.aggregates) names.push(`${m}.${a}.${windowLabel(w, spec.timeUnit)}`)
     if (spec.ewma) names.push(`${m}.ewma`, `${m}.delta`)
+    if (spec.relative) for (const w of spec.windows.slice(0, -1)) names.push(`${m}.z.${windowLabel(w, spec.timeUnit)}`)
   }
   if (spec.hostFeatures) names.push('host.since_prev', 'host.missing_frac')
   return names
@@ -56,7 +63,10 @@ export function featureNames(spec: FeatureSpecV1): string[] {
 
 export function featureCount(spec: FeatureSpecV1): number {
   return (
-    spec.metrics.length * (spec.windows.length * spec.aggregates.length + (spec.ewma ? 2 : 0)) +
+    spec.metrics.length *
+      (spec.windows.length * spec.aggregates.length +
+        (spec.ewma ? 2 : 0) +
+        (spec.relative ? Math.max(0, spec.windows.length - 1) : 0)) +
     (spec.hostFeatures ? 2 : 0)
   )
 }
@@ -82,6 +92,7 @@ export function createFeatureSpec(p: {
   minHistory?: number
   stride?: number
   lateness?: number
+  relative?: boolean
 }): FeatureSpecV1 {
   const windows = [...(p.windows ?? defaultWindows(p.horizon, p.timeUnit))].sort((a, b) => a - b)
   return {
@@ -90,6 +101,7 @@ export function createFeatureSpec(p: {
     windows,
     aggregates: [...(p.aggregates ?? Aggregates)],
     ewma: true,
+    relative: p.relative ?? true,
     hostFeatures: true,
     minHistory: p.minHistory ?? 3,
     stride: p.stride ?? 1,

@@ -89,10 +89,12 @@ export function buildMlp(inputs: number, hidden: number[], seed: number, learnin
         units,
         activation: 'relu',
         kernelInitializer: tf.initializers.heNormal({ seed: seed + i }),
+        // Few failures make many correlated positives: weight decay keeps the net from memorising hosts.
+        kernelRegularizer: tf.regularizers.l2({ l2: 1e-4 }),
         ...(i === 0 ? { inputShape: [inputs] } : {}),
       }),
     )
-    if (i === 0) model.add(tf.layers.dropout({ rate: 0.1, seed: seed + 100 }))
+    if (i === 0) model.add(tf.layers.dropout({ rate: 0.2, seed: seed + 100 }))
   })
   model.add(
     tf.layers.dense({

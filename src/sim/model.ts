@@ -165,7 +165,10 @@ export interface SimParams {
   seed: number
   /** 0 (easy) … 1 (hard). Default 0.5. Scales precursor strength, noise, traps, sudden failures. */
   difficulty: number
-  /** Mean time between failures of one host, ms. Default 30 days. */
+  /**
+   * Mean time between failures of one host, ms. Default 10 days: far more often than real
+   * servers, so that a week of a 200-host fleet holds the ~140 failures a model needs to learn from.
+   */
   mtbfMs: number
   /** Shortest and longest precursor, ms. Defaults 45 min and 6 h. */
   precursorMinMs: number
@@ -187,7 +190,7 @@ export const DEFAULT_SIM_PARAMS: SimParams = {
   intervalMs: 10_000,
   seed: 1,
   difficulty: 0.5,
-  mtbfMs: 30 * 86_400_000,
+  mtbfMs: 10 * 86_400_000,
   precursorMinMs: 45 * 60_000,
   precursorMaxMs: 6 * 3_600_000,
   jitterMs: 1000,

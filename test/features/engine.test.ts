@@ -38,6 +38,16 @@ function reference(spec: FeatureSpecV1, accepted: Sample[], ewma: number[], sinc
     }
     const longest = accepted.filter((s) => s.ts > newest - spec.windows.at(-1)! && !Number.isNaN(s.values[m]!))
     out.push(ewma[m]!, longest.length ? longest.at(-1)!.values[m]! - longest[0]!.values[m]! : NaN)
+    if (spec.relative) {
+      const xs = longest.map((s) => s.values[m]!)
+      const meanL = xs.reduce((a, b) => a + b, 0) / xs.length
+      const stdL = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - meanL) ** 2, 0) / (xs.length - 1)) : NaN
+      for (const w of spec.windows.slice(0, -1)) {
+        const ys = accepted.filter((s) => s.ts > newest - w && !Number.isNaN(s.values[m]!)).map((s) => s.values[m]!)
+        const mean = ys.reduce((a, b) => a + b, 0) / ys.length
+        out.push(ys.length && xs.length > 1 ? (mean - meanL) / (stdL + 1e-6 * Math.max(1, Math.abs(meanL))) : NaN)
+      }
+    }
   })
   out.push(sincePrev / scale, current.filter((v) => Number.isNaN(v)).length / spec.metrics.length)
   return out
@@ -96,7 +106,14 @@ describe('feature engine', () => {
       'fan_rpm.count.1m',
       'fan_rpm.mean.5m',
     ])
-    expect(names.slice(-4)).toEqual(['tiny.ewma', 'tiny.delta', 'host.since_prev', 'host.missing_frac'])
+    expect(names.slice(-6)).toEqual([
+      'tiny.ewma',
+      'tiny.delta',
+      'tiny.z.1m',
+      'tiny.z.5m',
+      'host.since_prev',
+      'host.missing_frac',
+    ])
   })
 
   for (const [label, opts] of [

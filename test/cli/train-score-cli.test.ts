@@ -1,0 +1,94 @@
+import { execFile } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, describe, expect, it } from 'vitest'
+
+const run = promisify(execFile)
+const bin = new URL('../../bin/preempt.js', import.meta.url).pathname
+const cmapss = new URL('../../../shared/data/cmapss-fd001/train.csv', import.meta.url).pathname
+const dir = mkdtempSync(join(tmpdir(), 'preempt-cli-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+describe('preempt train / score / evaluate on the committed sample fleet', () => {
+  it('trains, then scores one row per vector as host,timestamp,score,alert, echoing the input time', async () => {
+    const data = new URL('../../data/sample-fleet/', import.meta.url).pathname
+    const model = join(dir, 'sample')
+    const t = await run('node', [
+      bin,
+      'train',
+      '--data',
+      join(data, 'metrics.csv.gz'),
+      '--failures',
+      join(data, 'failures.csv'),
+      '--horizon',
+      '1h',
+      '--lead',
+      '2m',
+      '--epochs',
+      '2',
+      '--max-rows',
+      '20000',
+      '--out',
+      model,
+      '--no-progress',
+    ])
+    expect(t.stdout).toMatch(/model sample → /)
+    expect(t.stdout).toMatch(/alert threshold [0-9.]+/)
+    const out = join(dir, 'scores.csv')
+    const s = await run('node', [
+      bin,
+      'score',
+      '--model',
+      model,
+      '--data',
+      join(data, 'metrics.csv.gz'),
+      '--out',
+      out,
+      '--no-progress',
+    ])
+    expect(s.stderr).toMatch(/scored \d+ vectors from \d+ rows/)
+    const lines = readFileSync(out, 'utf8').trim().split('\n')
+    expect(lines[0]).toBe('host,timestamp,score,alert')
+    const [host, ts, score, alert] = lines[1]!.split(',')
+    expect(host).toMatch(/^[a-z]+-\d{4}$/)
+    expect(ts).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
+    expect(Number(score)).toBeGreaterThanOrEqual(0)
+    expect(Number(score)).toBeLessThanOrEqual(1)
+    expect(['0', '1']).toContain(alert)
+    const vectors = Number(/scored (\d+) vectors/.exec(s.stderr)![1])
+    expect(lines).toHaveLength(vectors + 1)
+    const e = await run('node', [
+      bin,
+      'evaluate',
+      '--model',
+      model,
+      '--data',
+      join(data, 'metrics.csv.gz'),
+      '--failures',
+      join(data, 'failures.csv'),
+      '--no-progress',
+    ])
+    expect(e.stdout).toMatch(/PR-AUC [0-9.]+, ROC-AUC [0-9.]+/)
+    expect(e.stdout).toMatch(/naive baseline/)
+  }, 120_000)
+
+  it('fails with the file, the line and the fix on a bad row', async () => {
+    const err = await run('node', [
+      bin,
+      'train',
+      '--data',
+      cmapss,
+      '--time-unit',
+      'step',
+      '--run-to-failure',
+      '--horizon',
+      '30',
+      '--out',
+      join(dir, 'x'),
+    ]).catch((e: { stderr: string; code: number }) => e)
+    expect((err as { code: number }).code).toBe(1)
+    expect((err as { stderr: string }).stderr).toMatch(/no column "timestamp".*--time-col/)
+  })
+})
