@@ -4,6 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { type Command, Option } from 'commander'
 import { scanCsv } from '../data/dataset.js'
+import { loadPredictability } from '../data/labels.js'
 import { type EvaluationReport, evaluateScores } from '../eval/evaluate.js'
 import { renderReport } from '../eval/report.js'
 import { Aggregates } from '../features/spec.js'
@@ -49,7 +50,8 @@ function summarize(e: EvaluationReport, unit: TimeUnit): string {
         : `${(a.medianLeadTime / 60_000).toFixed(1)} min`
   const lines = [
     `  PR-AUC ${e.prAuc.toFixed(4)}, ROC-AUC ${e.rocAuc.toFixed(4)}, F1 ${e.f1.toFixed(4)} (vectors; threshold ${e.threshold.toFixed(4)})`,
-    `  event recall ${fmtPct(a.eventRecall)} (${a.detected}/${a.failures}), alert precision ${fmtPct(a.precision)}, median lead ${lead}, false alarms per host-${unit === 'step' ? '100-steps' : 'day'} ${a.falseAlarmsPerHostDay?.toFixed(3) ?? '–'}`,
+    `  event recall ${fmtPct(a.eventRecall)} (${a.detected}/${a.failures}; predictable ${fmtPct(a.predictableRecall)} of ${a.predictableFailures}), alert precision ${fmtPct(a.precision)} (${a.trueEpisodes}/${a.episodes} pages; vectors ${fmtPct(a.vectorPrecision)})`,
+    `  median lead ${lead}, false alarms per host-${unit === 'step' ? '100-steps' : 'day'} ${a.falseAlarmsPerHostDay?.toFixed(3) ?? '–'}`,
     `  availability (cost model): ${fmtPct(e.availability.availabilityWithout)} without → ${fmtPct(e.availability.availabilityWith)} with the model`,
   ]
   if (e.baseline)
@@ -255,6 +257,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
           threshold: f.threshold ?? meta.thresholds.alert,
           costModel: costModelOf(meta.thresholds.costModel),
           metrics,
+          predictable: await loadPredictability(f.failures),
         })
         if (f.progress && process.stderr.isTTY) process.stderr.write('\n')
         process.stdout.write(`model ${meta.name} on ${csv.files.join(', ')}:\n${summarize(report, csv.timeUnit)}\n`)

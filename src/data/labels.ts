@@ -4,6 +4,8 @@
  * f − lead ≤ t ≤ f, negative otherwise. After a failure the entity starts a new life: the
  * feature engine forgets its windows.
  */
+import { readFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { PreemptError } from '../errors.js'
 import type { TimeUnit } from '../time.js'
 import { discoverMetrics, readRows } from './csv.js'
@@ -101,4 +103,23 @@ export async function loadFailuresCsv(
   if (table.size === 0)
     throw new PreemptError('PREEMPT_ERR_DATA_LABELS', `${file}: no failures in it. A failures CSV has rows timestamp,host[,kind].`)
   return table.seal()
+}
+
+/**
+ * Ground truth of the simulator: which failures had a precursor. Read from the manifest.json
+ * that `preempt simulate` writes beside failures.csv; undefined for any other data.
+ */
+export async function loadPredictability(
+  failuresFile: string | undefined,
+): Promise<((entity: string, ts: number) => boolean) | undefined> {
+  if (!failuresFile) return undefined
+  let manifest: { generator?: string; failures?: { host: string; ts: number; predictable: boolean }[] }
+  try {
+    manifest = JSON.parse(await readFile(join(dirname(failuresFile), 'manifest.json'), 'utf8'))
+  } catch {
+    return undefined
+  }
+  if (manifest.generator !== 'preempt simulate' || !Array.isArray(manifest.failures)) return undefined
+  const known = new Map(manifest.failures.map((f) => [`${f.host}\u0000${f.ts}`, f.predictable]))
+  return (entity, ts) => known.get(`${entity}\u0000${ts}`) ?? true
 }

@@ -5,10 +5,13 @@
  * - an alert of h at t is *useful* for it when f − H ≤ t ≤ f − L (early enough to act);
  * - the failure is *detected* when at least one useful alert exists; its lead time is
  *   f − (first useful alert);
- * - an alert is a true positive when h fails in (t + L, t + H]; alerts in (f − L, f] are too
- *   late to act and count neither way (they are dropped from training too);
- * - false alarms per host-day count false-positive *episodes* (runs of false alerts of one
- *   host with gaps < H), per host-day observed.
+ * - an alert vector is a true positive when h fails in (t + L, t + H]; alerts in (f − L, f]
+ *   are too late to act and count neither way (they are dropped from training too);
+ * - alerts of one host with gaps < H form an *episode* (what pages a person once). An episode
+ *   is true when one of its alerts is a true positive, ignored when its alerts are all too
+ *   late, false otherwise. Alert precision is over episodes (was the page right?); the
+ *   vector-level figure is kept beside it;
+ * - false alarms per host-day count false episodes per host-day observed.
  */
 
 export interface ScoredPoint {
@@ -27,11 +30,17 @@ export interface FailurePoint {
 
 export interface EventMetrics {
   threshold: number
+  /** Alert vectors. */
   alerts: number
   truePositiveAlerts: number
   falsePositiveAlerts: number
-  /** TP / (TP + FP); null when there was no alert. */
+  /** Alert episodes: true, false, and too late. */
+  episodes: number
+  trueEpisodes: number
+  /** Precision of alert episodes: true / (true + false); null when there was none. */
   precision: number | null
+  /** Precision of alert vectors: TP / (TP + FP). */
+  vectorPrecision: number | null
   failures: number
   detected: number
   /** detected / failures (null when there is no failure). */
@@ -114,9 +123,20 @@ export class EventIndex {
     const { horizon, lead } = this.opts
     let tp = 0
     let fp = 0
+    let trueEpisodes = 0
+    let falseEpisodes = 0
     let episodes = 0
-    let lastFpHost = -1
-    let lastFpTs = Number.NEGATIVE_INFINITY
+    // The open episode: its host, last alert time, and whether any alert was useful / false.
+    let epHost = -1
+    let epLast = Number.NEGATIVE_INFINITY
+    let epTrue = false
+    let epFalse = false
+    const closeEpisode = () => {
+      if (epHost < 0) return
+      episodes++
+      if (epTrue) trueEpisodes++
+      else if (epFalse) falseEpisodes++
+    }
     const firstUseful = new Map<FailurePoint, number>()
     for (let i = 0; i < this.points.length; i++) {
       const p = this.points[i]!
@@ -134,14 +154,22 @@ export class EventIndex {
           }
           break
         }
-      if (verdict === 1) tp++
-      else if (verdict === 0) {
+      if (p.host !== epHost || p.ts - epLast >= horizon) {
+        closeEpisode()
+        epHost = p.host
+        epTrue = false
+        epFalse = false
+      }
+      epLast = p.ts
+      if (verdict === 1) {
+        tp++
+        epTrue = true
+      } else if (verdict === 0) {
         fp++
-        if (p.host !== lastFpHost || p.ts - lastFpTs >= horizon) episodes++
-        lastFpHost = p.host
-        lastFpTs = p.ts
+        epFalse = true
       }
     }
+    closeEpisode()
     const leadTimes: number[] = []
     let predictable = 0
     let predictableDetected = 0
@@ -158,7 +186,10 @@ export class EventIndex {
       alerts: tp + fp,
       truePositiveAlerts: tp,
       falsePositiveAlerts: fp,
-      precision: tp + fp ? tp / (tp + fp) : null,
+      episodes,
+      trueEpisodes,
+      precision: trueEpisodes + falseEpisodes ? trueEpisodes / (trueEpisodes + falseEpisodes) : null,
+      vectorPrecision: tp + fp ? tp / (tp + fp) : null,
       failures: this.failures.length,
       detected: leadTimes.length,
       eventRecall: this.failures.length ? leadTimes.length / this.failures.length : null,
@@ -167,9 +198,9 @@ export class EventIndex {
       predictableRecall: predictable ? predictableDetected / predictable : null,
       leadTimes,
       medianLeadTime: median(leadTimes),
-      falseAlarmEpisodes: episodes,
+      falseAlarmEpisodes: falseEpisodes,
       hostDays: this.hostDays,
-      falseAlarmsPerHostDay: this.hostDays > 0 ? episodes / this.hostDays : null,
+      falseAlarmsPerHostDay: this.hostDays > 0 ? falseEpisodes / this.hostDays : null,
     }
   }
 }

@@ -203,7 +203,8 @@ export function renderReport(r: ReportInput): string {
   const row = (k: string, v: string) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`
   const b = e.baseline
   const cmp = `<table><tr><th></th><th>model</th><th>static threshold${b ? ` (${esc(b.rule)})` : ''}</th></tr>
-<tr><th>alert precision</th><td>${pct(a.precision)}</td><td>${pct(b?.precision)}</td></tr>
+<tr><th>alert precision (pages)</th><td>${pct(a.precision)}</td><td>${pct(b?.precision)}</td></tr>
+<tr><th>alert precision (vectors)</th><td>${pct(a.vectorPrecision)}</td><td>–</td></tr>
 <tr><th>event recall</th><td>${pct(a.eventRecall)}</td><td>${pct(b?.eventRecall)}</td></tr>
 <tr><th>recall of predictable failures</th><td>${pct(a.predictableRecall)}</td><td>${pct(b?.predictableRecall)}</td></tr>
 <tr><th>median lead time (${esc(r.timeLabel)})</th><td>${a.medianLeadTime === null ? '–' : (a.medianLeadTime / r.timeScale).toFixed(1)}</td><td>${b?.medianLeadTime == null ? '–' : (b.medianLeadTime / r.timeScale).toFixed(1)}</td></tr>

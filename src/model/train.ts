@@ -7,7 +7,7 @@ import { stat, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import type { CsvOptions } from '../data/csv.js'
 import { buildDataset, type SplitPlan, scanCsv, splitOf } from '../data/dataset.js'
-import { type FailureTable, loadFailuresCsv } from '../data/labels.js'
+import { type FailureTable, loadFailuresCsv, loadPredictability } from '../data/labels.js'
 import { PreemptError } from '../errors.js'
 import { bestF1, curves, thresholdForPrecision } from '../eval/curves.js'
 import { type EvaluationReport, evaluateScores } from '../eval/evaluate.js'
@@ -281,6 +281,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
       threshold: meta.thresholds.alert,
       costModel: cost,
       metrics,
+      predictable: await loadPredictability(cfg.labels.failuresFile),
     })
   }
   const importances = featureImportance(loaded, ds.val.x, ds.val.size)

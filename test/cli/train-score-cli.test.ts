@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -7,7 +7,6 @@ import { afterAll, describe, expect, it } from 'vitest'
 
 const run = promisify(execFile)
 const bin = new URL('../../bin/preempt.js', import.meta.url).pathname
-const cmapss = new URL('../../../shared/data/cmapss-fd001/train.csv', import.meta.url).pathname
 const dir = mkdtempSync(join(tmpdir(), 'preempt-cli-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
@@ -74,12 +73,14 @@ describe('preempt train / score / evaluate on the committed sample fleet', () =>
     expect(e.stdout).toMatch(/naive baseline/)
   }, 120_000)
 
-  it('fails with the file, the line and the fix on a bad row', async () => {
+  it('names the missing column and the flag that fixes it', async () => {
+    const cycles = join(dir, 'cycles.csv')
+    writeFileSync(cycles, 'unit,cycle,s1\n1,1,0.5\n1,2,0.6\n')
     const err = await run('node', [
       bin,
       'train',
       '--data',
-      cmapss,
+      cycles,
       '--time-unit',
       'step',
       '--run-to-failure',

@@ -35,10 +35,22 @@ describe('event metrics', () => {
     expect(m.truePositiveAlerts).toBe(15)
     // False: host 0 at t = 20; host 1 at 50, 51, 90 → 4, in 3 episodes (50 and 51 are one).
     expect(m.falsePositiveAlerts).toBe(4)
-    expect(m.precision).toBeCloseTo(15 / 19, 12)
+    expect(m.vectorPrecision).toBeCloseTo(15 / 19, 12)
+    // Episodes: host 0: {20}, {80..99}; host 1: {50, 51}, {90} → 1 true, 3 false.
+    expect(m.episodes).toBe(4)
+    expect(m.trueEpisodes).toBe(1)
+    expect(m.precision).toBeCloseTo(1 / 4, 12)
     expect(m.eventRecall).toBe(1)
     expect(m.leadTimes).toEqual([20])
     expect(m.falseAlarmEpisodes).toBe(3)
+    // An early warning that runs on into the useful window is one true page, not a false one.
+    const early = new EventIndex(
+      Array.from({ length: 100 }, (_, t) => ({ host: 0, ts: t, score: t >= 40 ? 1 : 0 })),
+      [{ host: 0, ts: 100 }],
+      { horizon: 30, lead: 5, dayLength: 10 },
+    ).evaluate(0.5)
+    expect(early).toMatchObject({ episodes: 1, trueEpisodes: 1, precision: 1, falseAlarmEpisodes: 0 })
+    expect(early.vectorPrecision).toBeCloseTo(25 / 55, 12) // 70..94 true, 40..69 false, 95..99 too late
     expect(m.hostDays).toBeCloseTo((99 + 99) / 10, 12)
   })
 
@@ -48,6 +60,7 @@ describe('event metrics', () => {
       [{ host: 0, ts: 100 }],
       { horizon: 30, lead: 5, dayLength: 10 },
     )
-    expect(late.evaluate(0.5)).toMatchObject({ detected: 0, eventRecall: 0, alerts: 0 })
+    // The too-late episode is neither true nor false: no precision at all.
+    expect(late.evaluate(0.5)).toMatchObject({ detected: 0, eventRecall: 0, alerts: 0, episodes: 1, precision: null })
   })
 })
