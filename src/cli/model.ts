@@ -108,7 +108,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
     .option('--epochs <n>', 'most epochs (early stopping on validation PR-AUC)', parse.int('--epochs', 1, 1000), 30)
     .option(
       '--target-precision <p>',
-      'alert threshold: the lowest with validation precision ≥ p',
+      'alert threshold: the lowest whose validation page precision (alert episodes followed by a failure) is ≥ p',
       parse.number('--target-precision', 0.01, 1),
       0.9,
     )

@@ -70,7 +70,17 @@ function downsample<T>(xs: T[], n: number): T[] {
   return out
 }
 
-export function evaluateScores(rows: ScoredRow[], failures: FailureTable, o: EvaluateOptions): EvaluationReport {
+/** Rows grouped by entity in time order, as an EventIndex over their failures. */
+export function eventIndexOf(
+  rows: ScoredRow[],
+  failures: FailureTable,
+  o: {
+    horizon: number
+    lead: number
+    dayLength: number
+    predictable?: ((entity: string, ts: number) => boolean) | undefined
+  },
+): { index: EventIndex; order: number[]; points: ScoredPoint[]; failurePoints: FailurePoint[] } {
   // Event-level work wants rows grouped by entity, in time order.
   const entities = new Map<string, number>()
   const order = rows.map((_, i) => i)
@@ -86,6 +96,43 @@ export function evaluateScores(rows: ScoredRow[], failures: FailureTable, o: Eva
     for (const ts of failures.of(entity))
       fps.push({ host: idx, ts, predictable: o.predictable ? o.predictable(entity, ts) : true })
   const index = new EventIndex(points, fps, { horizon: o.horizon, lead: o.lead, dayLength: o.dayLength })
+  return { index, order, points, failurePoints: fps }
+}
+
+/**
+ * The alert threshold from event-level validation: the lowest score threshold whose page
+ * precision reaches `target` (most recall of predictable failures), over candidate
+ * thresholds at quantiles of the scores. Undefined when no candidate reaches it.
+ */
+export function pageThreshold(
+  rows: ScoredRow[],
+  failures: FailureTable,
+  o: {
+    horizon: number
+    lead: number
+    dayLength: number
+    target: number
+    predictable?: ((entity: string, ts: number) => boolean) | undefined
+  },
+): { threshold: number; precision: number; recall: number } | undefined {
+  if (!rows.length) return undefined
+  const { index } = eventIndexOf(rows, failures, o)
+  const sorted = Float64Array.from(rows, (r) => r.score).sort()
+  const candidates = new Set<number>()
+  for (let q = 0; q < 200; q++)
+    candidates.add(sorted[Math.floor(sorted.length * (1 - 0.5 ** (q / 12)))] ?? sorted.at(-1)!)
+  let best: { threshold: number; precision: number; recall: number } | undefined
+  for (const thr of [...candidates].sort((a, b) => a - b)) {
+    const m = index.evaluate(thr)
+    if (m.precision === null || m.precision < o.target) continue
+    const recall = m.predictableRecall ?? 0
+    if (!best || recall > best.recall) best = { threshold: thr, precision: m.precision, recall }
+  }
+  return best
+}
+
+export function evaluateScores(rows: ScoredRow[], failures: FailureTable, o: EvaluateOptions): EvaluationReport {
+  const { index, order, points, failurePoints: fps } = eventIndexOf(rows, failures, o)
 
   const scores: number[] = []
   const labels: number[] = []

@@ -10,7 +10,7 @@ import { buildDataset, type SplitPlan, scanCsv, splitOf } from '../data/dataset.
 import { type FailureTable, loadFailuresCsv, loadPredictability } from '../data/labels.js'
 import { PreemptError } from '../errors.js'
 import { bestF1, curves, thresholdForPrecision } from '../eval/curves.js'
-import { type EvaluationReport, evaluateScores } from '../eval/evaluate.js'
+import { type EvaluationReport, evaluateScores, pageThreshold } from '../eval/evaluate.js'
 import { type HostTrace, renderReport } from '../eval/report.js'
 import { type Aggregate, createFeatureSpec, featureMetric, featureNames } from '../features/spec.js'
 import type { Logger } from '../log.js'
@@ -211,7 +211,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
     thresholds: {
       alert: alert.threshold,
       alertRule: atTarget
-        ? `lowest threshold with validation precision ≥ ${cfg.targetPrecision}`
+        ? `lowest threshold with validation vector precision ≥ ${cfg.targetPrecision} (no validation failure to judge pages by)`
         : `no threshold reached precision ${cfg.targetPrecision} on validation: best F1 instead`,
       targetPrecision: cfg.targetPrecision,
       action: action.threshold,
@@ -254,34 +254,49 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
     },
     versions: { preempt: pkg.version, tfjs: tf.version.tfjs, node: process.version },
   }
-  await saveModel(cfg.out, trained.model, meta)
   const loaded: LoadedModel = { model: trained.model, meta, dir: cfg.out }
 
-  // Honest evaluation: every vector of the test split (not sampled), scored as `score` would.
-  say('evaluate', 'scoring the held-out test split')
+  // Every vector of validation and test (not sampled), scored exactly as `score` would: the
+  // alert threshold is chosen on validation pages, the model is judged on test.
+  say('evaluate', 'scoring the validation and held-out test splits')
+  const valRows: ScoredRow[] = []
   const testRows: ScoredRow[] = []
   await scoreCsv(
     loaded,
     {
       csv: { ...cfg.csv, metrics: scan.metrics },
       failures,
-      filter: (e, ts) => splitOf(plan, e, ts) === 'test',
+      filter: (e, ts) => splitOf(plan, e, ts) !== 'train',
       withValues: true,
     },
     (rows) => {
-      testRows.push(...rows)
+      for (const r of rows) (splitOf(plan, r.entity, r.ts) === 'test' ? testRows : valRows).push(r)
     },
   )
+  const predictable = await loadPredictability(cfg.labels.failuresFile)
+  const dayLength = dayLengthOf(cfg.csv.timeUnit)
+  const page = pageThreshold(valRows, failures, {
+    horizon: cfg.horizon,
+    lead: cfg.lead,
+    dayLength,
+    target: cfg.targetPrecision,
+    predictable,
+  })
+  if (page) {
+    meta.thresholds.alert = page.threshold
+    meta.thresholds.alertRule = `lowest threshold with validation page precision ≥ ${cfg.targetPrecision} (${(page.precision * 100).toFixed(1)} %, recall of predictable failures ${(page.recall * 100).toFixed(1)} %)`
+  }
+  await saveModel(cfg.out, trained.model, meta)
   let test: EvaluationReport | null = null
   if (testRows.length) {
     test = evaluateScores(testRows, failures, {
       horizon: cfg.horizon,
       lead: cfg.lead,
-      dayLength: dayLengthOf(cfg.csv.timeUnit),
+      dayLength,
       threshold: meta.thresholds.alert,
       costModel: cost,
       metrics,
-      predictable: await loadPredictability(cfg.labels.failuresFile),
+      predictable,
     })
   }
   const importances = featureImportance(loaded, ds.val.x, ds.val.size)
