@@ -226,7 +226,7 @@ export function staticThresholdBaseline(
   index: EventIndex,
   metrics: readonly string[],
   values: readonly Float64Array[],
-  quantiles: readonly number[] = [0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 0.999, 0.9995, 0.9999],
+  quantiles: readonly number[] = [0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 0.9999],
 ): StaticBaseline[] {
   const out: StaticBaseline[] = []
   metrics.forEach((metric, m) => {
