@@ -8,9 +8,10 @@
  * - an alert vector is a true positive when h fails in (t + L, t + H]; alerts in (f − L, f]
  *   are too late to act and count neither way (they are dropped from training too);
  * - alerts of one host with gaps < H form an *episode* (what pages a person once). An episode
- *   is true when one of its alerts is a true positive, ignored when its alerts are all too
- *   late, false otherwise. Alert precision is over episodes (was the page right?); the
- *   vector-level figure is kept beside it;
+ *   is judged by its first alert, when the page goes out: true when the host fails in
+ *   (start + L, start + H], ignored when that is too late to act, false otherwise (also when
+ *   it fires earlier than H before a failure: acting then would be premature). Alert
+ *   precision is over episodes (was the page right?); the vector figure is kept beside it;
  * - false alarms per host-day count false episodes per host-day observed.
  */
 
@@ -126,16 +127,15 @@ export class EventIndex {
     let trueEpisodes = 0
     let falseEpisodes = 0
     let episodes = 0
-    // The open episode: its host, last alert time, and whether any alert was useful / false.
+    // The open episode: its host, last alert time, and the verdict of its first alert.
     let epHost = -1
     let epLast = Number.NEGATIVE_INFINITY
-    let epTrue = false
-    let epFalse = false
+    let epVerdict: 1 | 0 | -1 = 0
     const closeEpisode = () => {
       if (epHost < 0) return
       episodes++
-      if (epTrue) trueEpisodes++
-      else if (epFalse) falseEpisodes++
+      if (epVerdict === 1) trueEpisodes++
+      else if (epVerdict === 0) falseEpisodes++
     }
     const firstUseful = new Map<FailurePoint, number>()
     for (let i = 0; i < this.points.length; i++) {
@@ -157,17 +157,11 @@ export class EventIndex {
       if (p.host !== epHost || p.ts - epLast >= horizon) {
         closeEpisode()
         epHost = p.host
-        epTrue = false
-        epFalse = false
+        epVerdict = verdict
       }
       epLast = p.ts
-      if (verdict === 1) {
-        tp++
-        epTrue = true
-      } else if (verdict === 0) {
-        fp++
-        epFalse = true
-      }
+      if (verdict === 1) tp++
+      else if (verdict === 0) fp++
     }
     closeEpisode()
     const leadTimes: number[] = []

@@ -43,13 +43,17 @@ describe('event metrics', () => {
     expect(m.eventRecall).toBe(1)
     expect(m.leadTimes).toEqual([20])
     expect(m.falseAlarmEpisodes).toBe(3)
-    // An early warning that runs on into the useful window is one true page, not a false one.
-    const early = new EventIndex(
-      Array.from({ length: 100 }, (_, t) => ({ host: 0, ts: t, score: t >= 40 ? 1 : 0 })),
-      [{ host: 0, ts: 100 }],
-      { horizon: 30, lead: 5, dayLength: 10 },
-    ).evaluate(0.5)
-    expect(early).toMatchObject({ episodes: 1, trueEpisodes: 1, precision: 1, falseAlarmEpisodes: 0 })
+    // A page is judged when it goes out: one that fires 60 before the failure is premature
+    // (false) even though it stays on into the useful window; one at 25 before is right.
+    const page = (from: number) =>
+      new EventIndex(
+        Array.from({ length: 100 }, (_, t) => ({ host: 0, ts: t, score: t >= from ? 1 : 0 })),
+        [{ host: 0, ts: 100 }],
+        { horizon: 30, lead: 5, dayLength: 10 },
+      ).evaluate(0.5)
+    const early = page(40)
+    expect(early).toMatchObject({ episodes: 1, trueEpisodes: 0, precision: 0, falseAlarmEpisodes: 1, detected: 1 })
+    expect(page(75)).toMatchObject({ episodes: 1, trueEpisodes: 1, precision: 1, falseAlarmEpisodes: 0 })
     expect(early.vectorPrecision).toBeCloseTo(25 / 55, 12) // 70..94 true, 40..69 false, 95..99 too late
     expect(m.hostDays).toBeCloseTo((99 + 99) / 10, 12)
   })
