@@ -99,6 +99,11 @@ class Deques {
     }
   }
 
+  /** Value at the front of deque d, or NaN when empty. */
+  front(d: number): number {
+    return this.head[d]! < this.tail[d]! ? this.val[d * this.cap + (this.head[d]! & (this.cap - 1))]! : Number.NaN
+  }
+
   /** Value of deque d's first entry with index ≥ start (the window's extreme), or NaN. */
   extremeFrom(d: number, start: number): number {
     const mask = this.cap - 1
@@ -397,6 +402,9 @@ export class FeatureEngine {
     const agg = this.agg
     const aggIdx = this.aggIdx
     let j = 0
+    let nL = 0
+    let meanL = Number.NaN
+    let stdL = Number.NaN
     for (let m = 0; m < M; m++) {
       // Every window ends at the newest sample: the latest reading is shared by all of them.
       let lastIdx = -1
@@ -409,6 +417,7 @@ export class FeatureEngine {
           break
         }
       }
+      const longest = this.W - 1
       for (let w = 0; w < this.W; w++) {
         const o = (w * M + m) * S_SIZE
         const sums = h.sums
@@ -418,13 +427,19 @@ export class FeatureEngine {
           agg[0] = mean
           agg[1] = n > 1 ? Math.sqrt(Math.max(0, (sums[o + S_VV]! - sums[o + S_V]! * mean) / (n - 1))) : 0
           const start = h.wStart[w]!
-          agg[2] = h.dq.extremeFrom(2 * m, start)
-          agg[3] = h.dq.extremeFrom(2 * m + 1, start)
+          // The deques are trimmed to the longest window: its extremes are their fronts.
+          agg[2] = w === longest ? h.dq.front(2 * m) : h.dq.extremeFrom(2 * m, start)
+          agg[3] = w === longest ? h.dq.front(2 * m + 1) : h.dq.extremeFrom(2 * m + 1, start)
           agg[4] = lastIdx >= start ? lastVal : Number.NaN
           const d = n * sums[o + S_TT]! - sums[o + S_T]! * sums[o + S_T]!
           agg[5] = n > 1 && d > 1e-12 * n * n ? (n * sums[o + S_TV]! - sums[o + S_T]! * sums[o + S_V]!) / d : 0
         } else agg.fill(Number.NaN, 0, 6)
         agg[6] = n
+        if (w === longest) {
+          nL = n
+          meanL = agg[0]!
+          stdL = agg[1]!
+        }
         if (this.allAggregates) {
           out[j] = agg[0]!
           out[j + 1] = agg[1]!
@@ -444,11 +459,6 @@ export class FeatureEngine {
         out[j++] = lastVal - first
       }
       if (this.spec.relative) {
-        const oL = ((this.W - 1) * M + m) * S_SIZE
-        const nL = h.sums[oL + S_N]!
-        const meanL = h.sums[oL + S_V]! / nL
-        const stdL =
-          nL > 1 ? Math.sqrt(Math.max(0, (h.sums[oL + S_VV]! - h.sums[oL + S_V]! * meanL) / (nL - 1))) : Number.NaN
         // A floor on the spread, so a flat-lined metric does not turn noise into huge z.
         const spread = stdL + 1e-6 * Math.max(1, Math.abs(meanL))
         for (let w = 0; w < this.W - 1; w++) {
