@@ -136,7 +136,10 @@ export function fitPlatt(raw: ArrayLike<number>, y: ArrayLike<number>, w: ArrayL
   const z = Array.from(raw as ArrayLike<number>, logit)
   let pos = 0
   let neg = 0
-  for (let i = 0; i < z.length; i++) y[i] ? (pos += w[i]!) : (neg += w[i]!)
+  for (let i = 0; i < z.length; i++) {
+    if (y[i]) pos += w[i]!
+    else neg += w[i]!
+  }
   const hi = (pos + 1) / (pos + 2)
   const lo = 1 / (neg + 2)
   const t = Array.from(y as ArrayLike<number>, (v) => (v ? hi : lo))

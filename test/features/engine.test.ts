@@ -191,7 +191,9 @@ describe('feature engine', () => {
       })
       if (res === 'emitted') {
         const want = reference(sub, accepted, ewma, prev === undefined ? 0 : s.ts - prev, s.values)
-        want.forEach((w, i) => expect(close(out[i]!, w), `${featureNames(sub)[i]}`).toBe(true))
+        want.forEach((w, i) => {
+          expect(close(out[i]!, w), `${featureNames(sub)[i]}`).toBe(true)
+        })
       }
       prev = s.ts
     }
