@@ -11,7 +11,7 @@ import { Aggregates } from '../features/spec.js'
 import { loadModel } from '../model/artifact.js'
 import { Backends, initBackend } from '../model/backend.js'
 import { type ScoredRow, scoreCsv } from '../model/score-csv.js'
-import { costModelOf, dayLengthOf, resolveFailures, traces, trainFromCsv } from '../model/train.js'
+import { costModelOf, dayLengthOf, entitySampler, resolveFailures, traces, trainFromCsv } from '../model/train.js'
 import type { TimeUnit } from '../time.js'
 import { boot, type GlobalOpts, parse } from './common.js'
 import { addDataFlags, csvOptions, type DataFlags, durationFlag, labelSource } from './data-flags.js'
@@ -228,9 +228,18 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
     .requiredOption('--model <dir>', 'model folder written by preempt train')
     .option('--out <dir>', 'write metrics.json and report.html here')
     .option('--threshold <p>', "alert threshold (default: the model's)", parse.number('--threshold', 0, 1))
+    .option(
+      '--max-rows <n>',
+      'scored rows held for evaluation; past it, whole entities are sampled',
+      parse.int('--max-rows', 1000),
+      2_000_000,
+    )
     .option('--no-progress', 'no progress output')
     .action(
-      async (f: DataFlags & { model: string; out?: string; threshold?: number; progress: boolean }, cmd: Command) => {
+      async (
+        f: DataFlags & { model: string; out?: string; threshold?: number; maxRows: number; progress: boolean },
+        cmd: Command,
+      ) => {
         boot(cmd.optsWithGlobals<GlobalOpts>(), env, {}, { quiet: true })
         await initBackend()
         const loaded = await loadModel(f.model)
@@ -240,9 +249,11 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         const scan = await scanCsv(csv, { runToFailure: f.runToFailure, labelCol: Boolean(f.labelCol) })
         const failures = await resolveFailures(labelSource(f), csv, scan.failures)
         const rows: ScoredRow[] = []
+        // Bounded memory: past --max-rows scored rows, whole entities are sampled.
+        const keep = entitySampler(f.maxRows, scan.rows, 1)
         await scoreCsv(
           loaded,
-          { csv, failures, withValues: true, onProgress: (n) => say('score', `${n} rows`) },
+          { csv, failures, withValues: true, filter: (e) => keep(e), onProgress: (n) => say('score', `${n} rows`) },
           (r) => {
             rows.push(...r)
           },

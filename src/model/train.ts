@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto'
 import { stat, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import type { CsvOptions } from '../data/csv.js'
-import { buildDataset, type SplitPlan, scanCsv, splitOf } from '../data/dataset.js'
+import { buildDataset, hash32, type SplitPlan, scanCsv, splitOf } from '../data/dataset.js'
 import { type FailureTable, loadFailuresCsv, loadPredictability } from '../data/labels.js'
 import { PreemptError } from '../errors.js'
 import { bestF1, curves, thresholdForPrecision } from '../eval/curves.js'
@@ -42,6 +42,11 @@ export interface TrainConfig {
   stride?: number | undefined
   lateness?: number | undefined
   maxTrainRows?: number | undefined
+  /**
+   * Validation and test vectors held for event-level evaluation at most (default 2 000 000):
+   * beyond it, whole entities are sampled, so memory stays bounded for any file size.
+   */
+  maxEvalRows?: number | undefined
   epochs?: number | undefined
   hidden?: number[] | undefined
   targetPrecision: number
@@ -261,12 +266,13 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
   say('evaluate', 'scoring the validation and held-out test splits')
   const valRows: ScoredRow[] = []
   const testRows: ScoredRow[] = []
+  const keep = entitySampler(cfg.maxEvalRows ?? 2_000_000, scan.rows * (1 - plan.train), cfg.seed)
   await scoreCsv(
     loaded,
     {
       csv: { ...cfg.csv, metrics: scan.metrics },
       failures,
-      filter: (e, ts) => splitOf(plan, e, ts) !== 'train',
+      filter: (e, ts) => splitOf(plan, e, ts) !== 'train' && keep(e),
       withValues: true,
     },
     (rows) => {
@@ -329,6 +335,16 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
     )
   trained.model.dispose()
   return { meta, test, dir: cfg.out }
+}
+
+/**
+ * Keeps every entity while `expected` rows fit in `max`; otherwise a stable random share of
+ * entities (whole entities, so event-level metrics stay exact for those kept).
+ */
+export function entitySampler(max: number, expected: number, seed: number): (entity: string) => boolean {
+  const fraction = expected > max ? max / expected : 1
+  if (fraction >= 1) return () => true
+  return (entity) => hash32(entity, seed + 7919) / 4294967296 < fraction
 }
 
 /** Mean |gradient × input| per metric (summed over its features), largest first. */

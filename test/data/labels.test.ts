@@ -68,3 +68,15 @@ describe('SampleSet (bounded memory)', async () => {
     expect(s.entity).toHaveLength(s.size)
   })
 })
+
+describe('bounded evaluation memory', async () => {
+  const { entitySampler } = await import('../../src/model/train.js')
+  it('keeps every entity while the rows fit, else a stable share of whole entities', () => {
+    expect(Array.from({ length: 100 }, (_, i) => entitySampler(1000, 900, 1)(`h${i}`)).every(Boolean)).toBe(true)
+    const keep = entitySampler(1000, 4000, 1)
+    const kept = Array.from({ length: 2000 }, (_, i) => keep(`host-${i}`)).filter(Boolean).length
+    expect(kept).toBeGreaterThan(400)
+    expect(kept).toBeLessThan(600)
+    expect(keep('host-7')).toBe(entitySampler(1000, 4000, 1)('host-7'))
+  })
+})
