@@ -12,7 +12,7 @@ import { loadModel } from '../model/artifact.js'
 import { Backends, initBackend } from '../model/backend.js'
 import { type ScoredRow, scoreCsv } from '../model/score-csv.js'
 import { costModelOf, dayLengthOf, entitySampler, resolveFailures, traces, trainFromCsv } from '../model/train.js'
-import type { TimeUnit } from '../time.js'
+import { formatDuration, type TimeUnit } from '../time.js'
 import { boot, type GlobalOpts, parse } from './common.js'
 import { addDataFlags, csvOptions, type DataFlags, durationFlag, labelSource } from './data-flags.js'
 
@@ -279,7 +279,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
             join(f.out, 'report.html'),
             renderReport({
               title: `preempt evaluation: ${meta.name}`,
-              subtitle: `${csv.files.join(', ')}; horizon ${horizon}, lead ${lead} (${csv.timeUnit})`,
+              subtitle: `${csv.files.join(', ')}; horizon ${csv.timeUnit === 'step' ? `${horizon} steps` : formatDuration(horizon)}, lead ${csv.timeUnit === 'step' ? `${lead} steps` : formatDuration(lead)}`,
               summary: {
                 vectors: report.vectors,
                 failures: report.atThreshold.failures,

@@ -18,7 +18,7 @@ const W = 420
 const H = 260
 const PAD = 42
 
-function axes(xMin: number, xMax: number, yMin: number, yMax: number, xLabel: string, yLabel: string) {
+function axes(xMin: number, xMax: number, yMin: number, yMax: number, xLabel: string, yLabel: string, xTicks = true) {
   const sx = (x: number) => PAD + ((x - xMin) / (xMax - xMin || 1)) * (W - PAD - 12)
   const sy = (y: number) => H - PAD + -((y - yMin) / (yMax - yMin || 1)) * (H - PAD - 12)
   const ticks = (lo: number, hi: number) => [0, 0.25, 0.5, 0.75, 1].map((f) => lo + f * (hi - lo))
@@ -58,11 +58,11 @@ export function barChart(
   title: string,
   labels: string[],
   groups: { values: number[]; color: string; label: string }[],
-  o: { yLabel: string; log?: boolean },
+  o: { yLabel: string; xLabel?: string; log?: boolean },
 ) {
   const tr = (v: number) => (o.log ? Math.log10(1 + v) : v)
   const max = Math.max(1e-9, ...groups.flatMap((g) => g.values.map(tr)))
-  const { sy, g } = axes(0, labels.length, 0, max, '', o.yLabel)
+  const { sy, g } = axes(0, labels.length, 0, max, o.xLabel ?? '', o.log ? `log10(1 + ${o.yLabel})` : o.yLabel, false)
   const bw = (W - PAD - 12) / labels.length
   let body = g
   labels.forEach((l, i) => {
@@ -71,7 +71,7 @@ export function barChart(
       const w = bw / groups.length
       body += `<rect x="${PAD + i * bw + k * w}" y="${sy(v)}" width="${Math.max(1, w - 1)}" height="${H - PAD - sy(v)}" fill="${gr.color}"><title>${esc(l)}: ${gr.values[i]}</title></rect>`
     })
-    if (labels.length <= 24 || i % Math.ceil(labels.length / 12) === 0)
+    if (i % Math.ceil(labels.length / 10) === 0)
       body += `<text x="${PAD + (i + 0.5) * bw}" y="${H - PAD + 14}" font-size="9" text-anchor="middle">${esc(l)}</text>`
   })
   groups.forEach((gr, k) => {
@@ -179,25 +179,29 @@ export function renderReport(r: ReportInput): string {
       ),
     )
   }
-  for (const t of r.traces)
+  for (const t of r.traces) {
+    // Time on the x axis counts from the trace's first point.
+    const t0 = t.points[0]![0]
+    const x = (v: number) => (v - t0) / r.timeScale
     figs.push(
       lineChart(
         `Score over time: ${t.entity} (red: failures)`,
         [
-          { points: t.points.map(([x, y]) => [x / r.timeScale, y]), color: '#3b7dd8', label: 'score' },
+          { points: t.points.map(([tx, y]) => [x(tx), y]), color: '#3b7dd8', label: 'score' },
           {
             points: [
-              [t.points[0]![0] / r.timeScale, e.threshold],
-              [t.points.at(-1)![0] / r.timeScale, e.threshold],
+              [0, e.threshold],
+              [x(t.points.at(-1)![0]), e.threshold],
             ],
             color: '#e90',
             label: 'alert threshold',
             dashed: true,
           },
         ],
-        { xLabel: r.timeLabel, yLabel: 'score', yRange: [0, 1], marks: t.failures.map((f) => f / r.timeScale) },
+        { xLabel: `${r.timeLabel} since its first vector`, yLabel: 'score', yRange: [0, 1], marks: t.failures.map(x) },
       ),
     )
+  }
   if (r.importances.length) figs.push(hbarChart('Feature importance (mean |gradient × input|)', r.importances))
 
   const row = (k: string, v: string) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`

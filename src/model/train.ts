@@ -14,7 +14,7 @@ import { type EvaluationReport, evaluateScores, pageThreshold } from '../eval/ev
 import { type HostTrace, renderReport } from '../eval/report.js'
 import { type Aggregate, createFeatureSpec, featureMetric, featureNames } from '../features/spec.js'
 import type { Logger } from '../log.js'
-import type { TimeUnit } from '../time.js'
+import { formatDuration, type TimeUnit } from '../time.js'
 import { type CostModel, type LoadedModel, type ModelMetadataV1, saveModel } from './artifact.js'
 import { type BackendName, initBackend, tf } from './backend.js'
 import { calibrate, fitPlatt, predictRaw, standardize, trainMlp } from './mlp.js'
@@ -317,8 +317,8 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
         title: `preempt model ${cfg.name}`,
         subtitle: `trained ${meta.createdAt} on ${meta.data.files.join(', ')} (${scan.rows} rows, ${scan.entities.length} entities); test split by ${cfg.split}; backend ${backend.name}`,
         summary: {
-          horizon: cfg.horizon,
-          lead: cfg.lead,
+          horizon: cfg.csv.timeUnit === 'step' ? `${cfg.horizon} steps` : formatDuration(cfg.horizon),
+          lead: cfg.csv.timeUnit === 'step' ? `${cfg.lead} steps` : formatDuration(cfg.lead),
           'time unit': cfg.csv.timeUnit,
           features: meta.featureNames.length,
           'metrics dropped as constant': scan.constant.join(', ') || 'none',
