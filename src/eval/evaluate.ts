@@ -51,16 +51,20 @@ export interface EvaluationReport {
   histogram: { positive: number[]; negative: number[] }
 }
 
-export interface EvaluateOptions {
+/** How vectors meet failures: horizon, lead, the length of a "day", and which failures were predictable. */
+export interface EventWindowOptions {
   horizon: number
   lead: number
   dayLength: number
+  /** Which failures were predictable (simulator ground truth); default: all. */
+  predictable?: ((entity: string, ts: number) => boolean) | undefined
+}
+
+export interface EvaluateOptions extends EventWindowOptions {
   threshold: number
   costModel: CostModel
   /** Metric names of ScoredRow.values, for the static baseline (none: no baseline). */
   metrics?: string[]
-  /** Which failures were predictable (simulator ground truth): entity → failure times. */
-  predictable?: (entity: string, ts: number) => boolean
 }
 
 function downsample<T>(xs: T[], n: number): T[] {
@@ -74,12 +78,7 @@ function downsample<T>(xs: T[], n: number): T[] {
 export function eventIndexOf(
   rows: ScoredRow[],
   failures: FailureTable,
-  o: {
-    horizon: number
-    lead: number
-    dayLength: number
-    predictable?: ((entity: string, ts: number) => boolean) | undefined
-  },
+  o: EventWindowOptions,
 ): { index: EventIndex; order: number[]; points: ScoredPoint[]; failurePoints: FailurePoint[] } {
   // Event-level work wants rows grouped by entity, in time order.
   const entities = new Map<string, number>()
@@ -107,13 +106,7 @@ export function eventIndexOf(
 export function pageThreshold(
   rows: ScoredRow[],
   failures: FailureTable,
-  o: {
-    horizon: number
-    lead: number
-    dayLength: number
-    target: number
-    predictable?: ((entity: string, ts: number) => boolean) | undefined
-  },
+  o: EventWindowOptions & { target: number },
 ): { threshold: number; precision: number; recall: number } | undefined {
   if (!rows.length) return undefined
   const { index } = eventIndexOf(rows, failures, o)
