@@ -24,8 +24,9 @@ function axes(xMin: number, xMax: number, yMin: number, yMax: number, xLabel: st
   const ticks = (lo: number, hi: number) => [0, 0.25, 0.5, 0.75, 1].map((f) => lo + f * (hi - lo))
   const fmt = (v: number) => (Math.abs(v) >= 1000 ? v.toExponential(1) : +v.toPrecision(3)).toString()
   let g = `<line x1="${PAD}" y1="${H - PAD}" x2="${W - 12}" y2="${H - PAD}" stroke="#444"/><line x1="${PAD}" y1="12" x2="${PAD}" y2="${H - PAD}" stroke="#444"/>`
-  for (const t of ticks(xMin, xMax))
-    g += `<text x="${sx(t)}" y="${H - PAD + 14}" font-size="10" text-anchor="middle">${fmt(t)}</text>`
+  if (xTicks)
+    for (const t of ticks(xMin, xMax))
+      g += `<text x="${sx(t)}" y="${H - PAD + 14}" font-size="10" text-anchor="middle">${fmt(t)}</text>`
   for (const t of ticks(yMin, yMax))
     g += `<text x="${PAD - 4}" y="${sy(t) + 3}" font-size="10" text-anchor="end">${fmt(t)}</text>`
   g += `<text x="${(W + PAD) / 2}" y="${H - 6}" font-size="11" text-anchor="middle">${esc(xLabel)}</text>`
@@ -172,7 +173,7 @@ export function renderReport(r: ReportInput): string {
       barChart(
         `Lead time of detected failures (${r.timeLabel})`,
         bins.map((_, i) => ((i * max) / 12).toFixed(0)),
-        [{ values: bins, color: '#3b7dd8', label: `median ${(a.medianLeadTime ?? 0) / r.timeScale}` }],
+        [{ values: bins, color: '#3b7dd8', label: `median ${((a.medianLeadTime ?? 0) / r.timeScale).toFixed(1)}` }],
         {
           yLabel: 'failures',
         },
