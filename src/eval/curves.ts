@@ -35,7 +35,6 @@ export function curves(scores: ArrayLike<number>, labels: ArrayLike<number>, wei
   let auc = 0
   let prevRecall = 0
   let prevFpr = 0
-  let prevTpr = 0
   for (let k = 0; k < n; ) {
     const thr = scores[order[k]!]!
     // Ties share one threshold.
@@ -49,10 +48,9 @@ export function curves(scores: ArrayLike<number>, labels: ArrayLike<number>, wei
     const precision = tp + fp ? tp / (tp + fp) : 1
     const fpr = N ? fp / N : 0
     ap += (recall - prevRecall) * precision
-    auc += ((fpr - prevFpr) * (recall + prevTpr)) / 2
+    auc += ((fpr - prevFpr) * (recall + prevRecall)) / 2
     prevRecall = recall
     prevFpr = fpr
-    prevTpr = recall
     points.push({ threshold: thr, precision, recall, fpr })
   }
   // The curve ends at (1, 1): every example above the lowest threshold.
