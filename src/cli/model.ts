@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { type Command, Option } from 'commander'
 import { scanCsv } from '../data/dataset.js'
-import { loadPredictability } from '../data/labels.js'
+import { FailureTable, loadPredictability } from '../data/labels.js'
 import { type EvaluationReport, evaluateScores } from '../eval/evaluate.js'
 import { renderReport } from '../eval/report.js'
 import { Aggregates } from '../features/spec.js'
@@ -193,12 +193,17 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
       await write('host,timestamp,score,alert\n')
       const thr = loaded.meta.thresholds.alert
       const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s)
+      // Labels only reset windows after failures, as training did; reading them from the data
+      // itself (--run-to-failure, --label-col) costs a pass, a failures file does not.
+      const inData = f.runToFailure || f.labelCol
       const failures =
-        f.failures || f.runToFailure || f.labelCol
+        f.failures || inData
           ? await resolveFailures(
               labelSource(f),
               csv,
-              (await scanCsv(csv, { runToFailure: f.runToFailure, labelCol: Boolean(f.labelCol) })).failures,
+              inData
+                ? (await scanCsv(csv, { runToFailure: f.runToFailure, labelCol: Boolean(f.labelCol) })).failures
+                : new FailureTable(),
             )
           : undefined
       const summary = await scoreCsv(
