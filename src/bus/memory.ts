@@ -208,17 +208,14 @@ export class MemoryCluster {
     return out
   }
 
-  /** Offset just past the last entry `read` could return (skipped markers included). */
-  readEnd(topic: string, partition: number, from: number, committedOnly: boolean, count: number): number {
+  /** First offset at or after `from` that is not a marker or (read_committed) an aborted record. */
+  skipInvisible(topic: string, partition: number, from: number, committedOnly: boolean): number {
     const log = this.topic(topic).partitions[partition] ?? []
-    let seen = 0
     let o = from
-    for (; o < log.length; o++) {
+    while (o < log.length) {
       const e = log[o]!
-      if (committedOnly && e.txn?.state === 'open') break
-      if (e.control || (committedOnly && e.txn?.state === 'aborted')) continue
-      if (seen === count) break
-      seen++
+      if (!(e.control || (committedOnly && e.txn?.state === 'aborted'))) break
+      o++
     }
     return o
   }
@@ -381,7 +378,7 @@ class MemoryConsumer implements Consumer {
         const messages = this.cluster.read(tp.topic, tp.partition, from, committedOnly, this.cluster.maxBatchSize)
         if (!messages.length) {
           // Skip markers and aborted records so the position does not stall behind them.
-          const end = this.cluster.readEnd(tp.topic, tp.partition, from, committedOnly, 0)
+          const end = this.cluster.skipInvisible(tp.topic, tp.partition, from, committedOnly)
           if (end > from) this.positions.set(tpKey(tp.topic, tp.partition), end)
           continue
         }

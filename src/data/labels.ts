@@ -13,6 +13,17 @@ import { discoverMetrics, readRows } from './csv.js'
 export const Label = { negative: 0, positive: 1, drop: -1 } as const
 export type Label = (typeof Label)[keyof typeof Label]
 
+/**
+ * The one labelling rule, shared by training (FailureTable) and evaluation (EventIndex):
+ * `untilFailure` is f − t for the entity's first failure at or after t (undefined: none).
+ */
+export function labelFor(untilFailure: number | undefined, horizon: number, lead: number): Label {
+  if (untilFailure === undefined) return Label.negative
+  if (untilFailure <= lead) return Label.drop
+  if (untilFailure <= horizon) return Label.positive
+  return Label.negative
+}
+
 export class FailureTable {
   private readonly byEntity = new Map<string, number[]>()
 
@@ -55,10 +66,7 @@ export class FailureTable {
       else hi = mid
     }
     const f = list[lo]
-    if (f === undefined) return Label.negative
-    if (f - ts <= lead) return Label.drop
-    if (f - ts <= horizon) return Label.positive
-    return Label.negative
+    return labelFor(f === undefined ? undefined : f - ts, horizon, lead)
   }
 }
 

@@ -1,3 +1,5 @@
+import { Label, labelFor } from '../data/labels.js'
+
 /**
  * Event-level evaluation of alerts against failures (DESIGN.md section 6).
  *
@@ -107,17 +109,16 @@ export class EventIndex {
    * Label of a point: 1 positive (fails within (t + lead, t + horizon]), 0 negative, -1 too
    * late to act (in (f − lead, f]).
    */
-  label(p: ScoredPoint): 1 | 0 | -1 {
+  label(p: ScoredPoint): Label {
+    const f = this.nextFailure(p)
+    return labelFor(f && f.ts - p.ts, this.opts.horizon, this.opts.lead)
+  }
+
+  /** The host's first failure at or after the point's time. */
+  private nextFailure(p: ScoredPoint): FailurePoint | undefined {
     const list = this.failuresByHost.get(p.host)
-    if (!list) return 0
-    const { horizon, lead } = this.opts
-    for (const f of list) {
-      if (f.ts < p.ts) continue
-      if (f.ts - p.ts <= lead) return -1
-      if (f.ts - p.ts <= horizon) return 1
-      return 0
-    }
-    return 0
+    if (list) for (const f of list) if (f.ts >= p.ts) return f
+    return undefined
   }
 
   evaluate(threshold: number, scoreOf: (p: ScoredPoint, i: number) => number = (p) => p.score): EventMetrics {
@@ -130,7 +131,7 @@ export class EventIndex {
     // The open episode: its host, last alert time, and the verdict of its first alert.
     let epHost = -1
     let epLast = Number.NEGATIVE_INFINITY
-    let epVerdict: 1 | 0 | -1 = 0
+    let epVerdict: Label = Label.negative
     const closeEpisode = () => {
       if (epHost < 0) return
       episodes++
@@ -141,19 +142,9 @@ export class EventIndex {
     for (let i = 0; i < this.points.length; i++) {
       const p = this.points[i]!
       if (!(scoreOf(p, i) >= threshold)) continue
-      const list = this.failuresByHost.get(p.host)
-      let verdict: 1 | 0 | -1 = 0
-      if (list)
-        for (const f of list) {
-          if (f.ts < p.ts) continue
-          const until = f.ts - p.ts
-          if (until <= lead) verdict = -1
-          else if (until <= horizon) {
-            verdict = 1
-            if (!firstUseful.has(f)) firstUseful.set(f, p.ts)
-          }
-          break
-        }
+      const f = this.nextFailure(p)
+      const verdict = labelFor(f && f.ts - p.ts, horizon, lead)
+      if (verdict === Label.positive && f && !firstUseful.has(f)) firstUseful.set(f, p.ts)
       if (p.host !== epHost || p.ts - epLast >= horizon) {
         closeEpisode()
         epHost = p.host

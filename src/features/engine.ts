@@ -224,10 +224,6 @@ export class FeatureEngine {
     this.hosts.delete(host)
   }
 
-  hostNames(): IterableIterator<string> {
-    return this.hosts.keys()
-  }
-
   /** The newest ts accepted for a host, or undefined. */
   newest(host: string): number | undefined {
     return this.hosts.get(host)?.newest

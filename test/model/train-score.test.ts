@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { CsvOptions } from '../../src/data/csv.js'
 import { createLogger } from '../../src/log.js'
 import { loadModel } from '../../src/model/artifact.js'
 import { initBackend, tf } from '../../src/model/backend.js'
@@ -16,6 +17,13 @@ const dir = mkdtempSync(join(tmpdir(), 'preempt-train-'))
 const fleet = join(dir, 'fleet')
 const modelDir = join(dir, 'model')
 let trained: TrainOutcome
+const fleetCsv: CsvOptions = {
+  files: [join(fleet, 'metrics.csv.gz')],
+  format: 'wide',
+  timeCol: 'timestamp',
+  entityCol: 'host',
+  timeUnit: 'ms',
+}
 
 beforeAll(async () => {
   await initBackend()
@@ -24,13 +32,7 @@ beforeAll(async () => {
     fleet,
   )
   trained = await trainFromCsv({
-    csv: {
-      files: [join(fleet, 'metrics.csv.gz')],
-      format: 'wide',
-      timeCol: 'timestamp',
-      entityCol: 'host',
-      timeUnit: 'ms',
-    },
+    csv: fleetCsv,
     labels: { failuresFile: join(fleet, 'failures.csv') },
     horizon: HOUR,
     lead: 2 * 60_000,
@@ -53,13 +55,7 @@ async function scoreAll(m = modelDir): Promise<ScoredRow[]> {
   await scoreCsv(
     loaded,
     {
-      csv: {
-        files: [join(fleet, 'metrics.csv.gz')],
-        format: 'wide',
-        timeCol: 'timestamp',
-        entityCol: 'host',
-        timeUnit: 'ms',
-      },
+      csv: fleetCsv,
     },
     (r) => {
       rows.push(...r)
