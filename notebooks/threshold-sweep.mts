@@ -33,20 +33,17 @@ const rows: ScoredRow[] = []
 await scoreCsv(loaded, { csv, failures }, (r) => {
   rows.push(...r)
 })
-const { index, points } = eventIndexOf(rows, failures, {
+const { index } = eventIndexOf(rows, failures, {
   horizon: loaded.meta.horizon,
   lead: loaded.meta.lead,
   dayLength: 86_400_000,
   predictable: await loadPredictability(`${dir}/failures.csv`),
 })
-for (const k of [1, 3, 6, 12])
-  for (const thr of [0.3, 0.5, 0.7, 0.8]) {
-    // Alert only once k consecutive vectors of a host are at or above the threshold.
-    const run = new Float64Array(points.length)
-    for (let i = 0; i < points.length; i++)
-      run[i] = points[i]!.score >= thr ? (i > 0 && points[i - 1]!.host === points[i]!.host ? run[i - 1]! : 0) + 1 : 0
-    const m = index.evaluate(k, (_, i) => run[i]!)
+for (const consecutive of [1, 3, 6, 12])
+  for (const threshold of [0.3, 0.5, 0.7, 0.8]) {
+    // Alert only once `consecutive` vectors of a host in a row are at or above the threshold.
+    const m = index.evaluateRule({ threshold, consecutive })
     console.log(
-      `k=${k} threshold=${thr} recall(predictable)=${m.predictableRecall?.toFixed(3)} pages=${m.precision?.toFixed(3)} (${m.trueEpisodes}/${m.episodes}) vectors=${m.vectorPrecision?.toFixed(3)} lead=${((m.medianLeadTime ?? 0) / 60_000).toFixed(1)}m`,
+      `k=${consecutive} threshold=${threshold} recall(predictable)=${m.predictableRecall?.toFixed(3)} pages=${m.precision?.toFixed(3)} (${m.trueEpisodes}/${m.trueEpisodes + m.falseAlarmEpisodes}, ${m.earlyEpisodes} early) vectors=${m.vectorPrecision?.toFixed(3)} lead=${((m.medianLeadTime ?? 0) / 60_000).toFixed(1)}m`,
     )
   }

@@ -8,7 +8,8 @@ import { FailureTable, loadPredictability } from '../data/labels.js'
 import { type EvaluationReport, evaluateScores } from '../eval/evaluate.js'
 import { renderReport } from '../eval/report.js'
 import { Aggregates } from '../features/spec.js'
-import { loadModel } from '../model/artifact.js'
+import { type AlertRule, AlertTracker, alertRuleOf, describeRule } from '../model/alert.js'
+import { loadModel, type ModelMetadataV1 } from '../model/artifact.js'
 import { Backends, initBackend } from '../model/backend.js'
 import { type ScoredRow, scoreCsv } from '../model/score-csv.js'
 import { costModelOf, dayLengthOf, entitySampler, resolveFailures, traces, trainFromCsv } from '../model/train.js'
@@ -38,6 +39,17 @@ const costDefaults = (unit: TimeUnit) =>
     ? { unplanned: '20', planned: '2', falseAlarm: '4' }
     : { unplanned: '4h', planned: '10m', falseAlarm: '30m' }
 
+interface RuleFlags {
+  threshold?: number
+  consecutive?: number
+}
+
+/** The model's alert rule, with --threshold / --consecutive over it. */
+function ruleOf(meta: ModelMetadataV1, f: RuleFlags): AlertRule {
+  const rule = alertRuleOf(meta.thresholds)
+  return { threshold: f.threshold ?? rule.threshold, consecutive: f.consecutive ?? rule.consecutive }
+}
+
 const fmtPct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(1)} %`)
 
 function summarize(e: EvaluationReport, unit: TimeUnit): string {
@@ -49,8 +61,8 @@ function summarize(e: EvaluationReport, unit: TimeUnit): string {
         ? `${a.medianLeadTime} steps`
         : `${(a.medianLeadTime / 60_000).toFixed(1)} min`
   const lines = [
-    `  PR-AUC ${e.prAuc.toFixed(4)}, ROC-AUC ${e.rocAuc.toFixed(4)}, F1 ${e.f1.toFixed(4)} (vectors; threshold ${e.threshold.toFixed(4)})`,
-    `  event recall ${fmtPct(a.eventRecall)} (${a.detected}/${a.failures}; predictable ${fmtPct(a.predictableRecall)} of ${a.predictableFailures}), alert precision ${fmtPct(a.precision)} (${a.trueEpisodes}/${a.episodes} pages; vectors ${fmtPct(a.vectorPrecision)})`,
+    `  PR-AUC ${e.prAuc.toFixed(4)}, ROC-AUC ${e.rocAuc.toFixed(4)}, F1 ${e.f1.toFixed(4)} (vectors; alert when ${describeRule(e)})`,
+    `  event recall ${fmtPct(a.eventRecall)} (${a.detected}/${a.failures}; predictable ${fmtPct(a.predictableRecall)} of ${a.predictableFailures}), alert precision ${fmtPct(a.precision)} (${a.trueEpisodes}/${a.trueEpisodes + a.falseAlarmEpisodes} pages${a.earlyEpisodes ? `, ${a.earlyEpisodes} of the false ones fired over a horizon early and stayed open until the failure` : ''}; vectors ${fmtPct(a.vectorPrecision)})`,
     `  median lead ${lead}, false alarms per host-${unit === 'step' ? '100-steps' : 'day'} ${a.falseAlarmsPerHostDay?.toFixed(3) ?? '–'}`,
     `  availability (cost model): ${fmtPct(e.availability.availabilityWithout)} without → ${fmtPct(e.availability.availabilityWith)} with the model`,
   ]
@@ -162,7 +174,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         [
           `model ${m.name} → ${res.dir} (${((Date.now() - t0) / 1000).toFixed(1)} s, backend ${m.backend})`,
           `  ${m.featureNames.length} features from ${m.featureSpec.metrics.length} metrics (dropped as constant: ${m.droppedConstant.join(', ') || 'none'})`,
-          `  alert threshold ${m.thresholds.alert.toFixed(4)} (${m.thresholds.alertRule}); action threshold ${m.thresholds.action.toFixed(4)} (cost model: precision ≥ ${m.thresholds.costModel.minPrecision.toFixed(3)})`,
+          `  alert: ${m.thresholds.alertRule}; action threshold ${m.thresholds.action.toFixed(4)} (cost model: precision ≥ ${m.thresholds.costModel.minPrecision.toFixed(3)})`,
           res.test
             ? `held-out test split:\n${summarize(res.test, unit)}`
             : 'no test vectors (too little data to hold some out)',
@@ -179,8 +191,14 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
   )
     .requiredOption('--model <dir>', 'model folder written by preempt train')
     .option('--out <file>', 'output CSV (default: stdout)')
+    .option('--threshold <p>', "alert threshold (default: the model's)", parse.number('--threshold', 0, 1))
+    .option(
+      '--consecutive <k>',
+      "vectors of a host in a row at or above the threshold before it alerts (default: the model's)",
+      parse.int('--consecutive', 1),
+    )
     .option('--no-progress', 'no progress output')
-    .action(async (f: DataFlags & { model: string; out?: string; progress: boolean }, cmd: Command) => {
+    .action(async (f: DataFlags & RuleFlags & { model: string; out?: string; progress: boolean }, cmd: Command) => {
       boot(cmd.optsWithGlobals<GlobalOpts>(), env, {}, { quiet: true })
       await initBackend()
       const loaded = await loadModel(f.model)
@@ -191,7 +209,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         if (!sink.write(s)) await once(sink, 'drain')
       }
       await write('host,timestamp,score,alert\n')
-      const thr = loaded.meta.thresholds.alert
+      const alerts = new AlertTracker(ruleOf(loaded.meta, f))
       const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s)
       // Labels only reset windows after failures, as training did; reading them from the data
       // itself (--run-to-failure, --label-col) costs a pass, a failures file does not.
@@ -212,7 +230,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         async (rows) => {
           let chunk = ''
           for (const r of rows)
-            chunk += `${quote(r.entity)},${quote(r.rawTime)},${r.score.toFixed(6)},${r.score >= thr ? 1 : 0}\n`
+            chunk += `${quote(r.entity)},${quote(r.rawTime)},${r.score.toFixed(6)},${alerts.observe(r.entity, r.score) ? 1 : 0}\n`
           await write(chunk)
         },
       )
@@ -234,6 +252,11 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
     .option('--out <dir>', 'write metrics.json and report.html here')
     .option('--threshold <p>', "alert threshold (default: the model's)", parse.number('--threshold', 0, 1))
     .option(
+      '--consecutive <k>',
+      "vectors of a host in a row at or above the threshold before it alerts (default: the model's)",
+      parse.int('--consecutive', 1),
+    )
+    .option(
       '--max-rows <n>',
       'scored rows held for evaluation; past it, whole entities are sampled',
       parse.int('--max-rows', 1000),
@@ -242,7 +265,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
     .option('--no-progress', 'no progress output')
     .action(
       async (
-        f: DataFlags & { model: string; out?: string; threshold?: number; maxRows: number; progress: boolean },
+        f: DataFlags & RuleFlags & { model: string; out?: string; maxRows: number; progress: boolean },
         cmd: Command,
       ) => {
         boot(cmd.optsWithGlobals<GlobalOpts>(), env, {}, { quiet: true })
@@ -270,7 +293,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
           horizon,
           lead,
           dayLength: dayLengthOf(csv.timeUnit),
-          threshold: f.threshold ?? meta.thresholds.alert,
+          rule: ruleOf(meta, f),
           costModel: costModelOf(meta.thresholds.costModel),
           metrics,
           predictable: await loadPredictability(f.failures),

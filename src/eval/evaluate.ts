@@ -4,13 +4,16 @@
  * the cost model, and the naive static-threshold baseline on the same rows.
  */
 import { type FailureTable, Label } from '../data/labels.js'
+import type { AlertRule } from '../model/alert.js'
 import type { CostModel } from '../model/artifact.js'
 import type { ScoredRow } from '../model/score-csv.js'
 import { type CurvePoint, curves } from './curves.js'
 import {
+  consecutiveRuns,
   EventIndex,
   type EventMetrics,
   type FailurePoint,
+  median,
   type ScoredPoint,
   staticThresholdBaseline,
 } from './events.js'
@@ -31,8 +34,10 @@ export interface EvaluationReport {
   prAuc: number
   rocAuc: number
   threshold: number
+  /** Vectors in a row at or above the threshold before an alert. */
+  consecutive: number
   atThreshold: EventMetrics
-  /** Confusion table of vectors at the threshold. */
+  /** Confusion table of vectors under the alert rule. */
   confusion: { tp: number; fp: number; fn: number; tn: number }
   f1: number
   availability: AvailabilityEffect
@@ -61,7 +66,7 @@ export interface EventWindowOptions {
 }
 
 export interface EvaluateOptions extends EventWindowOptions {
-  threshold: number
+  rule: AlertRule
   costModel: CostModel
   /** Metric names of ScoredRow.values, for the static baseline (none: no baseline). */
   metrics?: string[]
@@ -98,53 +103,83 @@ export function eventIndexOf(
   return { index, order, points, failurePoints: fps }
 }
 
+/** Run lengths tried by `pageRule`: one vector, then runs up to a sixth of the horizon. */
+export const CONSECUTIVE_CANDIDATES = [1, 2, 3, 6, 12, 24, 48] as const
+
+export interface ChosenRule extends AlertRule {
+  precision: number
+  recall: number
+  medianLeadTime: number | null
+}
+
 /**
- * The alert threshold from event-level validation: the lowest score threshold whose page
- * precision reaches `target` (most recall of predictable failures), over candidate
- * thresholds at quantiles of the scores. Undefined when no candidate reaches it.
+ * The alert rule from event-level validation: over score thresholds (quantiles of the scores)
+ * and run lengths k, the rules whose page precision reaches `target`; of those the one with
+ * most recall of predictable failures, then the longest median lead, then the smallest k.
+ * Runs longer than a sixth of the horizon (at the median sample spacing) are not tried: they
+ * eat the lead time. Undefined when no rule reaches the target.
  */
-export function pageThreshold(
+export function pageRule(
   rows: ScoredRow[],
   failures: FailureTable,
-  o: EventWindowOptions & { target: number },
-): { threshold: number; precision: number; recall: number } | undefined {
+  o: EventWindowOptions & { target: number; consecutive?: readonly number[] },
+): ChosenRule | undefined {
   if (!rows.length) return undefined
-  const { index } = eventIndexOf(rows, failures, o)
+  const { index, points } = eventIndexOf(rows, failures, o)
   const sorted = Float64Array.from(rows, (r) => r.score).sort()
   const candidates = new Set<number>()
-  for (let q = 0; q < 200; q++)
-    candidates.add(sorted[Math.floor(sorted.length * (1 - 0.5 ** (q / 12)))] ?? sorted.at(-1)!)
-  let best: { threshold: number; precision: number; recall: number } | undefined
-  for (const thr of [...candidates].sort((a, b) => a - b)) {
-    const m = index.evaluate(thr)
-    if (m.precision === null || m.precision < o.target) continue
-    const recall = m.predictableRecall ?? 0
-    if (!best || recall > best.recall) best = { threshold: thr, precision: m.precision, recall }
-  }
+  for (let q = 0; q < 120; q++)
+    candidates.add(sorted[Math.floor(sorted.length * (1 - 0.5 ** (q / 8)))] ?? sorted.at(-1)!)
+  const gaps: number[] = []
+  for (let i = 1; i < points.length && gaps.length < 100_000; i++)
+    if (points[i]!.host === points[i - 1]!.host) gaps.push(points[i]!.ts - points[i - 1]!.ts)
+  const spacing = median(gaps) ?? o.horizon
+  const ks = (o.consecutive ?? CONSECUTIVE_CANDIDATES).filter((k) => k === 1 || k * spacing <= o.horizon / 6)
+  let best: ChosenRule | undefined
+  const better = (a: ChosenRule, b: ChosenRule) =>
+    a.recall !== b.recall
+      ? a.recall > b.recall
+      : (a.medianLeadTime ?? 0) !== (b.medianLeadTime ?? 0)
+        ? (a.medianLeadTime ?? 0) > (b.medianLeadTime ?? 0)
+        : a.consecutive < b.consecutive
+  for (const k of ks)
+    for (const threshold of [...candidates].sort((a, b) => a - b)) {
+      const m = index.evaluateRule({ threshold, consecutive: k })
+      if (m.precision === null || m.precision < o.target) continue
+      const c: ChosenRule = {
+        threshold,
+        consecutive: k,
+        precision: m.precision,
+        recall: m.predictableRecall ?? 0,
+        medianLeadTime: m.medianLeadTime,
+      }
+      if (!best || better(c, best)) best = c
+    }
   return best
 }
 
 export function evaluateScores(rows: ScoredRow[], failures: FailureTable, o: EvaluateOptions): EvaluationReport {
   const { index, order, points, failurePoints: fps } = eventIndexOf(rows, failures, o)
+  const runs = consecutiveRuns(points, o.rule.threshold)
 
   const scores: number[] = []
   const labels: number[] = []
   let dropped = 0
   const confusion = { tp: 0, fp: 0, fn: 0, tn: 0 }
-  for (const p of points) {
+  points.forEach((p, i) => {
     const l = index.label(p)
     if (l === Label.drop) {
       dropped++
-      continue
+      return
     }
     scores.push(p.score)
     labels.push(l)
-    const alert = p.score >= o.threshold
+    const alert = runs[i]! >= o.rule.consecutive
     if (l === 1) alert ? confusion.tp++ : confusion.fn++
     else alert ? confusion.fp++ : confusion.tn++
-  }
+  })
   const c = curves(scores, labels)
-  const atThreshold = index.evaluate(o.threshold)
+  const atThreshold = index.evaluateRule(o.rule)
   const histogram = { positive: new Array(20).fill(0), negative: new Array(20).fill(0) }
   for (let i = 0; i < scores.length; i++) {
     const bin = Math.min(19, Math.floor(scores[i]! * 20))
@@ -182,7 +217,8 @@ export function evaluateScores(rows: ScoredRow[], failures: FailureTable, o: Eva
     dropped,
     prAuc: c.prAuc,
     rocAuc: c.rocAuc,
-    threshold: o.threshold,
+    threshold: o.rule.threshold,
+    consecutive: o.rule.consecutive,
     atThreshold,
     confusion,
     f1: p + r ? (2 * p * r) / (p + r) : 0,

@@ -1,4 +1,5 @@
 import { Label, labelFor } from '../data/labels.js'
+import type { AlertRule } from '../model/alert.js'
 
 /**
  * Event-level evaluation of alerts against failures (DESIGN.md section 6).
@@ -13,7 +14,9 @@ import { Label, labelFor } from '../data/labels.js'
  *   is judged by its first alert, when the page goes out: true when the host fails in
  *   (start + L, start + H], ignored when that is too late to act, false otherwise (also when
  *   it fires earlier than H before a failure: acting then would be premature). Alert
- *   precision is over episodes (was the page right?); the vector figure is kept beside it;
+ *   precision is over episodes (was the page right?); the vector figure is kept beside it.
+ *   A false episode that stayed open until its host failed (one of its later alerts was a
+ *   true positive) is counted again as *early*: right about the host, wrong about when;
  * - false alarms per host-day count false episodes per host-day observed.
  */
 
@@ -33,6 +36,8 @@ export interface FailurePoint {
 
 export interface EventMetrics {
   threshold: number
+  /** Vectors in a row at or above the threshold before an alert (1 for a plain threshold). */
+  consecutive: number
   /** Alert vectors. */
   alerts: number
   truePositiveAlerts: number
@@ -40,6 +45,8 @@ export interface EventMetrics {
   /** Alert episodes: true, false, and too late. */
   episodes: number
   trueEpisodes: number
+  /** False episodes that were still open when their host failed (fired more than a horizon early). */
+  earlyEpisodes: number
   /** Precision of alert episodes: true / (true + false); null when there was none. */
   precision: number | null
   /** Precision of alert vectors: TP / (TP + FP). */
@@ -121,22 +128,38 @@ export class EventIndex {
     return undefined
   }
 
+  /** Metrics under an alert rule: alerts are the vectors that end a run of `consecutive` high scores. */
+  evaluateRule(rule: AlertRule): EventMetrics {
+    const runs = consecutiveRuns(this.points, rule.threshold)
+    return {
+      ...this.evaluate(rule.consecutive, (_, i) => runs[i]!),
+      threshold: rule.threshold,
+      consecutive: rule.consecutive,
+    }
+  }
+
   evaluate(threshold: number, scoreOf: (p: ScoredPoint, i: number) => number = (p) => p.score): EventMetrics {
     const { horizon, lead } = this.opts
     let tp = 0
     let fp = 0
     let trueEpisodes = 0
     let falseEpisodes = 0
+    let earlyEpisodes = 0
     let episodes = 0
-    // The open episode: its host, last alert time, and the verdict of its first alert.
+    // The open episode: its host, last alert time, the verdict of its first alert, and whether
+    // any of its alerts was a true positive.
     let epHost = -1
     let epLast = Number.NEGATIVE_INFINITY
     let epVerdict: Label = Label.negative
+    let epHit = false
     const closeEpisode = () => {
       if (epHost < 0) return
       episodes++
       if (epVerdict === 1) trueEpisodes++
-      else if (epVerdict === 0) falseEpisodes++
+      else if (epVerdict === 0) {
+        falseEpisodes++
+        if (epHit) earlyEpisodes++
+      }
     }
     const firstUseful = new Map<FailurePoint, number>()
     for (let i = 0; i < this.points.length; i++) {
@@ -149,8 +172,10 @@ export class EventIndex {
         closeEpisode()
         epHost = p.host
         epVerdict = verdict
+        epHit = false
       }
       epLast = p.ts
+      if (verdict === Label.positive) epHit = true
       if (verdict === 1) tp++
       else if (verdict === 0) fp++
     }
@@ -168,11 +193,13 @@ export class EventIndex {
     }
     return {
       threshold,
+      consecutive: 1,
       alerts: tp + fp,
       truePositiveAlerts: tp,
       falsePositiveAlerts: fp,
       episodes,
       trueEpisodes,
+      earlyEpisodes,
       precision: trueEpisodes + falseEpisodes ? trueEpisodes / (trueEpisodes + falseEpisodes) : null,
       vectorPrecision: tp + fp ? tp / (tp + fp) : null,
       failures: this.failures.length,
@@ -188,6 +215,23 @@ export class EventIndex {
       falseAlarmsPerHostDay: this.hostDays > 0 ? falseEpisodes / this.hostDays : null,
     }
   }
+}
+
+/**
+ * Per point (grouped by host, in time order), how many consecutive points of its host ending
+ * at it have a score at or above the threshold.
+ */
+export function consecutiveRuns(
+  points: readonly ScoredPoint[],
+  threshold: number,
+  scoreOf: (p: ScoredPoint, i: number) => number = (p) => p.score,
+): Float64Array {
+  const runs = new Float64Array(points.length)
+  for (let i = 0; i < points.length; i++) {
+    const p = points[i]!
+    if (scoreOf(p, i) >= threshold) runs[i] = (i > 0 && points[i - 1]!.host === p.host ? runs[i - 1]! : 0) + 1
+  }
+  return runs
 }
 
 const f1 = (p: number | null, r: number | null) => (p && r ? (2 * p * r) / (p + r) : 0)

@@ -4,6 +4,7 @@
  * alerts over time for a few hosts, feature importances, the confusion table, and the
  * static-threshold baseline side by side.
  */
+import { describeRule } from '../model/alert.js'
 import type { EvaluationReport } from './evaluate.js'
 
 interface Series {
@@ -209,6 +210,7 @@ export function renderReport(r: ReportInput): string {
   const b = e.baseline
   const cmp = `<table><tr><th></th><th>model</th><th>static threshold${b ? ` (${esc(b.rule)})` : ''}</th></tr>
 <tr><th>alert precision (pages)</th><td>${pct(a.precision)}</td><td>${pct(b?.precision)}</td></tr>
+<tr><th>false pages that fired over a horizon early, open until the failure</th><td>${a.earlyEpisodes} of ${a.falseAlarmEpisodes}</td><td>–</td></tr>
 <tr><th>alert precision (vectors)</th><td>${pct(a.vectorPrecision)}</td><td>–</td></tr>
 <tr><th>event recall</th><td>${pct(a.eventRecall)}</td><td>${pct(b?.eventRecall)}</td></tr>
 <tr><th>recall of predictable failures</th><td>${pct(a.predictableRecall)}</td><td>${pct(b?.predictableRecall)}</td></tr>
@@ -223,9 +225,9 @@ export function renderReport(r: ReportInput): string {
 <style>body{font:14px system-ui,sans-serif;margin:24px;color:#222;max-width:1400px}h1{margin-bottom:0}figure{display:inline-block;margin:8px;vertical-align:top}figcaption{font-weight:600;font-size:13px}table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#f4f4f4}.grid{display:flex;flex-wrap:wrap}</style></head><body>
 <h1>${esc(r.title)}</h1><p>${esc(r.subtitle)}</p>
 <div class="grid"><div><h3>Summary</h3><table>${summary}
-${row('threshold', e.threshold.toFixed(4))}${row('PR-AUC', e.prAuc.toFixed(4))}${row('ROC-AUC', e.rocAuc.toFixed(4))}${row('F1 (vectors)', e.f1.toFixed(4))}
+${row('alert rule', describeRule(e))}${row('PR-AUC', e.prAuc.toFixed(4))}${row('ROC-AUC', e.rocAuc.toFixed(4))}${row('F1 (vectors)', e.f1.toFixed(4))}
 ${row('availability without → with model', `${pct(e.availability.availabilityWithout)} → ${pct(e.availability.availabilityWith)}`)}</table></div>
-<div><h3>Model vs naive baseline (events)</h3>${cmp}<h3>Confusion table at the threshold (vectors)</h3>${confusion}</div></div>
+<div><h3>Model vs naive baseline (events)</h3>${cmp}<h3>Confusion table under the alert rule (vectors)</h3>${confusion}</div></div>
 ${(r.notes ?? []).map((n) => `<p>${esc(n)}</p>`).join('')}
 <div class="grid">${figs.join('\n')}</div></body></html>\n`
 }

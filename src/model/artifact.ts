@@ -38,6 +38,8 @@ export interface ModelMetadataV1 {
   thresholds: {
     /** Threshold of the `alert` column of `preempt score`. */
     alert: number
+    /** Vectors of a host in a row at or above `alert` before it alerts (absent: 1). */
+    alertConsecutive?: number
     /** How it was chosen. */
     alertRule: string
     targetPrecision: number

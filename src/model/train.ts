@@ -10,11 +10,12 @@ import { buildDataset, hash32, type SplitPlan, scanCsv, splitOf } from '../data/
 import { type FailureTable, loadFailuresCsv, loadPredictability } from '../data/labels.js'
 import { PreemptError } from '../errors.js'
 import { bestF1, curves, thresholdForPrecision } from '../eval/curves.js'
-import { type EvaluationReport, evaluateScores, pageThreshold } from '../eval/evaluate.js'
+import { type EvaluationReport, evaluateScores, pageRule } from '../eval/evaluate.js'
 import { type HostTrace, renderReport } from '../eval/report.js'
 import { type Aggregate, createFeatureSpec, featureMetric, featureNames } from '../features/spec.js'
 import type { Logger } from '../log.js'
 import { formatDuration, type TimeUnit } from '../time.js'
+import { alertRuleOf, describeRule } from './alert.js'
 import { type CostModel, type LoadedModel, type ModelMetadataV1, saveModel } from './artifact.js'
 import { type BackendName, initBackend, tf } from './backend.js'
 import { calibrate, fitPlatt, predictRaw, standardize, trainMlp } from './mlp.js'
@@ -281,7 +282,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
   )
   const predictable = await loadPredictability(cfg.labels.failuresFile)
   const dayLength = dayLengthOf(cfg.csv.timeUnit)
-  const page = pageThreshold(valRows, failures, {
+  const page = pageRule(valRows, failures, {
     horizon: cfg.horizon,
     lead: cfg.lead,
     dayLength,
@@ -290,7 +291,8 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
   })
   if (page) {
     meta.thresholds.alert = page.threshold
-    meta.thresholds.alertRule = `lowest threshold with validation page precision ≥ ${cfg.targetPrecision} (${(page.precision * 100).toFixed(1)} %, recall of predictable failures ${(page.recall * 100).toFixed(1)} %)`
+    meta.thresholds.alertConsecutive = page.consecutive
+    meta.thresholds.alertRule = `${describeRule(page)}: the rule (threshold × vectors in a row) with most recall of predictable failures at validation page precision ≥ ${cfg.targetPrecision} (${(page.precision * 100).toFixed(1)} %, recall ${(page.recall * 100).toFixed(1)} %)`
   }
   await saveModel(cfg.out, trained.model, meta)
   let test: EvaluationReport | null = null
@@ -299,7 +301,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
       horizon: cfg.horizon,
       lead: cfg.lead,
       dayLength,
-      threshold: meta.thresholds.alert,
+      rule: alertRuleOf(meta.thresholds),
       costModel: cost,
       metrics,
       predictable,

@@ -34,7 +34,7 @@ describe('preempt train / score / evaluate on the committed sample fleet', () =>
       '--no-progress',
     ])
     expect(t.stdout).toMatch(/model sample → /)
-    expect(t.stdout).toMatch(/alert threshold [0-9.]+/)
+    expect(t.stdout).toMatch(/alert: (score|\d+ vectors in a row) ≥ [0-9.]+/)
     const out = join(dir, 'scores.csv')
     const s = await run('node', [
       bin,
@@ -45,6 +45,10 @@ describe('preempt train / score / evaluate on the committed sample fleet', () =>
       join(data, 'metrics.csv.gz'),
       '--out',
       out,
+      '--threshold',
+      '0.3',
+      '--consecutive',
+      '3',
       '--no-progress',
     ])
     expect(s.stderr).toMatch(/scored \d+ vectors from \d+ rows/)
@@ -58,6 +62,17 @@ describe('preempt train / score / evaluate on the committed sample fleet', () =>
     expect(['0', '1']).toContain(alert)
     const vectors = Number(/scored (\d+) vectors/.exec(s.stderr)![1])
     expect(lines).toHaveLength(vectors + 1)
+    // The alert column is the rule: the host's third vector in a row with a score ≥ 0.3.
+    const runs = new Map<string, number>()
+    let alerts = 0
+    for (const line of lines.slice(1)) {
+      const [h, , sc, al] = line.split(',')
+      const run = Number(sc) >= 0.3 ? (runs.get(h!) ?? 0) + 1 : 0
+      runs.set(h!, run)
+      if (Math.abs(Number(sc) - 0.3) > 1e-6) expect(al).toBe(run >= 3 ? '1' : '0')
+      alerts += Number(al)
+    }
+    expect(alerts).toBeGreaterThan(0)
     const e = await run('node', [
       bin,
       'evaluate',

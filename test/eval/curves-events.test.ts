@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest'
+import { FailureTable } from '../../src/data/labels.js'
 import { bestF1, curves, thresholdForPrecision } from '../../src/eval/curves.js'
-import { EventIndex } from '../../src/eval/events.js'
+import { pageRule } from '../../src/eval/evaluate.js'
+import { consecutiveRuns, EventIndex } from '../../src/eval/events.js'
+import { AlertTracker, alertRuleOf, describeRule } from '../../src/model/alert.js'
 
 describe('curves', () => {
   it('perfect ranking: PR-AUC 1 and ROC-AUC 1; reversed: ROC-AUC 0', () => {
@@ -52,8 +55,12 @@ describe('event metrics', () => {
         { horizon: 30, lead: 5, dayLength: 10 },
       ).evaluate(0.5)
     const early = page(40)
-    expect(early).toMatchObject({ episodes: 1, trueEpisodes: 0, precision: 0, falseAlarmEpisodes: 1, detected: 1 })
+    // It is counted false, and again as early: it stayed open until the host failed.
+    expect(early).toMatchObject({ episodes: 1, trueEpisodes: 0, precision: 0, falseAlarmEpisodes: 1, earlyEpisodes: 1 })
+    expect(early.detected).toBe(1)
     expect(page(75)).toMatchObject({ episodes: 1, trueEpisodes: 1, precision: 1, falseAlarmEpisodes: 0 })
+    // The blips of host 0 (t = 20) and host 1 closed long before any failure: not early.
+    expect(m.earlyEpisodes).toBe(0)
     expect(early.vectorPrecision).toBeCloseTo(25 / 55, 12) // 70..94 true, 40..69 false, 95..99 too late
     expect(m.hostDays).toBeCloseTo((99 + 99) / 10, 12)
   })
@@ -66,5 +73,62 @@ describe('event metrics', () => {
     )
     // The too-late episode is neither true nor false: no precision at all.
     expect(late.evaluate(0.5)).toMatchObject({ detected: 0, eventRecall: 0, alerts: 0, episodes: 1, precision: null })
+  })
+})
+
+describe('alert rule: k vectors in a row', () => {
+  // Host 0 fails at 100 with a precursor from 75 on; hosts 1..4 have two-vector blips.
+  const blips = (host: number, at: number) =>
+    Array.from({ length: 100 }, (_, t) => ({ host, ts: t, score: t === at || t === at + 1 ? 0.95 : 0.1 }))
+  const pts = [
+    ...Array.from({ length: 100 }, (_, t) => ({ host: 0, ts: t, score: t >= 75 ? 0.8 : 0.1 })),
+    ...[1, 2, 3, 4].flatMap((h) => blips(h, 10 * h)),
+  ]
+  const opts = { horizon: 30, lead: 5, dayLength: 10 }
+  const idx = new EventIndex(pts, [{ host: 0, ts: 100 }], opts)
+
+  it('run lengths restart at each host and at each low score', () => {
+    const runs = consecutiveRuns(
+      [
+        { host: 0, ts: 0, score: 0.9 },
+        { host: 0, ts: 1, score: 0.9 },
+        { host: 1, ts: 0, score: 0.9 },
+        { host: 1, ts: 1, score: 0.1 },
+        { host: 1, ts: 2, score: 0.5 },
+      ],
+      0.5,
+    )
+    expect([...runs]).toEqual([1, 2, 1, 0, 1])
+  })
+
+  it('one high vector pages on every blip; three in a row page only on the precursor', () => {
+    const one = idx.evaluateRule({ threshold: 0.5, consecutive: 1 })
+    expect(one).toMatchObject({ trueEpisodes: 1, falseAlarmEpisodes: 4, precision: 0.2, detected: 1, consecutive: 1 })
+    expect(one.leadTimes).toEqual([25])
+    const three = idx.evaluateRule({ threshold: 0.5, consecutive: 3 })
+    // The first alert is the third high vector (t = 77): lead 23, one page, no false one.
+    expect(three).toMatchObject({ trueEpisodes: 1, falseAlarmEpisodes: 0, precision: 1, detected: 1, consecutive: 3 })
+    expect(three.leadTimes).toEqual([23])
+  })
+
+  it('pageRule picks the shortest run that reaches the target page precision', () => {
+    const rows = pts.map((p) => ({ entity: `h${p.host}`, rawTime: String(p.ts), ts: p.ts, score: p.score }))
+    const failures = new FailureTable()
+    failures.add('h0', 100)
+    failures.seal()
+    const chosen = pageRule(rows, failures, { ...opts, target: 0.9, consecutive: [1, 2, 3, 6] })
+    expect(chosen).toMatchObject({ consecutive: 3, precision: 1, recall: 1, medianLeadTime: 23 })
+    // Runs longer than a sixth of the horizon (5 vectors here) are not tried.
+    expect(pageRule(rows, failures, { ...opts, target: 0.9, consecutive: [6] })).toBeUndefined()
+  })
+
+  it('AlertTracker alerts per entity on the k-th vector in a row, and old models alert on every high vector', () => {
+    const t = new AlertTracker({ threshold: 0.5, consecutive: 2 })
+    expect([0.9, 0.9, 0.9, 0.1, 0.9].map((s) => t.observe('a', s))).toEqual([false, true, true, false, false])
+    expect(t.observe('b', 0.9)).toBe(false) // runs are per entity
+    t.reset('a')
+    expect(t.observe('a', 0.9)).toBe(false)
+    expect(alertRuleOf({ alert: 0.7 })).toEqual({ threshold: 0.7, consecutive: 1 })
+    expect(describeRule({ threshold: 0.7, consecutive: 6 }, 2)).toBe('6 vectors in a row ≥ 0.70')
   })
 })
