@@ -11,6 +11,7 @@ import { Aggregates } from '../features/spec.js'
 import { type AlertRule, AlertTracker, alertRuleOf, describeRule } from '../model/alert.js'
 import { loadModel, type ModelMetadataV1 } from '../model/artifact.js'
 import { Backends, initBackend } from '../model/backend.js'
+import { type ModelKind, ModelKinds } from '../model/mlp.js'
 import { type ScoredRow, scoreCsv } from '../model/score-csv.js'
 import { costModelOf, dayLengthOf, entitySampler, resolveFailures, traces, trainFromCsv } from '../model/train.js'
 import { formatDuration, type TimeUnit } from '../time.js'
@@ -91,6 +92,9 @@ interface TrainFlags extends DataFlags {
   costFalseAlarm?: string
   actionSuccess: number
   backend?: (typeof Backends)[number]
+  modelKind: ModelKind
+  sequenceLength: number
+  compare?: string
   progress: boolean
 }
 
@@ -118,9 +122,24 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
       200_000,
     )
     .option('--epochs <n>', 'most epochs (early stopping on validation PR-AUC)', parse.int('--epochs', 1, 1000), 30)
+    .addOption(
+      new Option(
+        '--model-kind <kind>',
+        'mlp: window features; gru: a recurrent net over the last samples, bucketed in event time',
+      )
+        .choices([...ModelKinds])
+        .default('mlp'),
+    )
+    .option(
+      '--sequence-length <n>',
+      'gru: buckets over the longest window (each the mean of its samples)',
+      parse.int('--sequence-length', 2, 512),
+      24,
+    )
+    .option('--compare <model>', 'also evaluate this trained model on the same held-out test rows, side by side')
     .option(
       '--target-precision <p>',
-      'alert threshold: the lowest whose validation page precision (alert episodes followed by a failure) is ≥ p',
+      'alert rule: threshold × vectors in a row with most recall at validation page precision (alert episodes followed by a failure) ≥ p',
       parse.number('--target-precision', 0.01, 1),
       0.9,
     )
@@ -157,6 +176,9 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         lateness: f.lateness === undefined ? undefined : durationFlag('--lateness', f.lateness, unit),
         maxTrainRows: f.maxRows,
         epochs: f.epochs,
+        kind: f.modelKind,
+        sequenceLength: f.sequenceLength,
+        compare: f.compare,
         targetPrecision: f.targetPrecision,
         costModel: {
           unplanned: durationFlag('--cost-unplanned', f.costUnplanned ?? cd.unplanned, unit),
@@ -172,12 +194,17 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
       const m = res.meta
       process.stdout.write(
         [
-          `model ${m.name} → ${res.dir} (${((Date.now() - t0) / 1000).toFixed(1)} s, backend ${m.backend})`,
+          `model ${m.name} (${m.kind}) → ${res.dir} (${((Date.now() - t0) / 1000).toFixed(1)} s, backend ${m.backend})`,
           `  ${m.featureNames.length} features from ${m.featureSpec.metrics.length} metrics (dropped as constant: ${m.droppedConstant.join(', ') || 'none'})`,
           `  alert: ${m.thresholds.alertRule}; action threshold ${m.thresholds.action.toFixed(4)} (cost model: precision ≥ ${m.thresholds.costModel.minPrecision.toFixed(3)})`,
           res.test
             ? `held-out test split:\n${summarize(res.test, unit)}`
             : 'no test vectors (too little data to hold some out)',
+          ...(res.comparison
+            ? [
+                `${res.comparison.name} (${res.comparison.kind}) on the same rows:\n${summarize(res.comparison.evaluation, unit)}`,
+              ]
+            : []),
           `report: ${join(res.dir, 'report.html')}`,
           '',
         ].join('\n'),

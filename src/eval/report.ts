@@ -110,6 +110,8 @@ export interface ReportInput {
   importances: { label: string; value: number }[]
   traces: HostTrace[]
   notes?: string[]
+  /** Another model evaluated on the same rows, shown beside this one. */
+  comparison?: { label: string; evaluation: EvaluationReport } | undefined
 }
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${(x * 100).toFixed(1)} %`)
@@ -127,6 +129,15 @@ export function renderReport(r: ReportInput): string {
           color: '#3b7dd8',
           label: `PR-AUC ${e.prAuc.toFixed(3)}`,
         },
+        ...(r.comparison
+          ? [
+              {
+                points: r.comparison.evaluation.curve.map((p): [number, number] => [p.recall, p.precision]),
+                color: '#e90',
+                label: `${r.comparison.label}: ${r.comparison.evaluation.prAuc.toFixed(3)}`,
+              },
+            ]
+          : []),
       ],
       {
         xLabel: 'recall',
@@ -208,14 +219,21 @@ export function renderReport(r: ReportInput): string {
 
   const row = (k: string, v: string) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`
   const b = e.baseline
-  const cmp = `<table><tr><th></th><th>model</th><th>static threshold${b ? ` (${esc(b.rule)})` : ''}</th></tr>
-<tr><th>alert precision (pages)</th><td>${pct(a.precision)}</td><td>${pct(b?.precision)}</td></tr>
-<tr><th>false pages that fired over a horizon early, open until the failure</th><td>${a.earlyEpisodes} of ${a.falseAlarmEpisodes}</td><td>–</td></tr>
-<tr><th>alert precision (vectors)</th><td>${pct(a.vectorPrecision)}</td><td>–</td></tr>
-<tr><th>event recall</th><td>${pct(a.eventRecall)}</td><td>${pct(b?.eventRecall)}</td></tr>
-<tr><th>recall of predictable failures</th><td>${pct(a.predictableRecall)}</td><td>${pct(b?.predictableRecall)}</td></tr>
-<tr><th>median lead time (${esc(r.timeLabel)})</th><td>${a.medianLeadTime === null ? '–' : (a.medianLeadTime / r.timeScale).toFixed(1)}</td><td>${b?.medianLeadTime == null ? '–' : (b.medianLeadTime / r.timeScale).toFixed(1)}</td></tr>
-<tr><th>false alarms per host-day</th><td>${a.falseAlarmsPerHostDay?.toFixed(3) ?? '–'}</td><td>${b?.falseAlarmsPerHostDay?.toFixed(3) ?? '–'}</td></tr></table>`
+  const o = r.comparison?.evaluation
+  const oa = o?.atThreshold
+  const lead = (x: number | null | undefined) => (x === null || x === undefined ? '–' : (x / r.timeScale).toFixed(1))
+  const line = (k: string, model: string, other: string, base: string) =>
+    `<tr><th>${esc(k)}</th><td>${esc(model)}</td>${o ? `<td>${esc(other)}</td>` : ''}<td>${esc(base)}</td></tr>`
+  const cmp = `<table><tr><th></th><th>this model</th>${o ? `<th>${esc(r.comparison!.label)}</th>` : ''}<th>static threshold${b ? ` (${esc(b.rule)})` : ''}</th></tr>
+${line('alert rule', describeRule(e), o ? describeRule(o) : '', b?.rule ?? '–')}
+${line('alert precision (pages)', pct(a.precision), pct(oa?.precision), pct(b?.precision))}
+${line('false pages that fired over a horizon early, open until the failure', `${a.earlyEpisodes} of ${a.falseAlarmEpisodes}`, oa ? `${oa.earlyEpisodes} of ${oa.falseAlarmEpisodes}` : '', '–')}
+${line('alert precision (vectors)', pct(a.vectorPrecision), pct(oa?.vectorPrecision), '–')}
+${line('event recall', pct(a.eventRecall), pct(oa?.eventRecall), pct(b?.eventRecall))}
+${line('recall of predictable failures', pct(a.predictableRecall), pct(oa?.predictableRecall), pct(b?.predictableRecall))}
+${line(`median lead time (${r.timeLabel})`, lead(a.medianLeadTime), lead(oa?.medianLeadTime), lead(b?.medianLeadTime))}
+${line('false alarms per host-day', a.falseAlarmsPerHostDay?.toFixed(3) ?? '–', oa?.falseAlarmsPerHostDay?.toFixed(3) ?? '–', b?.falseAlarmsPerHostDay?.toFixed(3) ?? '–')}
+${line('PR-AUC / ROC-AUC (vectors)', `${e.prAuc.toFixed(3)} / ${e.rocAuc.toFixed(3)}`, o ? `${o.prAuc.toFixed(3)} / ${o.rocAuc.toFixed(3)}` : '', '–')}</table>`
   const c = e.confusion
   const confusion = `<table><tr><th></th><th>alert</th><th>no alert</th></tr><tr><th>fails within horizon</th><td>${c.tp}</td><td>${c.fn}</td></tr><tr><th>does not</th><td>${c.fp}</td><td>${c.tn}</td></tr></table>`
   const summary = Object.entries(r.summary)
@@ -227,7 +245,7 @@ export function renderReport(r: ReportInput): string {
 <div class="grid"><div><h3>Summary</h3><table>${summary}
 ${row('alert rule', describeRule(e))}${row('PR-AUC', e.prAuc.toFixed(4))}${row('ROC-AUC', e.rocAuc.toFixed(4))}${row('F1 (vectors)', e.f1.toFixed(4))}
 ${row('availability without → with model', `${pct(e.availability.availabilityWithout)} → ${pct(e.availability.availabilityWith)}`)}</table></div>
-<div><h3>Model vs naive baseline (events)</h3>${cmp}<h3>Confusion table under the alert rule (vectors)</h3>${confusion}</div></div>
+<div><h3>${o ? 'Models' : 'Model'} vs naive baseline (events, same rows)</h3>${cmp}<h3>Confusion table under the alert rule (vectors)</h3>${confusion}</div></div>
 ${(r.notes ?? []).map((n) => `<p>${esc(n)}</p>`).join('')}
 <div class="grid">${figs.join('\n')}</div></body></html>\n`
 }

@@ -148,11 +148,19 @@ class HostState {
   count = 0
   tRef = 0
   appendsSinceRebuild = 0
+  /** Sequence buckets (ring of `B` indexed by absolute bucket number): sums and counts per metric. */
+  bucketSum: Float64Array
+  bucketCnt: Float64Array
+  /** Absolute number of the newest bucket. */
+  bucket = Number.NEGATIVE_INFINITY
 
   constructor(
     readonly M: number,
     readonly W: number,
+    readonly B = 0,
   ) {
+    this.bucketSum = new Float64Array(B * M)
+    this.bucketCnt = new Float64Array(B * M)
     this.vals = new Float64Array(16 * M)
     this.wStart = new Array(W).fill(0)
     this.sums = new Float64Array(W * M * S_SIZE)
@@ -163,7 +171,14 @@ class HostState {
 
   /** Approximate bytes held, for the bench's memory-per-host figure. */
   bytes(): number {
-    return this.cap * 8 * (1 + this.M) + this.W * this.M * S_SIZE * 8 + this.dq.bytes() + this.M * 16 + 200
+    return (
+      this.cap * 8 * (1 + this.M) +
+      this.W * this.M * S_SIZE * 8 +
+      this.dq.bytes() +
+      this.M * 16 +
+      this.B * this.M * 16 +
+      200
+    )
   }
 
   grow(): void {
@@ -196,6 +211,9 @@ export class FeatureEngine {
   private readonly allAggregates: boolean
   private readonly tScale: number
   private readonly agg = new Float64Array(7)
+  /** Sequence buckets and their width (0: no sequence). */
+  private readonly B: number
+  private readonly bucketWidth: number
 
   constructor(readonly spec: FeatureSpecV1) {
     this.M = spec.metrics.length
@@ -206,6 +224,8 @@ export class FeatureEngine {
     this.allAggregates = this.aggIdx.length === 7 && this.aggIdx.every((a, i) => a === i)
     this.size = featureCount(spec)
     this.tScale = slopeScale(spec.timeUnit)
+    this.B = spec.sequence ?? 0
+    this.bucketWidth = this.B ? this.wmax / this.B : 0
   }
 
   get hostCount(): number {
@@ -237,7 +257,7 @@ export class FeatureEngine {
   push(host: string, ts: number, values: ArrayLike<number>, out: Float64Array): PushOutcome {
     let h = this.hosts.get(host)
     if (!h) {
-      h = new HostState(this.M, this.W)
+      h = new HostState(this.M, this.W, this.B)
       h.tRef = ts
       this.hosts.set(host, h)
     }
@@ -249,11 +269,58 @@ export class FeatureEngine {
       this.append(h, ts, values)
       this.updateEwma(h, ts, values)
     }
+    if (this.B) this.addToBucket(h, ts, values)
     h.count++
     const { minHistory, stride } = this.spec
     if (h.count < minHistory || (h.count - minHistory) % stride !== 0) return PushOutcome.warming
     this.vector(h, values, Number.isFinite(prevNewest) ? Math.max(0, ts - prevNewest) : 0, out)
     return PushOutcome.emitted
+  }
+
+  /** Adds a sample to its event-time bucket (late ones too, while their bucket is kept). */
+  private addToBucket(h: HostState, ts: number, values: ArrayLike<number>): void {
+    const B = this.B
+    const M = this.M
+    const b = Math.floor(ts / this.bucketWidth)
+    if (b > h.bucket) {
+      // Newer buckets start empty; ones older than B buckets drop out of the ring.
+      const from = Number.isFinite(h.bucket) ? Math.max(h.bucket + 1, b - B + 1) : b - B + 1
+      for (let k = from; k <= b; k++) {
+        const o = (((k % B) + B) % B) * M
+        h.bucketSum.fill(0, o, o + M)
+        h.bucketCnt.fill(0, o, o + M)
+      }
+      h.bucket = b
+    } else if (b <= h.bucket - B) return
+    const o = (((b % B) + B) % B) * M
+    for (let m = 0; m < M; m++) {
+      const v = values[m]
+      if (v === undefined || v === null || Number.isNaN(v)) continue
+      h.bucketSum[o + m]! += v
+      h.bucketCnt[o + m]! += 1
+    }
+  }
+
+  /** The sequence block: per bucket (oldest first) the means, then the means minus each metric's mean. */
+  private sequence(h: HostState, out: Float64Array, j: number): void {
+    const B = this.B
+    const M = this.M
+    for (let m = 0; m < M; m++) {
+      let sum = 0
+      let n = 0
+      for (let i = 0; i < B; i++) {
+        const o = ((((h.bucket - B + 1 + i) % B) + B) % B) * M + m
+        const c = h.bucketCnt[o]!
+        const mean = c > 0 ? h.bucketSum[o]! / c : Number.NaN
+        out[j + i * 2 * M + m] = mean
+        if (c > 0) {
+          sum += mean
+          n++
+        }
+      }
+      const avg = n ? sum / n : Number.NaN
+      for (let i = 0; i < B; i++) out[j + i * 2 * M + M + m] = out[j + i * 2 * M + m]! - avg
+    }
   }
 
   private updateEwma(h: HostState, ts: number, values: ArrayLike<number>): void {
@@ -473,5 +540,6 @@ export class FeatureEngine {
       }
       out[j++] = M ? missing / M : 0
     }
+    if (this.B) this.sequence(h, out, j)
   }
 }

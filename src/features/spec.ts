@@ -25,6 +25,13 @@ export interface FeatureSpecV1 {
   relative?: boolean
   /** Per-host: time since the previous sample, and fraction of metrics missing. */
   hostFeatures: boolean
+  /**
+   * For sequence models: the longest window cut into this many buckets of equal event time
+   * (aligned to multiples of the bucket width, the newest one partial); per bucket and metric,
+   * the mean of its samples and that mean minus the metric's mean over the buckets (NaN when
+   * a bucket is empty). Appended after every other feature, oldest bucket first. Absent: none.
+   */
+  sequence?: number
   /** Vectors are emitted once a host has this many samples in its current life. */
   minHistory: number
   /** Emit a vector every `stride` accepted samples of a host. */
@@ -58,6 +65,12 @@ export function featureNames(spec: FeatureSpecV1): string[] {
     if (spec.relative) for (const w of spec.windows.slice(0, -1)) names.push(`${m}.z.${windowLabel(w, spec.timeUnit)}`)
   }
   if (spec.hostFeatures) names.push('host.since_prev', 'host.missing_frac')
+  const n = spec.sequence ?? 0
+  for (let b = 0; b < n; b++) {
+    const age = b === n - 1 ? 'now' : `now-${n - 1 - b}`
+    for (const m of spec.metrics) names.push(`${m}.seq.${age}`)
+    for (const m of spec.metrics) names.push(`${m}.seqdev.${age}`)
+  }
   return names
 }
 
@@ -67,7 +80,8 @@ export function featureCount(spec: FeatureSpecV1): number {
       (spec.windows.length * spec.aggregates.length +
         (spec.ewma ? 2 : 0) +
         (spec.relative ? Math.max(0, spec.windows.length - 1) : 0)) +
-    (spec.hostFeatures ? 2 : 0)
+    (spec.hostFeatures ? 2 : 0) +
+    (spec.sequence ?? 0) * 2 * spec.metrics.length
   )
 }
 
@@ -93,8 +107,25 @@ export function createFeatureSpec(p: {
   stride?: number
   lateness?: number
   relative?: boolean
+  /** Sequence models: only the bucketed sequence over the longest window (see FeatureSpecV1.sequence). */
+  sequence?: number
 }): FeatureSpecV1 {
   const windows = [...(p.windows ?? defaultWindows(p.horizon, p.timeUnit))].sort((a, b) => a - b)
+  if (p.sequence)
+    return {
+      v: 1,
+      metrics: [...p.metrics],
+      windows: windows.slice(-1),
+      aggregates: [],
+      ewma: false,
+      relative: false,
+      hostFeatures: false,
+      sequence: p.sequence,
+      minHistory: p.minHistory ?? 3,
+      stride: p.stride ?? 1,
+      lateness: p.lateness ?? (p.timeUnit === 'step' ? 0 : 60_000),
+      timeUnit: p.timeUnit,
+    }
   return {
     v: 1,
     metrics: [...p.metrics],

@@ -8,7 +8,7 @@ import { PreemptError } from '../errors.js'
 import type { FeatureSpecV1 } from '../features/spec.js'
 import type { TimeUnit } from '../time.js'
 import { tf } from './backend.js'
-import type { Calibration, Normalization } from './mlp.js'
+import { type Calibration, type ModelKind, ModelKinds, type Normalization } from './mlp.js'
 
 export interface CostModel {
   /** Unplanned outage time T_u, planned-action downtime T_m, false-alarm cost T_fp (same unit). */
@@ -26,7 +26,7 @@ export interface ModelMetadataV1 {
   name: string
   version: string
   createdAt: string
-  kind: 'mlp'
+  kind: ModelKind
   featureSpec: FeatureSpecV1
   featureNames: string[]
   normalization: Normalization
@@ -103,7 +103,7 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
     )
   }
   const meta = JSON.parse(metaText) as ModelMetadataV1
-  if (meta.v !== 1 || meta.kind !== 'mlp')
+  if (meta.v !== 1 || !ModelKinds.includes(meta.kind))
     throw new PreemptError(
       'PREEMPT_ERR_MODEL_ARTIFACT',
       `${dir}/preempt.json: unknown model metadata version ${meta.v}/${meta.kind}.`,

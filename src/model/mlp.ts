@@ -1,7 +1,8 @@
 /**
  * The default failure predictor: an MLP on standardised features, trained with class
  * weighting and early stopping on validation PR-AUC, fixed seeds, then Platt-calibrated so
- * its score is a probability.
+ * its score is a probability. The optional sequence model (a GRU over the feature engine's
+ * bucketed sequence) is trained the same way.
  *
  * Shapes: a feature vector is Float64Array[F] (FeatureEngine order); the network takes
  * float32 [batch, F] standardised (NaN → 0, clipped to ±10) and outputs [batch, 1] in (0, 1).
@@ -22,8 +23,15 @@ export interface Calibration {
   b: number
 }
 
+/** Network kinds: `mlp` on window features; `gru` over the engine's bucketed sequence. */
+export const ModelKinds = ['mlp', 'gru'] as const
+export type ModelKind = (typeof ModelKinds)[number]
+
 export interface TrainOptions {
-  /** Hidden layer widths. Default [32, 16]. */
+  kind?: ModelKind
+  /** gru: time steps of the sequence (the feature vector is [steps × channels]). */
+  steps?: number
+  /** Hidden layer widths. Default [32, 16] (mlp); gru: [recurrent units, dense units], default [24, 16]. */
   hidden?: number[]
   /** Most epochs. Default 30. */
   epochs?: number
@@ -107,6 +115,51 @@ export function buildMlp(inputs: number, hidden: number[], seed: number, learnin
   return model
 }
 
+/**
+ * A GRU over the sequence block: the flat vector is reshaped to [steps, channels] (oldest
+ * step first), read by one GRU layer, then a small dense head. (The WASM backend has no
+ * gradient for convolutions, so the sequence model is recurrent.)
+ */
+export function buildGru(
+  inputs: number,
+  steps: number,
+  hidden: number[],
+  seed: number,
+  learningRate: number,
+): tf.LayersModel {
+  if (!(steps > 0) || inputs % steps !== 0)
+    throw new RangeError(`a sequence of ${steps} steps cannot be read from ${inputs} features`)
+  const [units = 24, dense = 16] = hidden
+  const model = tf.sequential()
+  model.add(tf.layers.reshape({ targetShape: [steps, inputs / steps], inputShape: [inputs] }))
+  model.add(
+    tf.layers.gru({
+      units,
+      kernelInitializer: tf.initializers.glorotUniform({ seed }),
+      recurrentInitializer: tf.initializers.orthogonal({ seed: seed + 1 }),
+      kernelRegularizer: tf.regularizers.l2({ l2: 1e-4 }),
+    }),
+  )
+  model.add(tf.layers.dropout({ rate: 0.2, seed: seed + 100 }))
+  model.add(
+    tf.layers.dense({
+      units: dense,
+      activation: 'relu',
+      kernelInitializer: tf.initializers.heNormal({ seed: seed + 2 }),
+      kernelRegularizer: tf.regularizers.l2({ l2: 1e-4 }),
+    }),
+  )
+  model.add(
+    tf.layers.dense({
+      units: 1,
+      activation: 'sigmoid',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 99 }),
+    }),
+  )
+  model.compile({ optimizer: tf.train.adam(learningRate), loss: 'binaryCrossentropy' })
+  return model
+}
+
 /** Raw network outputs for standardised rows, batched, as plain numbers. */
 export function predictRaw(model: tf.LayersModel, z: Float32Array, rows: number, batch = 8192): Float32Array {
   const F = z.length / Math.max(1, rows)
@@ -115,7 +168,7 @@ export function predictRaw(model: tf.LayersModel, z: Float32Array, rows: number,
     const n = Math.min(batch, rows - i)
     const part = tf.tidy(() => {
       const x = tf.tensor2d(z.subarray(i * F, (i + n) * F), [n, F])
-      return (model.predict(x) as tf.Tensor).dataSync() as Float32Array
+      return (model.predict(x, { batchSize: n }) as tf.Tensor).dataSync() as Float32Array
     })
     out.set(part, i)
   }
@@ -201,9 +254,10 @@ export function calibrate(raw: number, c: Calibration): number {
  * Trains on `train` with early stopping on `val` PR-AUC (weighted: a kept negative stands
  * for the negatives sampling dropped). Deterministic for a seed on one backend.
  */
-export async function trainMlp(train: SampleSet, val: SampleSet, opts: TrainOptions = {}): Promise<TrainResult> {
+export async function trainNetwork(train: SampleSet, val: SampleSet, opts: TrainOptions = {}): Promise<TrainResult> {
   const seed = opts.seed ?? 1
-  const hidden = opts.hidden ?? [32, 16]
+  const kind = opts.kind ?? 'mlp'
+  const hidden = opts.hidden ?? (kind === 'gru' ? [24, 16] : [32, 16])
   const maxEpochs = opts.epochs ?? 30
   const patience = opts.patience ?? 4
   const batchSize = opts.batchSize ?? 512
@@ -218,7 +272,8 @@ export async function trainMlp(train: SampleSet, val: SampleSet, opts: TrainOpti
   const N = train.negatives
   // Balanced: each class carries half the loss, whatever the sampling kept.
   const classWeight = { 0: n / (2 * Math.max(1, N)), 1: n / (2 * Math.max(1, P)) }
-  const model = buildMlp(F, hidden, seed, opts.learningRate ?? 1e-3)
+  const lr = opts.learningRate ?? 1e-3
+  const model = kind === 'gru' ? buildGru(F, opts.steps ?? 0, hidden, seed, lr) : buildMlp(F, hidden, seed, lr)
   const rng = new Rng(seed)
   const order = Int32Array.from({ length: n }, (_, i) => i)
   const xs = new Float32Array(n * F)

@@ -1,6 +1,7 @@
 /**
- * `preempt train`: CSV histories → features (the one engine) → labels → split → MLP →
- * calibration → thresholds → honest test evaluation → models/<name>/.
+ * `preempt train`: CSV histories → features (the one engine) → labels → split → network (MLP,
+ * or a GRU over the engine's sequence) → calibration → thresholds → honest test evaluation,
+ * optionally beside another model on the same test rows → models/<name>/.
  */
 import { createHash } from 'node:crypto'
 import { stat, writeFile } from 'node:fs/promises'
@@ -16,9 +17,9 @@ import { type Aggregate, createFeatureSpec, featureMetric, featureNames } from '
 import type { Logger } from '../log.js'
 import { formatDuration, type TimeUnit } from '../time.js'
 import { alertRuleOf, describeRule } from './alert.js'
-import { type CostModel, type LoadedModel, type ModelMetadataV1, saveModel } from './artifact.js'
+import { type CostModel, type LoadedModel, loadModel, type ModelMetadataV1, saveModel } from './artifact.js'
 import { type BackendName, initBackend, tf } from './backend.js'
-import { calibrate, fitPlatt, predictRaw, standardize, trainMlp } from './mlp.js'
+import { calibrate, fitPlatt, type ModelKind, predictRaw, standardize, trainNetwork } from './mlp.js'
 import { type ScoredRow, scoreCsv } from './score-csv.js'
 import { Scorer } from './scorer.js'
 
@@ -50,6 +51,12 @@ export interface TrainConfig {
   maxEvalRows?: number | undefined
   epochs?: number | undefined
   hidden?: number[] | undefined
+  /** Network kind (default mlp). */
+  kind?: ModelKind | undefined
+  /** gru: buckets of the sequence over the longest window (default 24). */
+  sequenceLength?: number | undefined
+  /** A trained model to score on the same held-out test rows and show beside this one. */
+  compare?: string | undefined
   targetPrecision: number
   costModel: Omit<CostModel, 'minPrecision'>
   backend?: BackendName | undefined
@@ -99,7 +106,16 @@ export function dayLengthOf(unit: TimeUnit): number {
 export interface TrainOutcome {
   meta: ModelMetadataV1
   test: EvaluationReport | null
+  comparison?: Comparison | undefined
   dir: string
+}
+
+/** Another model scored on the same held-out test rows. */
+export interface Comparison {
+  name: string
+  kind: ModelKind
+  features: number
+  evaluation: EvaluationReport
 }
 
 export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
@@ -137,6 +153,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
     minHistory: cfg.minHistory,
     stride: cfg.stride,
     lateness: cfg.lateness,
+    sequence: cfg.kind === 'gru' ? (cfg.sequenceLength ?? 24) : undefined,
   })
   const plan: SplitPlan = {
     by: cfg.split,
@@ -170,7 +187,10 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
         'PREEMPT_ERR_DATA_LABELS',
         `the ${name} split has no positive example (failures: ${failures.size}, counts ${JSON.stringify(ds.counts)}). Use more data, a longer --horizon, or --split ${cfg.split === 'entity' ? 'time' : 'entity'}.`,
       )
-  const trained = await trainMlp(ds.train, ds.val, {
+  const kind = cfg.kind ?? 'mlp'
+  const trained = await trainNetwork(ds.train, ds.val, {
+    kind,
+    steps: spec.sequence,
     seed: cfg.seed,
     epochs: cfg.epochs,
     hidden: cfg.hidden,
@@ -206,7 +226,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
       .replace(/[-:.TZ]/g, '')
       .slice(0, 14),
     createdAt: new Date().toISOString(),
-    kind: 'mlp',
+    kind,
     featureSpec: spec,
     featureNames: featureNames(spec),
     normalization: trained.normalization,
@@ -307,10 +327,53 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
       predictable,
     })
   }
+  let comparison: Comparison | undefined
+  if (cfg.compare && testRows.length) {
+    // The other model on exactly the same held-out rows and labels, under its own alert rule.
+    say('compare', `scoring ${cfg.compare} on the same test rows`)
+    const other = await loadModel(cfg.compare)
+    const rows: ScoredRow[] = []
+    await scoreCsv(
+      other,
+      {
+        csv: { ...cfg.csv, metrics: scan.metrics },
+        failures,
+        filter: (e, ts) => splitOf(plan, e, ts) === 'test' && keep(e),
+      },
+      (r) => {
+        rows.push(...r)
+      },
+    )
+    comparison = {
+      name: other.meta.name,
+      kind: other.meta.kind,
+      features: other.meta.featureNames.length,
+      evaluation: evaluateScores(rows, failures, {
+        horizon: cfg.horizon,
+        lead: cfg.lead,
+        dayLength,
+        rule: alertRuleOf(other.meta.thresholds),
+        costModel: cost,
+        predictable,
+      }),
+    }
+    other.model.dispose()
+  }
   const importances = featureImportance(loaded, ds.val.x, ds.val.size)
   await writeFile(
     join(cfg.out, 'metrics.json'),
-    `${JSON.stringify({ validation: { prAuc: valCurves.prAuc, rocAuc: valCurves.rocAuc, threshold: alert }, test: test && { ...test, curve: undefined } }, null, 1)}\n`,
+    `${JSON.stringify(
+      {
+        kind,
+        validation: { prAuc: valCurves.prAuc, rocAuc: valCurves.rocAuc, threshold: alert },
+        test: test && { ...test, curve: undefined },
+        ...(comparison && {
+          compare: { ...comparison, evaluation: { ...comparison.evaluation, curve: undefined } },
+        }),
+      },
+      null,
+      1,
+    )}\n`,
   )
   if (test)
     await writeFile(
@@ -333,10 +396,11 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
         timeScale: cfg.csv.timeUnit === 'step' ? 1 : 60_000,
         importances,
         traces: traces(testRows, failures, 3),
+        comparison: comparison && { ...comparison, label: `${comparison.name} (${comparison.kind})` },
       }),
     )
   trained.model.dispose()
-  return { meta, test, dir: cfg.out }
+  return { meta, test, comparison, dir: cfg.out }
 }
 
 /**

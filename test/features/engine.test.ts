@@ -169,6 +169,62 @@ describe('feature engine', () => {
       }
     })
 
+  it('sequence block: bucket means and deviations match a direct recomputation (out of order, gaps, missing)', () => {
+    const seq = createFeatureSpec({
+      metrics: ['fan_rpm', 'cpu', 'tiny'],
+      horizon: 1_800_000,
+      timeUnit: 'ms',
+      windows: [60_000, 1_800_000],
+      minHistory: 2,
+      lateness: 60_000,
+      sequence: 6,
+    })
+    expect(seq).toMatchObject({ windows: [1_800_000], aggregates: [], sequence: 6, hostFeatures: false })
+    const names = featureNames(seq)
+    const engine = new FeatureEngine(seq)
+    expect(names).toHaveLength(engine.size)
+    expect(names.slice(0, 6)).toEqual([
+      'fan_rpm.seq.now-5',
+      'cpu.seq.now-5',
+      'tiny.seq.now-5',
+      'fan_rpm.seqdev.now-5',
+      'cpu.seqdev.now-5',
+      'tiny.seqdev.now-5',
+    ])
+    expect(names.at(-1)).toBe('tiny.seqdev.now')
+    const bw = 300_000
+    const out = new Float64Array(engine.size)
+    const accepted = new Map<string, Sample[]>()
+    let checked = 0
+    for (const s of randomStream(4, 3000, { lateRate: 0.05, gapRate: 0.02, missingRate: 0.05 })) {
+      const res = engine.push(s.host, s.ts, s.values, out)
+      if (res === 'late') continue
+      const list = accepted.get(s.host) ?? []
+      list.push({ ts: s.ts, values: s.values })
+      accepted.set(s.host, list)
+      if (res !== 'emitted') continue
+      const now = Math.floor(Math.max(...list.map((x) => x.ts)) / bw)
+      for (let m = 0; m < 3; m++) {
+        const means = Array.from({ length: 6 }, (_, i) => {
+          const xs = list
+            .filter((x) => Math.floor(x.ts / bw) === now - 5 + i && !Number.isNaN(x.values[m]!))
+            .map((x) => x.values[m]!)
+          return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN
+        })
+        const present = means.filter((v) => !Number.isNaN(v))
+        const avg = present.reduce((a, b) => a + b, 0) / present.length
+        for (let i = 0; i < 6; i++) {
+          if (!close(out[i * 6 + m]!, means[i]!))
+            expect.fail(`${s.host} @${s.ts}: ${names[i * 6 + m]} = ${out[i * 6 + m]}, want ${means[i]}`)
+          if (!close(out[i * 6 + 3 + m]!, means[i]! - avg))
+            expect.fail(`${s.host} @${s.ts}: ${names[i * 6 + 3 + m]} = ${out[i * 6 + 3 + m]}, want ${means[i]! - avg}`)
+        }
+      }
+      checked++
+    }
+    expect(checked).toBeGreaterThan(2500)
+  })
+
   it('matches the recomputation with a subset of aggregates in another order', () => {
     const sub = { ...spec, aggregates: ['slope', 'max', 'mean'] as FeatureSpecV1['aggregates'] }
     const engine = new FeatureEngine(sub)
