@@ -13,7 +13,16 @@ import { loadModel, type ModelMetadataV1 } from '../model/artifact.js'
 import { Backends, initBackend } from '../model/backend.js'
 import { type ModelKind, ModelKinds } from '../model/mlp.js'
 import { type ScoredRow, scoreCsv } from '../model/score-csv.js'
-import { costModelOf, dayLengthOf, entitySampler, resolveFailures, traces, trainFromCsv } from '../model/train.js'
+import {
+  compareOn,
+  costModelOf,
+  dayLengthOf,
+  entitySampler,
+  loadComparable,
+  resolveFailures,
+  traces,
+  trainFromCsv,
+} from '../model/train.js'
 import { formatDuration, type TimeUnit } from '../time.js'
 import { boot, type GlobalOpts, parse } from './common.js'
 import { addDataFlags, csvOptions, type DataFlags, durationFlag, labelSource } from './data-flags.js'
@@ -289,10 +298,12 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
       parse.int('--max-rows', 1000),
       2_000_000,
     )
+    .option('--compare <model>', 'also evaluate this trained model on the same rows, side by side')
     .option('--no-progress', 'no progress output')
     .action(
       async (
-        f: DataFlags & RuleFlags & { model: string; out?: string; maxRows: number; progress: boolean },
+        f: DataFlags &
+          RuleFlags & { model: string; out?: string; maxRows: number; compare?: string; progress: boolean },
         cmd: Command,
       ) => {
         boot(cmd.optsWithGlobals<GlobalOpts>(), env, {}, { quiet: true })
@@ -303,6 +314,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         const say = reporter(f.progress)
         const scan = await scanCsv(csv, { runToFailure: f.runToFailure, labelCol: Boolean(f.labelCol) })
         const failures = await resolveFailures(labelSource(f), csv, scan.failures)
+        const other = f.compare ? await loadComparable(f.compare, scan.metrics) : undefined
         const rows: ScoredRow[] = []
         // Bounded memory: past --max-rows scored rows, whole entities are sampled.
         const keep = entitySampler(f.maxRows, scan.rows, 1)
@@ -316,20 +328,38 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         const horizon = durationFlag('--horizon', f.horizon, csv.timeUnit, meta.horizon)
         const lead = durationFlag('--lead', f.lead, csv.timeUnit, meta.lead)
         const metrics = meta.featureSpec.metrics
-        const report = evaluateScores(rows, failures, {
+        const window = {
           horizon,
           lead,
           dayLength: dayLengthOf(csv.timeUnit),
-          rule: ruleOf(meta, f),
-          costModel: costModelOf(meta.thresholds.costModel),
-          metrics,
           predictable: await loadPredictability(f.failures),
-        })
+        }
+        const cost = costModelOf(meta.thresholds.costModel)
+        const report = evaluateScores(rows, failures, { ...window, rule: ruleOf(meta, f), costModel: cost, metrics })
+        if (other) say('compare', `scoring ${f.compare} on the same rows`)
+        const comparison = other && (await compareOn(other, { csv, failures, filter: (e) => keep(e), window, cost }))
         if (f.progress && process.stderr.isTTY) process.stderr.write('\n')
         process.stdout.write(`model ${meta.name} on ${csv.files.join(', ')}:\n${summarize(report, csv.timeUnit)}\n`)
+        if (comparison)
+          process.stdout.write(
+            `${comparison.name} (${comparison.kind}) on the same rows:\n${summarize(comparison.evaluation, csv.timeUnit)}\n`,
+          )
         if (f.out) {
           await mkdir(f.out, { recursive: true })
-          await writeFile(join(f.out, 'metrics.json'), `${JSON.stringify({ ...report, curve: undefined }, null, 1)}\n`)
+          await writeFile(
+            join(f.out, 'metrics.json'),
+            `${JSON.stringify(
+              {
+                ...report,
+                curve: undefined,
+                ...(comparison && {
+                  compare: { ...comparison, evaluation: { ...comparison.evaluation, curve: undefined } },
+                }),
+              },
+              null,
+              1,
+            )}\n`,
+          )
           await writeFile(
             join(f.out, 'report.html'),
             renderReport({
@@ -345,6 +375,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
               timeScale: csv.timeUnit === 'step' ? 1 : 60_000,
               importances: [],
               traces: traces(rows, failures, 3),
+              comparison: comparison && { ...comparison, label: `${comparison.name} (${comparison.kind})` },
             }),
           )
           process.stdout.write(`wrote ${join(f.out, 'metrics.json')} and ${join(f.out, 'report.html')}\n`)

@@ -11,7 +11,7 @@ import { buildDataset, hash32, type SplitPlan, scanCsv, splitOf } from '../data/
 import { type FailureTable, loadFailuresCsv, loadPredictability } from '../data/labels.js'
 import { PreemptError } from '../errors.js'
 import { bestF1, curves, thresholdForPrecision } from '../eval/curves.js'
-import { type EvaluationReport, evaluateScores, pageRule } from '../eval/evaluate.js'
+import { type EvaluationReport, type EventWindowOptions, evaluateScores, pageRule } from '../eval/evaluate.js'
 import { type HostTrace, renderReport } from '../eval/report.js'
 import { type Aggregate, createFeatureSpec, featureMetric, featureNames } from '../features/spec.js'
 import type { Logger } from '../log.js'
@@ -110,6 +110,51 @@ export interface TrainOutcome {
   dir: string
 }
 
+/** Loads a model to compare with, and checks the data has every metric it reads. */
+export async function loadComparable(dir: string, columns: readonly string[]): Promise<LoadedModel> {
+  const other = await loadModel(dir)
+  const missing = other.meta.featureSpec.metrics.filter((m) => !columns.includes(m))
+  if (missing.length) {
+    other.model.dispose()
+    throw new PreemptError(
+      'PREEMPT_ERR_MODEL_ARTIFACT',
+      `--compare ${dir}: the model reads metrics the data lacks (${missing.join(', ')}). Compare with a model trained on the same columns.`,
+    )
+  }
+  return other
+}
+
+/**
+ * Another model on exactly the same rows and labels, under its own alert rule (the horizon
+ * and lead are this evaluation's: the same question asked of both). Disposes the model.
+ */
+export async function compareOn(
+  other: LoadedModel,
+  o: {
+    csv: CsvOptions
+    failures: FailureTable
+    filter: (entity: string, ts: number) => boolean
+    window: EventWindowOptions
+    cost: CostModel
+  },
+): Promise<Comparison> {
+  const rows: ScoredRow[] = []
+  await scoreCsv(other, { csv: o.csv, failures: o.failures, filter: o.filter }, (r) => {
+    rows.push(...r)
+  })
+  other.model.dispose()
+  return {
+    name: other.meta.name,
+    kind: other.meta.kind,
+    features: other.meta.featureNames.length,
+    evaluation: evaluateScores(rows, o.failures, {
+      ...o.window,
+      rule: alertRuleOf(other.meta.thresholds),
+      costModel: o.cost,
+    }),
+  }
+}
+
 /** Another model scored on the same held-out test rows. */
 export interface Comparison {
   name: string
@@ -131,6 +176,8 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
     (n) => say('scan', `${n.toLocaleString('en-US')} rows`),
   )
   const failures = await resolveFailures(cfg.labels, cfg.csv, scan.failures)
+  // A model to compare with is checked now, not after an hour of training.
+  const compareWith = cfg.compare ? await loadComparable(cfg.compare, scan.metrics) : undefined
   const metrics = scan.metrics.filter((m) => !scan.constant.includes(m))
   if (!metrics.length)
     throw new PreemptError('PREEMPT_ERR_DATA_ROW', 'every metric is constant: nothing to learn from.')
@@ -328,36 +375,15 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
     })
   }
   let comparison: Comparison | undefined
-  if (cfg.compare && testRows.length) {
-    // The other model on exactly the same held-out rows and labels, under its own alert rule.
+  if (compareWith && testRows.length) {
     say('compare', `scoring ${cfg.compare} on the same test rows`)
-    const other = await loadModel(cfg.compare)
-    const rows: ScoredRow[] = []
-    await scoreCsv(
-      other,
-      {
-        csv: { ...cfg.csv, metrics: scan.metrics },
-        failures,
-        filter: (e, ts) => splitOf(plan, e, ts) === 'test' && keep(e),
-      },
-      (r) => {
-        rows.push(...r)
-      },
-    )
-    comparison = {
-      name: other.meta.name,
-      kind: other.meta.kind,
-      features: other.meta.featureNames.length,
-      evaluation: evaluateScores(rows, failures, {
-        horizon: cfg.horizon,
-        lead: cfg.lead,
-        dayLength,
-        rule: alertRuleOf(other.meta.thresholds),
-        costModel: cost,
-        predictable,
-      }),
-    }
-    other.model.dispose()
+    comparison = await compareOn(compareWith, {
+      csv: { ...cfg.csv, metrics: scan.metrics },
+      failures,
+      filter: (e, ts) => splitOf(plan, e, ts) === 'test' && keep(e),
+      window: { horizon: cfg.horizon, lead: cfg.lead, dayLength, predictable },
+      cost,
+    })
   }
   const importances = featureImportance(loaded, ds.val.x, ds.val.size)
   await writeFile(

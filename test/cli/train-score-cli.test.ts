@@ -33,7 +33,7 @@ describe('preempt train / score / evaluate on the committed sample fleet', () =>
       model,
       '--no-progress',
     ])
-    expect(t.stdout).toMatch(/model sample → /)
+    expect(t.stdout).toMatch(/model sample \(mlp\) → /)
     expect(t.stdout).toMatch(/alert: (score|\d+ vectors in a row) ≥ [0-9.]+/)
     const out = join(dir, 'scores.csv')
     const s = await run('node', [
@@ -82,11 +82,33 @@ describe('preempt train / score / evaluate on the committed sample fleet', () =>
       join(data, 'metrics.csv.gz'),
       '--failures',
       join(data, 'failures.csv'),
+      '--compare',
+      model,
       '--no-progress',
     ])
     expect(e.stdout).toMatch(/PR-AUC [0-9.]+, ROC-AUC [0-9.]+/)
     expect(e.stdout).toMatch(/naive baseline/)
-  }, 120_000)
+    // Compared with itself on the same rows: the same figures twice.
+    const [own, compared] = e.stdout.split(/sample \(mlp\) on the same rows:\n/)
+    expect(compared).toBeDefined()
+    const prAuc = (s: string) => /PR-AUC ([0-9.]+)/.exec(s)![1]
+    expect(prAuc(compared!)).toBe(prAuc(own!))
+    // A model to compare with that does not exist fails before any work, and says which.
+    const bad = await run('node', [
+      bin,
+      'evaluate',
+      '--model',
+      model,
+      '--data',
+      join(data, 'metrics.csv.gz'),
+      '--failures',
+      join(data, 'failures.csv'),
+      '--compare',
+      join(dir, 'nope'),
+    ]).catch((x: { stderr: string; code: number }) => x)
+    expect((bad as { code: number }).code).toBe(1)
+    expect((bad as { stderr: string }).stderr).toMatch(/nope: not a preempt model/)
+  }, 180_000)
 
   it('names the missing column and the flag that fixes it', async () => {
     const cycles = join(dir, 'cycles.csv')

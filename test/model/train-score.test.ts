@@ -128,3 +128,70 @@ describe('train → save → load → score', () => {
     expect(t.positives + t.negatives + t.dropped).toBe(t.vectors)
   })
 })
+
+describe('sequence model (gru) beside the mlp', () => {
+  const gruDir = join(dir, 'gru')
+  let gru: TrainOutcome
+  beforeAll(async () => {
+    gru = await trainFromCsv({
+      csv: fleetCsv,
+      labels: { failuresFile: join(fleet, 'failures.csv') },
+      horizon: HOUR,
+      lead: 2 * 60_000,
+      out: gruDir,
+      name: 'unit-gru',
+      split: 'entity',
+      seed: 3,
+      epochs: 2,
+      kind: 'gru',
+      sequenceLength: 8,
+      compare: modelDir,
+      targetPrecision: 0.9,
+      costModel: { unplanned: 4 * HOUR, planned: 600_000, falseAlarm: 1_800_000, success: 0.9 },
+      logger: createLogger({ level: 'silent' }),
+    })
+  }, 180_000)
+
+  it('saves a gru over 8 buckets × 2 channels per metric, and scores identically after a reload', async () => {
+    expect(gru.meta.kind).toBe('gru')
+    expect(gru.meta.featureSpec).toMatchObject({ sequence: 8, aggregates: [], windows: [2 * HOUR] })
+    expect(gru.meta.featureNames).toHaveLength(8 * 2 * gru.meta.featureSpec.metrics.length)
+    const a = await scoreAll(gruDir)
+    const b = await scoreAll(gruDir)
+    expect(a.length).toBeGreaterThan(1000)
+    expect(b.map((r) => r.score)).toEqual(a.map((r) => r.score))
+    expect(new Set(a.map((r) => r.score.toFixed(4))).size).toBeGreaterThan(50)
+  })
+
+  it('compares against the mlp on the same test rows, in metrics.json and the report', () => {
+    expect(gru.comparison).toBeDefined()
+    const c = gru.comparison!
+    expect(c).toMatchObject({ name: 'unit', kind: 'mlp' })
+    // The same rows and failures: vector and failure counts agree with this model's test split.
+    expect(c.evaluation.vectors).toBe(gru.test!.vectors)
+    expect(c.evaluation.atThreshold.failures).toBe(gru.test!.atThreshold.failures)
+    // And the mlp's figures there are its own test figures (same split, seed and data).
+    expect(c.evaluation.prAuc).toBeCloseTo(trained.test!.prAuc, 12)
+    const metrics = JSON.parse(readFileSync(join(gruDir, 'metrics.json'), 'utf8'))
+    expect(metrics.kind).toBe('gru')
+    expect(metrics.compare.name).toBe('unit')
+    const html = readFileSync(join(gruDir, 'report.html'), 'utf8')
+    expect(html).toContain('unit (mlp)')
+    expect(html).toContain('Models vs naive baseline')
+  })
+
+  it('leaks no tensor while scoring and explaining the gru', async () => {
+    const loaded = await loadModel(gruDir)
+    const scorer = new Scorer(loaded)
+    const x = Float64Array.from({ length: 16 * scorer.width }, (_, i) => Math.cos(i))
+    scorer.score(x, 16)
+    scorer.explain(x, 4)
+    const before = tf.memory().numTensors
+    for (let i = 0; i < 50; i++) {
+      scorer.score(x, 16)
+      if (i % 10 === 0) scorer.explain(x, 4)
+    }
+    expect(tf.memory().numTensors).toBe(before)
+    loaded.model.dispose()
+  })
+})
