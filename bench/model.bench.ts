@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createLogger } from '../src/log.js'
-import { loadModel } from '../src/model/artifact.js'
+import { type LoadedModel, loadModel } from '../src/model/artifact.js'
 import { type BackendName, initBackend } from '../src/model/backend.js'
+import { buildGru } from '../src/model/mlp.js'
 import { Scorer } from '../src/model/scorer.js'
 import { trainFromCsv } from '../src/model/train.js'
 import { runSimulationToCsv } from '../src/sim/csv.js'
@@ -94,6 +95,35 @@ const bench: Bench = {
       }
       loaded.model.dispose()
       await initBackend()
+      // The sequence model: scoring cost does not depend on the weights, so an untrained GRU
+      // of the default shape (24 buckets × 2 channels × 16 metrics) stands in for a trained one.
+      const steps = 24
+      const G = steps * 2 * 16
+      const gru: LoadedModel = {
+        model: buildGru(G, steps, [24, 16], 1, 1e-3),
+        meta: {
+          ...loaded.meta,
+          kind: 'gru',
+          featureNames: Array.from({ length: G }, (_, i) => `f${i}`),
+          normalization: { mean: new Array(G).fill(0), std: new Array(G).fill(1) },
+        },
+        dir: '',
+      }
+      const xg = Float64Array.from({ length: 4096 * G }, (_, i) => Math.sin(i * 0.37))
+      const gs = new Scorer(gru)
+      gs.score(xg, 4096)
+      const ng = Math.round(20_000 * ctx.scale)
+      const [, sg] = await timed(async () => {
+        for (let done = 0; done < ng; done += 4096) gs.score(xg, Math.min(4096, ng - done))
+      })
+      figures.score_rows_per_s_gru_wasm = {
+        value: ng / sg,
+        unit: 'rows/s',
+        better: 'higher',
+        note: `GRU over ${steps} buckets × ${G / steps} channels, batches of 4096`,
+        baseline: 'model.score_rows_per_s_wasm',
+      }
+      gru.model.dispose()
       return figures
     } finally {
       rmSync(dir, { recursive: true, force: true })
