@@ -408,6 +408,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
         title: `preempt model ${cfg.name}`,
         subtitle: `trained ${meta.createdAt} on ${meta.data.files.join(', ')} (${scan.rows} rows, ${scan.entities.length} entities); test split by ${cfg.split}; backend ${backend.name}`,
         summary: {
+          model: kind === 'gru' ? `gru over ${spec.sequence} buckets of the longest window` : 'mlp on window features',
           horizon: cfg.csv.timeUnit === 'step' ? `${cfg.horizon} steps` : formatDuration(cfg.horizon),
           lead: cfg.csv.timeUnit === 'step' ? `${cfg.lead} steps` : formatDuration(cfg.lead),
           'time unit': cfg.csv.timeUnit,
