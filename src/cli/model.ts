@@ -16,6 +16,7 @@ import { type ScoredRow, scoreCsv } from '../model/score-csv.js'
 import {
   compareOn,
   costModelOf,
+  DEFAULT_MAX_EVAL_ROWS,
   dayLengthOf,
   entitySampler,
   loadComparable,
@@ -23,6 +24,7 @@ import {
   traces,
   trainFromCsv,
 } from '../model/train.js'
+import { type TuneSplit, tuneAlertRule } from '../model/tune.js'
 import { formatDuration, type TimeUnit } from '../time.js'
 import { boot, type GlobalOpts, parse } from './common.js'
 import { addDataFlags, csvOptions, type DataFlags, durationFlag, labelSource } from './data-flags.js'
@@ -94,6 +96,7 @@ interface TrainFlags extends DataFlags {
   stride?: number
   lateness?: string
   maxRows: number
+  maxEvalRows: number
   epochs: number
   targetPrecision: number
   costUnplanned?: string
@@ -129,6 +132,12 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
       'training rows kept in memory (negatives are subsampled, weights recorded)',
       parse.int('--max-rows', 1000),
       200_000,
+    )
+    .option(
+      '--max-eval-rows <n>',
+      'validation + test rows scored for event-level evaluation; past it, whole entities are sampled',
+      parse.int('--max-eval-rows', 1000),
+      DEFAULT_MAX_EVAL_ROWS,
     )
     .option('--epochs <n>', 'most epochs (early stopping on validation PR-AUC)', parse.int('--epochs', 1, 1000), 30)
     .addOption(
@@ -184,6 +193,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         stride: f.stride,
         lateness: f.lateness === undefined ? undefined : durationFlag('--lateness', f.lateness, unit),
         maxTrainRows: f.maxRows,
+        maxEvalRows: f.maxEvalRows,
         epochs: f.epochs,
         kind: f.modelKind,
         sequenceLength: f.sequenceLength,
@@ -296,7 +306,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
       '--max-rows <n>',
       'scored rows held for evaluation; past it, whole entities are sampled',
       parse.int('--max-rows', 1000),
-      2_000_000,
+      DEFAULT_MAX_EVAL_ROWS,
     )
     .option('--compare <model>', 'also evaluate this trained model on the same rows, side by side')
     .option('--no-progress', 'no progress output')
@@ -380,6 +390,98 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
           )
           process.stdout.write(`wrote ${join(f.out, 'metrics.json')} and ${join(f.out, 'report.html')}\n`)
         }
+      },
+    )
+
+  addDataFlags(
+    program
+      .command('tune')
+      .description(
+        "re-choose a model's alert rule (threshold × vectors in a row) on labelled data, without retraining",
+      ),
+  )
+    .requiredOption('--model <dir>', 'model folder written by preempt train (its preempt.json is updated)')
+    .addOption(
+      new Option(
+        '--split <which>',
+        "val or test: only that split of the model's own training plan (pass its training data); all: every row (data it was not trained on)",
+      )
+        .choices(['val', 'test', 'all'])
+        .default('all'),
+    )
+    .option(
+      '--target-precision <p>',
+      "page precision the rule must reach (default: the model's)",
+      parse.number('--target-precision', 0.01, 1),
+    )
+    .option(
+      '--max-rows <n>',
+      'scored rows held; past it, whole entities are sampled',
+      parse.int('--max-rows', 1000),
+      DEFAULT_MAX_EVAL_ROWS,
+    )
+    .option('--dry-run', 'print the rule, leave the model as it is')
+    .option('--no-progress', 'no progress output')
+    .action(
+      async (
+        f: DataFlags & {
+          model: string
+          split: TuneSplit
+          targetPrecision?: number
+          maxRows: number
+          dryRun?: boolean
+          progress: boolean
+        },
+        cmd: Command,
+      ) => {
+        boot(cmd.optsWithGlobals<GlobalOpts>(), env, {}, { quiet: true })
+        await initBackend()
+        const loaded = await loadModel(f.model)
+        const meta = loaded.meta
+        const csv = csvOptions(f, meta.csv)
+        const say = reporter(f.progress)
+        const scan = await scanCsv(csv, { runToFailure: f.runToFailure, labelCol: Boolean(f.labelCol) })
+        const failures = await resolveFailures(labelSource(f), csv, scan.failures)
+        const target = f.targetPrecision ?? meta.thresholds.targetPrecision
+        const res = await tuneAlertRule(loaded, {
+          csv,
+          failures,
+          window: {
+            horizon: meta.horizon,
+            lead: meta.lead,
+            dayLength: dayLengthOf(csv.timeUnit),
+            predictable: await loadPredictability(f.failures),
+          },
+          target,
+          split: f.split,
+          keep: entitySampler(f.maxRows, scan.rows, 1),
+          onProgress: (n) => say('score', `${n} rows`),
+        })
+        if (f.progress && process.stderr.isTTY) process.stderr.write('\n')
+        const before = describeRule(alertRuleOf(meta.thresholds))
+        if (!res.rule) {
+          process.stdout.write(
+            `no rule reaches page precision ${target} on ${res.vectors} vectors (${res.failures} failures); the model keeps ${before}\n`,
+          )
+          process.exitCode = 1
+          return
+        }
+        const r = res.rule
+        const lead =
+          r.medianLeadTime === null
+            ? '–'
+            : csv.timeUnit === 'step'
+              ? `${r.medianLeadTime} steps`
+              : `${(r.medianLeadTime / 60_000).toFixed(1)} min`
+        const text = `${describeRule(r)}: tuned on ${csv.files.map((x) => basename(x)).join(', ')} (${f.split === 'all' ? 'all rows' : `the ${f.split} split`}, ${res.vectors} vectors, ${res.failures} failures) for page precision ≥ ${target} (${(r.precision * 100).toFixed(1)} %, recall of predictable failures ${(r.recall * 100).toFixed(1)} %, median lead ${lead})`
+        process.stdout.write(`alert rule: ${before} → ${text}\n`)
+        if (f.dryRun) return
+        meta.thresholds.alert = r.threshold
+        meta.thresholds.alertConsecutive = r.consecutive
+        meta.thresholds.alertRule = text
+        meta.thresholds.targetPrecision = target
+        await writeFile(join(f.model, 'preempt.json'), `${JSON.stringify(meta, null, 1)}\n`)
+        process.stdout.write(`updated ${join(f.model, 'preempt.json')}\n`)
       },
     )
 }

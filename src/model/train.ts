@@ -23,6 +23,9 @@ import { calibrate, fitPlatt, type ModelKind, predictRaw, standardize, trainNetw
 import { type ScoredRow, scoreCsv } from './score-csv.js'
 import { Scorer } from './scorer.js'
 
+/** Scored rows held for event-level evaluation before whole entities are sampled. */
+export const DEFAULT_MAX_EVAL_ROWS = 6_000_000
+
 export interface LabelSource {
   failuresFile?: string | undefined
   labelCol?: string | undefined
@@ -45,8 +48,9 @@ export interface TrainConfig {
   lateness?: number | undefined
   maxTrainRows?: number | undefined
   /**
-   * Validation and test vectors held for event-level evaluation at most (default 2 000 000):
-   * beyond it, whole entities are sampled, so memory stays bounded for any file size.
+   * Validation and test vectors held for event-level evaluation at most (default 6 000 000,
+   * about 2 GB): beyond it, whole entities are sampled, so memory stays bounded for any file
+   * size. Too low a cap leaves few failures to choose the alert rule on.
    */
   maxEvalRows?: number | undefined
   epochs?: number | undefined
@@ -334,7 +338,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
   say('evaluate', 'scoring the validation and held-out test splits')
   const valRows: ScoredRow[] = []
   const testRows: ScoredRow[] = []
-  const keep = entitySampler(cfg.maxEvalRows ?? 2_000_000, scan.rows * (1 - plan.train), cfg.seed)
+  const keep = entitySampler(cfg.maxEvalRows ?? DEFAULT_MAX_EVAL_ROWS, scan.rows * (1 - plan.train), cfg.seed)
   await scoreCsv(
     loaded,
     {
