@@ -322,7 +322,9 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         const meta = loaded.meta
         const csv = csvOptions(f, meta.csv)
         const say = reporter(f.progress)
-        const scan = await scanCsv(csv, { runToFailure: f.runToFailure, labelCol: Boolean(f.labelCol) })
+        const scan = await scanCsv(csv, { runToFailure: f.runToFailure, labelCol: Boolean(f.labelCol) }, (n) =>
+          say('scan', `${n.toLocaleString('en-US')} rows`),
+        )
         const failures = await resolveFailures(labelSource(f), csv, scan.failures)
         const other = f.compare ? await loadComparable(f.compare, scan.metrics) : undefined
         const rows: ScoredRow[] = []
@@ -440,7 +442,9 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         const meta = loaded.meta
         const csv = csvOptions(f, meta.csv)
         const say = reporter(f.progress)
-        const scan = await scanCsv(csv, { runToFailure: f.runToFailure, labelCol: Boolean(f.labelCol) })
+        const scan = await scanCsv(csv, { runToFailure: f.runToFailure, labelCol: Boolean(f.labelCol) }, (n) =>
+          say('scan', `${n.toLocaleString('en-US')} rows`),
+        )
         const failures = await resolveFailures(labelSource(f), csv, scan.failures)
         const target = f.targetPrecision ?? meta.thresholds.targetPrecision
         const res = await tuneAlertRule(loaded, {
