@@ -3,12 +3,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { CsvOptions } from '../../src/data/csv.js'
+import { loadFailuresCsv } from '../../src/data/labels.js'
 import { createLogger } from '../../src/log.js'
 import { loadModel } from '../../src/model/artifact.js'
 import { initBackend, tf } from '../../src/model/backend.js'
 import { type ScoredRow, scoreCsv } from '../../src/model/score-csv.js'
 import { Scorer } from '../../src/model/scorer.js'
 import { type TrainOutcome, trainFromCsv } from '../../src/model/train.js'
+import { tuneAlertRule } from '../../src/model/tune.js'
 import { runSimulationToCsv } from '../../src/sim/csv.js'
 import { DEFAULT_SIM_PARAMS } from '../../src/sim/model.js'
 
@@ -117,6 +119,37 @@ describe('train → save → load → score', () => {
     expect(top[0]).toHaveLength(3)
     expect(loaded.meta.featureNames).toContain(top[0]![0]!.feature)
     loaded.model.dispose()
+  })
+
+  it("tune on the model's own validation split chooses the rule training chose", async () => {
+    const loaded = await loadModel(modelDir)
+    const failures = await loadFailuresCsv(join(fleet, 'failures.csv'), {
+      timeCol: 'timestamp',
+      entityCol: 'host',
+      timeUnit: 'ms',
+    })
+    const res = await tuneAlertRule(loaded, {
+      csv: fleetCsv,
+      failures,
+      window: { horizon: HOUR, lead: 120_000, dayLength: 86_400_000 },
+      target: 0.9,
+      split: 'val',
+    })
+    loaded.model.dispose()
+    expect(res.vectors).toBeGreaterThan(100)
+    if (res.rule) {
+      expect(res.rule.threshold).toBe(trained.meta.thresholds.alert)
+      expect(res.rule.consecutive).toBe(trained.meta.thresholds.alertConsecutive)
+    } else expect(trained.meta.thresholds.alertConsecutive).toBeUndefined()
+    // A stricter target can only keep or lose recall.
+    const strict = await tuneAlertRule(await loadModel(modelDir), {
+      csv: fleetCsv,
+      failures,
+      window: { horizon: HOUR, lead: 120_000, dayLength: 86_400_000 },
+      target: 1,
+      split: 'val',
+    })
+    expect(strict.rule?.recall ?? 0).toBeLessThanOrEqual(res.rule?.recall ?? 0)
   })
 
   it('reports an honest test split: held-out entities only', () => {
