@@ -24,7 +24,7 @@ import {
   traces,
   trainFromCsv,
 } from '../model/train.js'
-import { type TuneSplit, tuneAlertRule } from '../model/tune.js'
+import { splitShare, type TuneSplit, tuneAlertRule } from '../model/tune.js'
 import { formatDuration, type TimeUnit } from '../time.js'
 import { boot, type GlobalOpts, parse } from './common.js'
 import { addDataFlags, csvOptions, type DataFlags, durationFlag, labelSource } from './data-flags.js'
@@ -458,7 +458,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
           },
           target,
           split: f.split,
-          keep: entitySampler(f.maxRows, scan.rows, 1),
+          keep: entitySampler(f.maxRows, scan.rows * splitShare(meta, f.split), 1),
           onProgress: (n) => say('score', `${n} rows`),
         })
         if (f.progress && process.stderr.isTTY) process.stderr.write('\n')

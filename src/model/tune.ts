@@ -9,7 +9,7 @@ import { type SplitPlan, splitOf } from '../data/dataset.js'
 import type { FailureTable } from '../data/labels.js'
 import { PreemptError } from '../errors.js'
 import { type ChosenRule, type EventWindowOptions, pageRule } from '../eval/evaluate.js'
-import type { LoadedModel } from './artifact.js'
+import type { LoadedModel, ModelMetadataV1 } from './artifact.js'
 import { type ScoredRow, scoreCsv } from './score-csv.js'
 
 export type TuneSplit = 'val' | 'test' | 'all'
@@ -24,6 +24,13 @@ export interface TuneOptions {
   /** Keeps whole entities only (bounded memory). */
   keep?: (entity: string) => boolean
   onProgress?: (rows: number) => void
+}
+
+/** The share of rows a split of the model's training plan holds (1 for all). */
+export function splitShare(meta: ModelMetadataV1, split: TuneSplit): number {
+  const plan = meta.training['split'] as SplitPlan | undefined
+  if (split === 'all' || !plan) return 1
+  return split === 'val' ? plan.val : Math.max(0, 1 - plan.train - plan.val)
 }
 
 export interface TuneResult {
