@@ -272,11 +272,11 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
           : undefined
       const summary = await scoreCsv(
         loaded,
-        { csv, failures, onProgress: (n) => say('score', `${n} rows`) },
+        { csv, failures, withRawTime: true, onProgress: (n) => say('score', `${n} rows`) },
         async (rows) => {
           let chunk = ''
           for (const r of rows)
-            chunk += `${quote(r.entity)},${quote(r.rawTime)},${r.score.toFixed(6)},${alerts.observe(r.entity, r.score) ? 1 : 0}\n`
+            chunk += `${quote(r.entity)},${quote(r.rawTime!)},${r.score.toFixed(6)},${alerts.observe(r.entity, r.score) ? 1 : 0}\n`
           await write(chunk)
         },
       )

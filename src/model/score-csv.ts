@@ -13,7 +13,8 @@ import { Scorer } from './scorer.js'
 
 export interface ScoredRow {
   entity: string
-  rawTime: string
+  /** The time as it appears in the input (only with `withRawTime`). */
+  rawTime?: string
   ts: number
   score: number
   /** The row's raw metric values (model metrics order), when asked for. */
@@ -28,6 +29,11 @@ export interface ScoreCsvOptions {
   filter?: (entity: string, ts: number) => boolean
   /** Also hand over a copy of each scored row's raw values. */
   withValues?: boolean
+  /**
+   * Also hand over the time text of the input. Off by default: the parser's strings are
+   * slices of its input chunks, so holding many rows' time text holds the whole file.
+   */
+  withRawTime?: boolean
   batchSize?: number
   onProgress?: (rows: number) => void
 }
@@ -72,6 +78,16 @@ export async function scoreCsv(
   let rows = 0
   let vectors = 0
   let late = 0
+  // One copy of each entity name, so rows held by the caller do not pin the parser's chunks.
+  const entities = new Map<string, string>()
+  const entityOf = (e: string) => {
+    let own = entities.get(e)
+    if (own === undefined) {
+      own = Buffer.from(e, 'utf8').toString('utf8')
+      entities.set(own, own)
+    }
+    return own
+  }
   const flush = async () => {
     if (!pending.length) return
     scorer.score(buf, pending.length, scores)
@@ -88,7 +104,8 @@ export async function scoreCsv(
     vectors++
     if (o.filter && !o.filter(row.entity, row.ts)) continue
     buf.set(out, pending.length * F)
-    const scored: ScoredRow = { entity: row.entity, rawTime: row.rawTime, ts: row.ts, score: Number.NaN }
+    const scored: ScoredRow = { entity: entityOf(row.entity), ts: row.ts, score: Number.NaN }
+    if (o.withRawTime) scored.rawTime = row.rawTime
     if (o.withValues) scored.values = Float64Array.from(values)
     pending.push(scored)
     if (pending.length === batch) await flush()

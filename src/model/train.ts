@@ -24,7 +24,7 @@ import { type ScoredRow, scoreCsv } from './score-csv.js'
 import { Scorer } from './scorer.js'
 
 /** Scored rows held for event-level evaluation before whole entities are sampled. */
-export const DEFAULT_MAX_EVAL_ROWS = 6_000_000
+export const DEFAULT_MAX_EVAL_ROWS = 4_000_000
 
 export interface LabelSource {
   failuresFile?: string | undefined
@@ -48,8 +48,8 @@ export interface TrainConfig {
   lateness?: number | undefined
   maxTrainRows?: number | undefined
   /**
-   * Validation and test vectors held for event-level evaluation at most (default 6 000 000,
-   * about 2 GB): beyond it, whole entities are sampled, so memory stays bounded for any file
+   * Validation and test vectors held for event-level evaluation at most (default 4 000 000,
+   * about 1.5 GB): beyond it, whole entities are sampled, so memory stays bounded for any file
    * size. Too low a cap leaves few failures to choose the alert rule on.
    */
   maxEvalRows?: number | undefined
