@@ -51,6 +51,20 @@ const costDefaults = (unit: TimeUnit) =>
     ? { unplanned: '20', planned: '2', falseAlarm: '4' }
     : { unplanned: '4h', planned: '10m', falseAlarm: '30m' }
 
+/** evaluate and tune: the model, the data read once for its size and labels, progress. */
+async function openLabelled(f: DataFlags & { model: string; progress: boolean }) {
+  await initBackend()
+  const loaded = await loadModel(f.model)
+  const meta = loaded.meta
+  const csv = csvOptions(f, meta.csv)
+  const say = reporter(f.progress)
+  const scan = await scanCsv(csv, { runToFailure: f.runToFailure, labelCol: Boolean(f.labelCol) }, (n) =>
+    say('scan', `${n.toLocaleString('en-US')} rows`),
+  )
+  const failures = await resolveFailures(labelSource(f), csv, scan.failures)
+  return { loaded, meta, csv, say, scan, failures }
+}
+
 interface RuleFlags {
   threshold?: number
   consecutive?: number
@@ -317,15 +331,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         cmd: Command,
       ) => {
         boot(cmd.optsWithGlobals<GlobalOpts>(), env, {}, { quiet: true })
-        await initBackend()
-        const loaded = await loadModel(f.model)
-        const meta = loaded.meta
-        const csv = csvOptions(f, meta.csv)
-        const say = reporter(f.progress)
-        const scan = await scanCsv(csv, { runToFailure: f.runToFailure, labelCol: Boolean(f.labelCol) }, (n) =>
-          say('scan', `${n.toLocaleString('en-US')} rows`),
-        )
-        const failures = await resolveFailures(labelSource(f), csv, scan.failures)
+        const { loaded, meta, csv, say, scan, failures } = await openLabelled(f)
         const other = f.compare ? await loadComparable(f.compare, scan.metrics) : undefined
         const rows: ScoredRow[] = []
         // Bounded memory: past --max-rows scored rows, whole entities are sampled.
@@ -437,15 +443,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         cmd: Command,
       ) => {
         boot(cmd.optsWithGlobals<GlobalOpts>(), env, {}, { quiet: true })
-        await initBackend()
-        const loaded = await loadModel(f.model)
-        const meta = loaded.meta
-        const csv = csvOptions(f, meta.csv)
-        const say = reporter(f.progress)
-        const scan = await scanCsv(csv, { runToFailure: f.runToFailure, labelCol: Boolean(f.labelCol) }, (n) =>
-          say('scan', `${n.toLocaleString('en-US')} rows`),
-        )
-        const failures = await resolveFailures(labelSource(f), csv, scan.failures)
+        const { loaded, meta, csv, say, scan, failures } = await openLabelled(f)
         const target = f.targetPrecision ?? meta.thresholds.targetPrecision
         const res = await tuneAlertRule(loaded, {
           csv,

@@ -89,6 +89,19 @@ export function standardize(x: ArrayLike<number>, rows: number, norm: Normalizat
   return z
 }
 
+/** The shared head: one sigmoid unit, compiled with Adam on binary cross-entropy. */
+function withOutput(model: tf.Sequential, seed: number, learningRate: number): tf.LayersModel {
+  model.add(
+    tf.layers.dense({
+      units: 1,
+      activation: 'sigmoid',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 99 }),
+    }),
+  )
+  model.compile({ optimizer: tf.train.adam(learningRate), loss: 'binaryCrossentropy' })
+  return model
+}
+
 export function buildMlp(inputs: number, hidden: number[], seed: number, learningRate: number): tf.LayersModel {
   const model = tf.sequential()
   hidden.forEach((units, i) => {
@@ -104,15 +117,7 @@ export function buildMlp(inputs: number, hidden: number[], seed: number, learnin
     )
     if (i === 0) model.add(tf.layers.dropout({ rate: 0.2, seed: seed + 100 }))
   })
-  model.add(
-    tf.layers.dense({
-      units: 1,
-      activation: 'sigmoid',
-      kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 99 }),
-    }),
-  )
-  model.compile({ optimizer: tf.train.adam(learningRate), loss: 'binaryCrossentropy' })
-  return model
+  return withOutput(model, seed, learningRate)
 }
 
 /**
@@ -149,15 +154,7 @@ export function buildGru(
       kernelRegularizer: tf.regularizers.l2({ l2: 1e-4 }),
     }),
   )
-  model.add(
-    tf.layers.dense({
-      units: 1,
-      activation: 'sigmoid',
-      kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 99 }),
-    }),
-  )
-  model.compile({ optimizer: tf.train.adam(learningRate), loss: 'binaryCrossentropy' })
-  return model
+  return withOutput(model, seed, learningRate)
 }
 
 /** Raw network outputs for standardised rows, batched, as plain numbers. */
