@@ -84,7 +84,7 @@ export function standardize(x: ArrayLike<number>, rows: number, norm: Normalizat
     for (let f = 0; f < F; f++) {
       const v = x[i * F + f]!
       const s = Number.isNaN(v) ? 0 : (v - norm.mean[f]!) / norm.std[f]!
-      z[i * F + f] = s > 10 ? 10 : s < -10 ? -10 : s
+      z[i * F + f] = Math.min(10, Math.max(-10, s))
     }
   return z
 }
