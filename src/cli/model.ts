@@ -355,7 +355,16 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         const cost = costModelOf(meta.thresholds.costModel)
         const report = evaluateScores(rows, failures, { ...window, rule: ruleOf(meta, f), costModel: cost, metrics })
         if (other) say('compare', `scoring ${f.compare} on the same rows`)
-        const comparison = other && (await compareOn(other, { csv, failures, filter: (e) => keep(e), window, cost }))
+        const comparison =
+          other &&
+          (await compareOn(other, {
+            csv,
+            failures,
+            filter: (e) => keep(e),
+            window,
+            cost,
+            onProgress: (n) => say('compare', `${n} rows`),
+          }))
         if (f.progress && process.stderr.isTTY) process.stderr.write('\n')
         process.stdout.write(`model ${meta.name} on ${csv.files.join(', ')}:\n${summarize(report, csv.timeUnit)}\n`)
         if (comparison)

@@ -140,10 +140,11 @@ export async function compareOn(
     filter: (entity: string, ts: number) => boolean
     window: EventWindowOptions
     cost: CostModel
+    onProgress?: (rows: number) => void
   },
 ): Promise<Comparison> {
   const rows: ScoredRow[] = []
-  await scoreCsv(other, { csv: o.csv, failures: o.failures, filter: o.filter }, (r) => {
+  await scoreCsv(other, { csv: o.csv, failures: o.failures, filter: o.filter, onProgress: o.onProgress }, (r) => {
     rows.push(...r)
   })
   other.model.dispose()
@@ -387,6 +388,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
       filter: (e, ts) => splitOf(plan, e, ts) === 'test' && keep(e),
       window: { horizon: cfg.horizon, lead: cfg.lead, dayLength, predictable },
       cost,
+      onProgress: (n) => say('compare', `${n.toLocaleString('en-US')} / ${scan.rows.toLocaleString('en-US')} rows`),
     })
   }
   const importances = featureImportance(loaded, ds.val.x, ds.val.size)
