@@ -42,6 +42,11 @@ export function parseDuration(text: string, unit: TimeUnit = 'ms'): number {
   return n * scale
 }
 
+/** A span on a data's time axis as people read it: `30 steps`, or `1h` for ms data. */
+export function formatSpan(x: number, unit: TimeUnit): string {
+  return unit === 'step' ? `${x} steps` : formatDuration(x)
+}
+
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms)) return String(ms)
   const abs = Math.abs(ms)

@@ -9,12 +9,13 @@ import { type EvaluationReport, evaluateScores } from '../eval/evaluate.js'
 import { renderReport } from '../eval/report.js'
 import { Aggregates } from '../features/spec.js'
 import { type AlertRule, AlertTracker, alertRuleOf, describeRule } from '../model/alert.js'
-import { loadModel, type ModelMetadataV1 } from '../model/artifact.js'
+import { loadModel, type ModelMetadataV1, saveMetadata } from '../model/artifact.js'
 import { Backends, initBackend } from '../model/backend.js'
 import { type ModelKind, ModelKinds } from '../model/mlp.js'
 import { type ScoredRow, scoreCsv } from '../model/score-csv.js'
 import {
   compareOn,
+  comparisonJson,
   costModelOf,
   DEFAULT_MAX_EVAL_ROWS,
   dayLengthOf,
@@ -25,7 +26,7 @@ import {
   trainFromCsv,
 } from '../model/train.js'
 import { splitShare, type TuneSplit, tuneAlertRule } from '../model/tune.js'
-import { formatDuration, type TimeUnit } from '../time.js'
+import { formatSpan, type TimeUnit } from '../time.js'
 import { boot, type GlobalOpts, parse } from './common.js'
 import { addDataFlags, csvOptions, type DataFlags, durationFlag, labelSource } from './data-flags.js'
 
@@ -369,7 +370,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         process.stdout.write(`model ${meta.name} on ${csv.files.join(', ')}:\n${summarize(report, csv.timeUnit)}\n`)
         if (comparison)
           process.stdout.write(
-            `${comparison.name} (${comparison.kind}) on the same rows:\n${summarize(comparison.evaluation, csv.timeUnit)}\n`,
+            `${comparison.label} on the same rows:\n${summarize(comparison.evaluation, csv.timeUnit)}\n`,
           )
         if (f.out) {
           await mkdir(f.out, { recursive: true })
@@ -380,7 +381,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
                 ...report,
                 curve: undefined,
                 ...(comparison && {
-                  compare: { ...comparison, evaluation: { ...comparison.evaluation, curve: undefined } },
+                  compare: comparisonJson(comparison),
                 }),
               },
               null,
@@ -391,7 +392,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
             join(f.out, 'report.html'),
             renderReport({
               title: `preempt evaluation: ${meta.name}`,
-              subtitle: `${csv.files.join(', ')}; horizon ${csv.timeUnit === 'step' ? `${horizon} steps` : formatDuration(horizon)}, lead ${csv.timeUnit === 'step' ? `${lead} steps` : formatDuration(lead)}`,
+              subtitle: `${csv.files.join(', ')}; horizon ${formatSpan(horizon, csv.timeUnit)}, lead ${formatSpan(lead, csv.timeUnit)}`,
               summary: {
                 vectors: report.vectors,
                 failures: report.atThreshold.failures,
@@ -402,7 +403,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
               timeScale: csv.timeUnit === 'step' ? 1 : 60_000,
               importances: [],
               traces: traces(rows, failures, 3),
-              comparison: comparison && { ...comparison, label: `${comparison.name} (${comparison.kind})` },
+              comparison,
             }),
           )
           process.stdout.write(`wrote ${join(f.out, 'metrics.json')} and ${join(f.out, 'report.html')}\n`)
@@ -491,7 +492,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         meta.thresholds.alertConsecutive = r.consecutive
         meta.thresholds.alertRule = text
         meta.thresholds.targetPrecision = target
-        await writeFile(join(f.model, 'preempt.json'), `${JSON.stringify(meta, null, 1)}\n`)
+        await saveMetadata(f.model, meta)
         process.stdout.write(`updated ${join(f.model, 'preempt.json')}\n`)
       },
     )

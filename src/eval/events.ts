@@ -1,5 +1,5 @@
 import { Label, labelFor } from '../data/labels.js'
-import type { AlertRule } from '../model/alert.js'
+import { type AlertRule, nextRun } from '../model/alert.js'
 
 /**
  * Event-level evaluation of alerts against failures (DESIGN.md section 6).
@@ -229,7 +229,7 @@ export function consecutiveRuns(
   const runs = new Float64Array(points.length)
   for (let i = 0; i < points.length; i++) {
     const p = points[i]!
-    if (scoreOf(p, i) >= threshold) runs[i] = (i > 0 && points[i - 1]!.host === p.host ? runs[i - 1]! : 0) + 1
+    runs[i] = nextRun(i > 0 && points[i - 1]!.host === p.host ? runs[i - 1]! : 0, scoreOf(p, i), threshold)
   }
   return runs
 }

@@ -22,6 +22,11 @@ export function describeRule(rule: AlertRule, digits = 4): string {
   return rule.consecutive > 1 ? `${rule.consecutive} vectors in a row ≥ ${thr}` : `score ≥ ${thr}`
 }
 
+/** The rule's one step: the run of high scores after this score (0 when it is below the threshold). */
+export function nextRun(run: number, score: number, threshold: number): number {
+  return score >= threshold ? run + 1 : 0
+}
+
 /** Per-entity run lengths of high scores, fed vectors in each entity's emission order. */
 export class AlertTracker {
   private readonly runs = new Map<string, number>()
@@ -30,7 +35,7 @@ export class AlertTracker {
 
   /** Whether this vector alerts. */
   observe(entity: string, score: number): boolean {
-    const run = score >= this.rule.threshold ? (this.runs.get(entity) ?? 0) + 1 : 0
+    const run = nextRun(this.runs.get(entity) ?? 0, score, this.rule.threshold)
     this.runs.set(entity, run)
     return run >= this.rule.consecutive
   }

@@ -82,6 +82,11 @@ export async function saveModel(dir: string, model: tf.LayersModel, meta: ModelM
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }
     }),
   )
+  await saveMetadata(dir, meta)
+}
+
+/** Writes preempt.json alone (e.g. after `preempt tune` re-chose the alert rule). */
+export async function saveMetadata(dir: string, meta: ModelMetadataV1): Promise<void> {
   await writeFile(join(dir, 'preempt.json'), `${JSON.stringify(meta, null, 1)}\n`)
 }
 

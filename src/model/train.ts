@@ -15,7 +15,7 @@ import { type EvaluationReport, type EventWindowOptions, evaluateScores, pageRul
 import { type HostTrace, renderReport } from '../eval/report.js'
 import { type Aggregate, createFeatureSpec, featureMetric, featureNames } from '../features/spec.js'
 import type { Logger } from '../log.js'
-import { formatDuration, type TimeUnit } from '../time.js'
+import { formatSpan, type TimeUnit } from '../time.js'
 import { alertRuleOf, describeRule } from './alert.js'
 import { type CostModel, type LoadedModel, loadModel, type ModelMetadataV1, saveModel } from './artifact.js'
 import { type BackendName, initBackend, tf } from './backend.js'
@@ -151,6 +151,7 @@ export async function compareOn(
   return {
     name: other.meta.name,
     kind: other.meta.kind,
+    label: `${other.meta.name} (${other.meta.kind})`,
     features: other.meta.featureNames.length,
     evaluation: evaluateScores(rows, o.failures, {
       ...o.window,
@@ -160,10 +161,17 @@ export async function compareOn(
   }
 }
 
+/** A comparison as metrics.json holds it (no curve points). */
+export function comparisonJson(c: Comparison) {
+  return { ...c, evaluation: { ...c.evaluation, curve: undefined } }
+}
+
 /** Another model scored on the same held-out test rows. */
 export interface Comparison {
   name: string
   kind: ModelKind
+  /** "name (kind)", as the summary and report show it. */
+  label: string
   features: number
   evaluation: EvaluationReport
 }
@@ -400,7 +408,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
         validation: { prAuc: valCurves.prAuc, rocAuc: valCurves.rocAuc, threshold: alert },
         test: test && { ...test, curve: undefined },
         ...(comparison && {
-          compare: { ...comparison, evaluation: { ...comparison.evaluation, curve: undefined } },
+          compare: comparisonJson(comparison),
         }),
       },
       null,
@@ -415,8 +423,8 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
         subtitle: `trained ${meta.createdAt} on ${meta.data.files.join(', ')} (${scan.rows} rows, ${scan.entities.length} entities); test split by ${cfg.split}; backend ${backend.name}`,
         summary: {
           model: kind === 'gru' ? `gru over ${spec.sequence} buckets of the longest window` : 'mlp on window features',
-          horizon: cfg.csv.timeUnit === 'step' ? `${cfg.horizon} steps` : formatDuration(cfg.horizon),
-          lead: cfg.csv.timeUnit === 'step' ? `${cfg.lead} steps` : formatDuration(cfg.lead),
+          horizon: formatSpan(cfg.horizon, cfg.csv.timeUnit),
+          lead: formatSpan(cfg.lead, cfg.csv.timeUnit),
           'time unit': cfg.csv.timeUnit,
           features: meta.featureNames.length,
           'metrics dropped as constant': scan.constant.join(', ') || 'none',
@@ -429,7 +437,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
         timeScale: cfg.csv.timeUnit === 'step' ? 1 : 60_000,
         importances,
         traces: traces(testRows, failures, 3),
-        comparison: comparison && { ...comparison, label: `${comparison.name} (${comparison.kind})` },
+        comparison,
       }),
     )
   trained.model.dispose()
