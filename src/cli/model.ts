@@ -113,6 +113,7 @@ interface TrainFlags extends DataFlags {
   maxRows: number
   maxEvalRows: number
   epochs: number
+  cleanLabels: boolean
   targetPrecision: number
   costUnplanned?: string
   costPlanned?: string
@@ -155,6 +156,10 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
       DEFAULT_MAX_EVAL_ROWS,
     )
     .option('--epochs <n>', 'most epochs (early stopping on validation PR-AUC)', parse.int('--epochs', 1, 1000), 30)
+    .option(
+      '--no-clean-labels',
+      'keep every training failure (default: drop those nothing unusual preceded, found by cross-fitting)',
+    )
     .addOption(
       new Option(
         '--model-kind <kind>',
@@ -210,6 +215,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         maxTrainRows: f.maxRows,
         maxEvalRows: f.maxEvalRows,
         epochs: f.epochs,
+        cleanLabels: f.cleanLabels,
         kind: f.modelKind,
         sequenceLength: f.sequenceLength,
         compare: f.compare,
@@ -230,6 +236,11 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         [
           `model ${m.name} (${m.kind}) → ${res.dir} (${((Date.now() - t0) / 1000).toFixed(1)} s, backend ${m.backend})`,
           `  ${m.featureNames.length} features from ${m.featureSpec.metrics.length} metrics (dropped as constant: ${m.droppedConstant.join(', ') || 'none'})`,
+          ...(res.cleaning
+            ? [
+                `  training failures: ${res.cleaning.kept} of ${res.cleaning.failures} learnt from (${res.cleaning.dropped.length} had nothing unusual before them: --no-clean-labels keeps them)`,
+              ]
+            : []),
           `  alert: ${m.thresholds.alertRule}; action threshold ${m.thresholds.action.toFixed(4)} (cost model: precision ≥ ${m.thresholds.costModel.minPrecision.toFixed(3)})`,
           res.test
             ? `held-out test split:\n${summarize(res.test, unit)}`

@@ -210,6 +210,31 @@ export class SampleSet {
     return this
   }
 
+  /**
+   * A new sealed set of some of these rows (in the order given), each standing for as many
+   * rows of its class as here; rows not taken stand for nothing.
+   */
+  select(rows: ArrayLike<number>): SampleSet {
+    if (!this.sealed) throw new Error('SampleSet.select needs a sealed set')
+    const out = new SampleSet(this.width, Math.max(1, rows.length), this.rng)
+    const W = this.width
+    for (let k = 0; k < rows.length; k++) {
+      const i = rows[k]!
+      if (!(i >= 0 && i < this.n)) throw new RangeError(`row ${i} is not in this set of ${this.n}`)
+      out.x.set(this.x.subarray(i * W, i * W + W), k * W)
+      out.y[k] = this.y[i]!
+      out.ts[k] = this.ts[i]!
+      out.entity[k] = this.entity[i]!
+      if (this.y[i]) out.posKept++
+      else out.negKept++
+    }
+    out.posSeen = out.posKept * this.positiveWeight
+    out.negSeen = out.negKept * this.negativeWeight
+    out.n = rows.length
+    out.sealed = true
+    return out
+  }
+
   /** Row weights: positives and negatives each stand for all of their class that was seen. */
   weights(): Float32Array {
     const w = new Float32Array(this.n)

@@ -309,6 +309,8 @@ export async function trainNetwork(train: SampleSet, val: SampleSet, opts: Train
     model.setWeights(best.weights)
     for (const t of best.weights) t.dispose()
   }
+  // Adam's moment estimates are tensors too, and model.dispose() leaves them: training is over.
+  model.optimizer.dispose()
   return {
     model,
     normalization,

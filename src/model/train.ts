@@ -19,6 +19,7 @@ import { formatSpan, type TimeUnit } from '../time.js'
 import { alertRuleOf, describeRule } from './alert.js'
 import { type CostModel, type LoadedModel, loadModel, type ModelMetadataV1, saveModel } from './artifact.js'
 import { type BackendName, initBackend, tf } from './backend.js'
+import { type CleaningReport, dropUnsupportedFailures } from './clean.js'
 import { calibrate, fitPlatt, type ModelKind, predictRaw, standardize, trainNetwork } from './mlp.js'
 import { type ScoredRow, scoreCsv } from './score-csv.js'
 import { Scorer } from './scorer.js'
@@ -55,6 +56,8 @@ export interface TrainConfig {
   maxEvalRows?: number | undefined
   epochs?: number | undefined
   hidden?: number[] | undefined
+  /** Drop training failures nothing unusual preceded (see clean.ts). Default true. */
+  cleanLabels?: boolean | undefined
   /** Network kind (default mlp). */
   kind?: ModelKind | undefined
   /** gru: buckets of the sequence over the longest window (default 24). */
@@ -111,6 +114,8 @@ export interface TrainOutcome {
   meta: ModelMetadataV1
   test: EvaluationReport | null
   comparison?: Comparison | undefined
+  /** What label cleaning dropped (absent with cleanLabels false). */
+  cleaning?: CleaningReport | undefined
   dir: string
 }
 
@@ -248,7 +253,25 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
         `the ${name} split has no positive example (failures: ${failures.size}, counts ${JSON.stringify(ds.counts)}). Use more data, a longer --horizon, or --split ${cfg.split === 'entity' ? 'time' : 'entity'}.`,
       )
   const kind = cfg.kind ?? 'mlp'
-  const trained = await trainNetwork(ds.train, ds.val, {
+  let trainSet = ds.train
+  let cleaning: CleaningReport | undefined
+  if (cfg.cleanLabels !== false) {
+    say('clean', 'cross-fitting: which training failures show anything before them')
+    const c = await dropUnsupportedFailures(ds.train, failures, {
+      horizon: cfg.horizon,
+      lead: cfg.lead,
+      seed: cfg.seed,
+      onProgress: (d) => say('clean', d),
+    })
+    trainSet = c.set
+    cleaning = c.report
+    say(
+      'clean',
+      `${c.report.dropped.length} of ${c.report.failures} training failures dropped (nothing unusual before them): ${c.report.positivesDropped.toLocaleString('en-US')} positives`,
+    )
+    log.info({ ...c.report, dropped: c.report.dropped.length }, 'labels cleaned')
+  }
+  const trained = await trainNetwork(trainSet, ds.val, {
     kind,
     steps: spec.sequence,
     seed: cfg.seed,
@@ -321,11 +344,16 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
       counts: ds.counts,
       kept: {
         train: {
-          positives: ds.train.positives,
-          negatives: ds.train.negatives,
-          negativeWeight: ds.train.negativeWeight,
+          positives: trainSet.positives,
+          negatives: trainSet.negatives,
+          negativeWeight: trainSet.negativeWeight,
         },
         val: { positives: ds.val.positives, negatives: ds.val.negatives, negativeWeight: ds.val.negativeWeight },
+      },
+      cleaning: cleaning && {
+        ...cleaning,
+        // A person checks these against their incident records; a long list is cut.
+        dropped: cleaning.dropped.slice(0, 500).map((d) => ({ ...d, share: Number(d.share.toFixed(4)) })),
       },
       late: ds.late,
       badRows: scan.stats.badRows,
@@ -441,7 +469,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
       }),
     )
   trained.model.dispose()
-  return { meta, test, comparison, dir: cfg.out }
+  return { meta, test, comparison, cleaning, dir: cfg.out }
 }
 
 /**

@@ -1,0 +1,155 @@
+/**
+ * Label cleaning: training failures the metrics cannot support.
+ *
+ * A failure labels every vector within a horizon before it positive. When it struck without
+ * warning (a power cut, a kernel panic), those positives look like any healthy host's, and
+ * with class weighting they pull the network towards scoring normal operation high: false
+ * pages, and true pages later than they could be. Which failures were sudden is not in the
+ * data, so it is estimated from it, honestly, by cross-fitting:
+ *
+ *   the training entities are cut in two halves; a network trained on each half scores the
+ *   other half; a failure is *supported* when at least `minShare` of its positive vectors
+ *   score above the `quantile` of that half's negative vectors (what the other half learnt
+ *   to call unusual). Positives of unsupported failures are dropped from training.
+ *
+ * No model ever scores rows it was trained on, so a failure is kept only when what other
+ * hosts' failures looked like is visible before it too. Validation, calibration and every
+ * evaluation keep all failures: the cleaning changes what the network learns, never what it
+ * is judged on.
+ */
+import { hash32, type SampleSet } from '../data/dataset.js'
+import type { FailureTable } from '../data/labels.js'
+import { predictRaw, standardize, trainNetwork } from './mlp.js'
+
+export interface CleaningOptions {
+  horizon: number
+  lead: number
+  seed: number
+  /** Share of a failure's positives that must look unusual to keep it. Default 0.1. */
+  minShare?: number
+  /** Quantile of the other half's negative scores a positive must exceed. Default 0.99. */
+  quantile?: number
+  /** Epochs of each half's network. Default 3. */
+  epochs?: number
+  onProgress?: (detail: string) => void
+}
+
+export interface DroppedFailure {
+  entity: string
+  ts: number
+  /** Share of its positive vectors above the reference score. */
+  share: number
+  positives: number
+}
+
+export interface CleaningReport {
+  /** Training failures that had positive vectors. */
+  failures: number
+  kept: number
+  dropped: DroppedFailure[]
+  positivesDropped: number
+  minShare: number
+  quantile: number
+}
+
+/** The failure a vector at `ts` is labelled by: the first failure after ts + lead. */
+export function failureOf(failures: FailureTable, entity: string, ts: number, lead: number): number | undefined {
+  for (const f of failures.of(entity)) if (f > ts + lead) return f
+  return undefined
+}
+
+/** Weighted-free quantile of a list (linear scan copy + sort; lists here are ≤ a few 100 k). */
+function quantileOf(xs: Float32Array, q: number): number {
+  if (!xs.length) return Number.POSITIVE_INFINITY
+  const s = Float32Array.from(xs).sort()
+  return s[Math.min(s.length - 1, Math.max(0, Math.floor(q * s.length)))]!
+}
+
+/**
+ * Finds the unsupported failures of a training set and returns the set without their
+ * positives, with a report. Sets with fewer than two entities holding failures are returned
+ * unchanged (there is nothing to cross-fit).
+ */
+export async function dropUnsupportedFailures(
+  train: SampleSet,
+  failures: FailureTable,
+  o: CleaningOptions,
+): Promise<{ set: SampleSet; report: CleaningReport }> {
+  const minShare = o.minShare ?? 0.1
+  const quantile = o.quantile ?? 0.99
+  const n = train.size
+  const half = new Uint8Array(n)
+  for (let i = 0; i < n; i++) half[i] = hash32(train.entity[i]!, o.seed + 7) & 1
+  // Failure key → [positives, above reference]
+  const tally = new Map<string, { entity: string; ts: number; pos: number; above: number }>()
+  const keyOf = (i: number) => {
+    const e = train.entity[i]!
+    const f = failureOf(failures, e, train.ts[i]!, o.lead)
+    return f === undefined ? undefined : { key: `${e}\u0000${f}`, entity: e, ts: f }
+  }
+  const rows = (h: number) => {
+    const r: number[] = []
+    for (let i = 0; i < n; i++) if (half[i] === h) r.push(i)
+    return r
+  }
+  const halves = [rows(0), rows(1)]
+  const positivesIn = (r: number[]) => r.reduce((s, i) => s + (train.y[i] ? 1 : 0), 0)
+  if (halves.some((r) => positivesIn(r) === 0 || positivesIn(r) === r.length)) {
+    return {
+      set: train,
+      report: { failures: 0, kept: 0, dropped: [], positivesDropped: 0, minShare, quantile },
+    }
+  }
+  for (const h of [0, 1]) {
+    o.onProgress?.(`half ${h + 1} of 2: training on the other half`)
+    const fit = train.select(halves[1 - h]!)
+    const held = train.select(halves[h]!)
+    const net = await trainNetwork(fit, held, { kind: 'mlp', seed: o.seed + h, epochs: o.epochs ?? 3, patience: 99 })
+    const raw = predictRaw(net.model, standardize(held.x, held.size, net.normalization), held.size)
+    net.model.dispose()
+    const neg: number[] = []
+    for (let k = 0; k < held.size; k++) if (!held.y[k]) neg.push(raw[k]!)
+    const ref = quantileOf(Float32Array.from(neg), quantile)
+    halves[h]!.forEach((i, k) => {
+      if (!train.y[i]) return
+      const id = keyOf(i)
+      if (!id) return
+      const t = tally.get(id.key) ?? { entity: id.entity, ts: id.ts, pos: 0, above: 0 }
+      t.pos++
+      if (raw[k]! > ref) t.above++
+      tally.set(id.key, t)
+    })
+  }
+  const dropKeys = new Set<string>()
+  const dropped: DroppedFailure[] = []
+  for (const [key, t] of tally) {
+    const share = t.above / t.pos
+    if (share < minShare) {
+      dropKeys.add(key)
+      dropped.push({ entity: t.entity, ts: t.ts, share, positives: t.pos })
+    }
+  }
+  const keep: number[] = []
+  let positivesDropped = 0
+  for (let i = 0; i < n; i++) {
+    if (train.y[i]) {
+      const id = keyOf(i)
+      if (id && dropKeys.has(id.key)) {
+        positivesDropped++
+        continue
+      }
+    }
+    keep.push(i)
+  }
+  dropped.sort((a, b) => a.ts - b.ts)
+  // Nothing would be left to learn from: keep everything rather than train on negatives only.
+  if (positivesDropped === train.positives)
+    return {
+      set: train,
+      report: { failures: tally.size, kept: tally.size, dropped: [], positivesDropped: 0, minShare, quantile },
+    }
+  return {
+    set: train.select(keep),
+    report: { failures: tally.size, kept: tally.size - dropped.length, dropped, positivesDropped, minShare, quantile },
+  }
+}
