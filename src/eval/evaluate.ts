@@ -54,7 +54,26 @@ export interface EvaluationReport {
   curve: CurvePoint[]
   /** Score histograms (20 bins over [0, 1]) of positive and negative vectors. */
   histogram: { positive: number[]; negative: number[] }
+  /** Other alert rules on the same rows, for a person choosing one (see `operatingPoints`). */
+  operatingPoints: OperatingPoint[]
 }
+
+/** What one alert rule gives on the evaluated rows. */
+export interface OperatingPoint {
+  threshold: number
+  consecutive: number
+  predictableRecall: number | null
+  precision: number | null
+  pages: number
+  falsePages: number
+  /** False pages that fired over a horizon early and stayed open until their host failed. */
+  earlyPages: number
+  medianLeadTime: number | null
+  falseAlarmsPerHostDay: number | null
+}
+
+/** Thresholds of the operating-point table. */
+export const OPERATING_THRESHOLDS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95] as const
 
 /** How vectors meet failures: horizon, lead, the length of a "day", and which failures were predictable. */
 export interface EventWindowOptions {
@@ -106,6 +125,19 @@ export function eventIndexOf(
 /** Run lengths tried by `pageRule`: one vector, then runs up to a sixth of the horizon. */
 export const CONSECUTIVE_CANDIDATES = [1, 2, 3, 6, 12, 24, 48] as const
 
+/** The run lengths worth trying: 1, and runs no longer than a sixth of the horizon at the median sample spacing. */
+export function runLengths(
+  points: readonly ScoredPoint[],
+  horizon: number,
+  candidates: readonly number[] = CONSECUTIVE_CANDIDATES,
+): number[] {
+  const gaps: number[] = []
+  for (let i = 1; i < points.length && gaps.length < 100_000; i++)
+    if (points[i]!.host === points[i - 1]!.host) gaps.push(points[i]!.ts - points[i - 1]!.ts)
+  const spacing = median(gaps) ?? horizon
+  return candidates.filter((k) => k === 1 || k * spacing <= horizon / 6)
+}
+
 export interface ChosenRule extends AlertRule {
   precision: number
   recall: number
@@ -130,11 +162,7 @@ export function pageRule(
   const candidates = new Set<number>()
   for (let q = 0; q < 120; q++)
     candidates.add(sorted[Math.floor(sorted.length * (1 - 0.5 ** (q / 8)))] ?? sorted.at(-1)!)
-  const gaps: number[] = []
-  for (let i = 1; i < points.length && gaps.length < 100_000; i++)
-    if (points[i]!.host === points[i - 1]!.host) gaps.push(points[i]!.ts - points[i - 1]!.ts)
-  const spacing = median(gaps) ?? o.horizon
-  const ks = (o.consecutive ?? CONSECUTIVE_CANDIDATES).filter((k) => k === 1 || k * spacing <= o.horizon / 6)
+  const ks = runLengths(points, o.horizon, o.consecutive)
   let best: ChosenRule | undefined
   const better = (a: ChosenRule, b: ChosenRule) =>
     a.recall !== b.recall
@@ -208,6 +236,22 @@ export function evaluateScores(rows: ScoredRow[], failures: FailureTable, o: Eva
         recallAtPrecision90: b.recallAtPrecision90,
       }
   }
+  const operatingPoints: OperatingPoint[] = []
+  for (const k of runLengths(points, o.horizon))
+    for (const threshold of OPERATING_THRESHOLDS) {
+      const m = index.evaluateRule({ threshold, consecutive: k })
+      operatingPoints.push({
+        threshold,
+        consecutive: k,
+        predictableRecall: m.predictableRecall,
+        precision: m.precision,
+        pages: m.trueEpisodes + m.falseAlarmEpisodes,
+        falsePages: m.falseAlarmEpisodes,
+        earlyPages: m.earlyEpisodes,
+        medianLeadTime: m.medianLeadTime,
+        falseAlarmsPerHostDay: m.falseAlarmsPerHostDay,
+      })
+    }
   const p = confusion.tp + confusion.fp ? confusion.tp / (confusion.tp + confusion.fp) : 0
   const r = confusion.tp + confusion.fn ? confusion.tp / (confusion.tp + confusion.fn) : 0
   return {
@@ -231,5 +275,6 @@ export function evaluateScores(rows: ScoredRow[], failures: FailureTable, o: Eva
     baseline,
     curve: downsample(c.points, 200),
     histogram,
+    operatingPoints,
   }
 }

@@ -116,6 +116,28 @@ export interface ReportInput {
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${(x * 100).toFixed(1)} %`)
 
+/**
+ * Other alert rules on the same rows: run length × threshold, each cell recall of predictable
+ * failures / page precision (early-and-open false pages) / median lead. Cells at page
+ * precision ≥ 0.9 are shaded.
+ */
+function operatingTable(e: ReportInput['evaluation'], timeScale: number, timeLabel: string): string {
+  const pts = e.operatingPoints ?? []
+  if (!pts.length) return ''
+  const thresholds = [...new Set(pts.map((p) => p.threshold))].sort((a, b) => a - b)
+  const ks = [...new Set(pts.map((p) => p.consecutive))].sort((a, b) => a - b)
+  const cell = (k: number, t: number) => {
+    const p = pts.find((x) => x.consecutive === k && x.threshold === t)
+    if (!p || !p.pages) return '<td>no page</td>'
+    const lead = p.medianLeadTime === null ? '–' : (p.medianLeadTime / timeScale).toFixed(0)
+    const good = (p.precision ?? 0) >= 0.9
+    return `<td${good ? ' style="background:#e3f4e3"' : ''}>${pct(p.predictableRecall)} · ${pct(p.precision)}${p.earlyPages ? ` (${p.earlyPages} early)` : ''} · ${lead}</td>`
+  }
+  return `<h3>Other alert rules on these rows</h3><p>Each cell: recall of predictable failures · page precision (false pages that fired over a horizon early and stayed open until the failure) · median lead (${esc(timeLabel)}). Shaded: page precision ≥ 90 %. <code>preempt score/evaluate --threshold T --consecutive K</code> try one; <code>preempt tune</code> chooses one on labelled data.</p>
+<table><tr><th>vectors in a row  threshold</th>${thresholds.map((t) => `<th>${t}</th>`).join('')}</tr>
+${ks.map((k) => `<tr><th>${k}</th>${thresholds.map((t) => cell(k, t)).join('')}</tr>`).join('\n')}</table>`
+}
+
 export function renderReport(r: ReportInput): string {
   const e = r.evaluation
   const a = e.atThreshold
@@ -236,6 +258,7 @@ ${line('false alarms per host-day', a.falseAlarmsPerHostDay?.toFixed(3) ?? '–'
 ${line('PR-AUC / ROC-AUC (vectors)', `${e.prAuc.toFixed(3)} / ${e.rocAuc.toFixed(3)}`, o ? `${o.prAuc.toFixed(3)} / ${o.rocAuc.toFixed(3)}` : '', '–')}</table>`
   const c = e.confusion
   const confusion = `<table><tr><th></th><th>alert</th><th>no alert</th></tr><tr><th>fails within horizon</th><td>${c.tp}</td><td>${c.fn}</td></tr><tr><th>does not</th><td>${c.fp}</td><td>${c.tn}</td></tr></table>`
+  const ops = operatingTable(e, r.timeScale, r.timeLabel)
   const summary = Object.entries(r.summary)
     .map(([k, v]) => row(k, String(v)))
     .join('')
@@ -247,5 +270,6 @@ ${row('alert rule', describeRule(e))}${row('PR-AUC', e.prAuc.toFixed(4))}${row('
 ${row('availability without → with model', `${pct(e.availability.availabilityWithout)} → ${pct(e.availability.availabilityWith)}`)}</table></div>
 <div><h3>${o ? 'Models' : 'Model'} vs naive baseline (events, same rows)</h3>${cmp}<h3>Confusion table under the alert rule (vectors)</h3>${confusion}</div></div>
 ${(r.notes ?? []).map((n) => `<p>${esc(n)}</p>`).join('')}
+${ops}
 <div class="grid">${figs.join('\n')}</div></body></html>\n`
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { FailureTable } from '../../src/data/labels.js'
 import { bestF1, curves, thresholdForPrecision } from '../../src/eval/curves.js'
-import { pageRule } from '../../src/eval/evaluate.js'
+import { evaluateScores, OPERATING_THRESHOLDS, pageRule } from '../../src/eval/evaluate.js'
 import { consecutiveRuns, EventIndex } from '../../src/eval/events.js'
 import { AlertTracker, alertRuleOf, describeRule } from '../../src/model/alert.js'
 
@@ -120,6 +120,30 @@ describe('alert rule: k vectors in a row', () => {
     expect(chosen).toMatchObject({ consecutive: 3, precision: 1, recall: 1, medianLeadTime: 23 })
     // Runs longer than a sixth of the horizon (5 vectors here) are not tried.
     expect(pageRule(rows, failures, { ...opts, target: 0.9, consecutive: [6] })).toBeUndefined()
+  })
+
+  it('evaluateScores tabulates other rules on the same rows: every tried run length × threshold', () => {
+    const rows = pts.map((p) => ({ entity: `h${p.host}`, rawTime: String(p.ts), ts: p.ts, score: p.score }))
+    const failures = new FailureTable()
+    failures.add('h0', 100)
+    failures.seal()
+    const costModel = { unplanned: 40, planned: 2, falseAlarm: 4, success: 0.9, minPrecision: 0.1 }
+    const r = evaluateScores(rows, failures, { ...opts, rule: { threshold: 0.5, consecutive: 1 }, costModel })
+    // Runs up to a sixth of the horizon (5 vectors at spacing 1): 1, 2, 3.
+    expect([...new Set(r.operatingPoints.map((p) => p.consecutive))]).toEqual([1, 2, 3])
+    expect(r.operatingPoints).toHaveLength(3 * OPERATING_THRESHOLDS.length)
+    const at = (k: number, t: number) => r.operatingPoints.find((p) => p.consecutive === k && p.threshold === t)
+    expect(at(1, 0.5)).toMatchObject({
+      pages: 5,
+      falsePages: 4,
+      precision: 0.2,
+      predictableRecall: 1,
+      medianLeadTime: 25,
+    })
+    expect(at(3, 0.5)).toMatchObject({ pages: 1, falsePages: 0, precision: 1, medianLeadTime: 23 })
+    // Above the precursor, at the blips: four false pages, the failure missed.
+    expect(at(1, 0.95)).toMatchObject({ pages: 4, falsePages: 4, precision: 0, predictableRecall: 0 })
+    expect(at(3, 0.9)).toMatchObject({ pages: 0, precision: null, predictableRecall: 0 })
   })
 
   it('AlertTracker alerts per entity on the k-th vector in a row, and old models alert on every high vector', () => {
