@@ -128,7 +128,7 @@ function operatingTable(e: ReportInput['evaluation'], timeScale: number, timeLab
   const ks = [...new Set(pts.map((p) => p.consecutive))].sort((a, b) => a - b)
   const cell = (k: number, t: number) => {
     const p = pts.find((x) => x.consecutive === k && x.threshold === t)
-    if (!p || !p.pages) return '<td>no page</td>'
+    if (!p?.pages) return '<td>no page</td>'
     const lead = p.medianLeadTime === null ? '–' : (p.medianLeadTime / timeScale).toFixed(0)
     const good = (p.precision ?? 0) >= 0.9
     return `<td${good ? ' style="background:#e3f4e3"' : ''}>${pct(p.predictableRecall)} · ${pct(p.precision)}${p.earlyPages ? ` (${p.earlyPages} early)` : ''} · ${lead}</td>`
