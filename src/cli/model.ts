@@ -89,7 +89,7 @@ function summarize(e: EvaluationReport, unit: TimeUnit): string {
         : `${(a.medianLeadTime / 60_000).toFixed(1)} min`
   const lines = [
     `  PR-AUC ${e.prAuc.toFixed(4)}, ROC-AUC ${e.rocAuc.toFixed(4)}, F1 ${e.f1.toFixed(4)} (vectors; alert when ${describeRule(e)})`,
-    `  event recall ${fmtPct(a.eventRecall)} (${a.detected}/${a.failures}; predictable ${fmtPct(a.predictableRecall)} of ${a.predictableFailures}), alert precision ${fmtPct(a.precision)} (${a.trueEpisodes}/${a.trueEpisodes + a.falseAlarmEpisodes} pages${a.earlyEpisodes ? `, ${a.earlyEpisodes} of the false ones fired over a horizon early and stayed open until the failure` : ''}; vectors ${fmtPct(a.vectorPrecision)})`,
+    `  event recall ${fmtPct(a.eventRecall)} (${a.detected}/${a.failures}; predictable ${fmtPct(a.predictableRecall)} of ${a.predictableFailures}), alert precision ${fmtPct(a.precision)} (${a.trueEpisodes}/${a.trueEpisodes + a.falseAlarmEpisodes} pages; ${fmtPct(a.coveringPrecision)} counting the ${a.earlyEpisodes} premature ones that stayed open until the failure; vectors ${fmtPct(a.vectorPrecision)})`,
     `  median lead ${lead}, false alarms per host-${unit === 'step' ? '100-steps' : 'day'} ${a.falseAlarmsPerHostDay?.toFixed(3) ?? '–'}`,
     `  availability (cost model): ${fmtPct(e.availability.availabilityWithout)} without → ${fmtPct(e.availability.availabilityWith)} with the model`,
   ]
@@ -177,10 +177,11 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
     .option('--compare <model>', 'also evaluate this trained model on the same held-out test rows, side by side')
     .option(
       '--target-precision <p>',
-      'alert rule: threshold × vectors in a row with most recall at validation page precision (alert episodes followed by a failure) ≥ p',
+      'alert rule: threshold × vectors in a row with most recall at validation page precision ≥ p',
       parse.number('--target-precision', 0.01, 1),
       0.9,
     )
+
     .option('--cost-unplanned <dur>', 'cost model T_u: an unplanned outage (default 4h / 20 steps)')
     .option('--cost-planned <dur>', 'cost model T_m: a planned action (default 10m / 2 steps)')
     .option('--cost-false-alarm <dur>', 'cost model T_fp: a needless action (default 30m / 4 steps)')
@@ -443,6 +444,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
       "page precision the rule must reach (default: the model's)",
       parse.number('--target-precision', 0.01, 1),
     )
+
     .option(
       '--max-rows <n>',
       'scored rows held; past it, whole entities are sampled',
@@ -496,7 +498,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
             : csv.timeUnit === 'step'
               ? `${r.medianLeadTime} steps`
               : `${(r.medianLeadTime / 60_000).toFixed(1)} min`
-        const text = `${describeRule(r)}: tuned on ${csv.files.map((x) => basename(x)).join(', ')} (${f.split === 'all' ? 'all rows' : `the ${f.split} split`}, ${res.vectors} vectors, ${res.failures} failures) for page precision ≥ ${target} (${(r.precision * 100).toFixed(1)} %, recall of predictable failures ${(r.recall * 100).toFixed(1)} %, median lead ${lead})`
+        const text = `${describeRule(r)}: tuned on ${csv.files.map((x) => basename(x)).join(', ')} (${f.split === 'all' ? 'all rows' : `the ${f.split} split`}, ${res.vectors} vectors, ${res.failures} failures) for page precision ≥ ${target} (${(r.precision * 100).toFixed(1)} %; ${(r.coveringPrecision * 100).toFixed(1)} % counting premature pages open until the failure; recall of predictable failures ${(r.recall * 100).toFixed(1)} %, median lead ${lead})`
         process.stdout.write(`alert rule: ${before} → ${text}\n`)
         if (f.dryRun) return
         meta.thresholds.alert = r.threshold

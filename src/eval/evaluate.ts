@@ -64,6 +64,7 @@ export interface OperatingPoint {
   consecutive: number
   predictableRecall: number | null
   precision: number | null
+  coveringPrecision: number | null
   pages: number
   falsePages: number
   /** False pages that fired over a horizon early and stayed open until their host failed. */
@@ -139,14 +140,20 @@ export function runLengths(
 }
 
 export interface ChosenRule extends AlertRule {
+  /** Page precision judged by the first alert (the one the rule must reach). */
   precision: number
+  /**
+   * Page precision judged by what the pages covered, for the record. Never a criterion: a rule
+   * that alerts always would reach 1 on data where every entity fails (run-to-failure).
+   */
+  coveringPrecision: number
   recall: number
   medianLeadTime: number | null
 }
 
 /**
  * The alert rule from event-level validation: over score thresholds (quantiles of the scores)
- * and run lengths k, the rules whose page precision reaches `target`; of those the one with
+ * and run lengths k, the rules whose page precision (judged by first alert) reaches `target`; of those the one with
  * most recall of predictable failures, then the longest median lead, then the smallest k.
  * Runs longer than a sixth of the horizon (at the median sample spacing) are not tried: they
  * eat the lead time. Undefined when no rule reaches the target.
@@ -178,6 +185,7 @@ export function pageRule(
         threshold,
         consecutive: k,
         precision: m.precision,
+        coveringPrecision: m.coveringPrecision ?? 0,
         recall: m.predictableRecall ?? 0,
         medianLeadTime: m.medianLeadTime,
       }
@@ -245,6 +253,7 @@ export function evaluateScores(rows: ScoredRow[], failures: FailureTable, o: Eva
         consecutive: k,
         predictableRecall: m.predictableRecall,
         precision: m.precision,
+        coveringPrecision: m.coveringPrecision,
         pages: m.trueEpisodes + m.falseAlarmEpisodes,
         falsePages: m.falseAlarmEpisodes,
         earlyPages: m.earlyEpisodes,

@@ -16,7 +16,10 @@ import { type AlertRule, nextRun } from '../model/alert.js'
  *   it fires earlier than H before a failure: acting then would be premature). Alert
  *   precision is over episodes (was the page right?); the vector figure is kept beside it.
  *   A false episode that stayed open until its host failed (one of its later alerts was a
- *   true positive) is counted again as *early*: right about the host, wrong about when;
+ *   true positive) is counted again as *early*: right about the host, wrong about when.
+ *   The *covering* precision counts early episodes as right: the range-based reading (a page
+ *   is right when it covers a failure's action window), and the one that matters for acting —
+ *   a host drained hours before it fails was still drained before it failed;
  * - false alarms per host-day count false episodes per host-day observed.
  */
 
@@ -47,8 +50,13 @@ export interface EventMetrics {
   trueEpisodes: number
   /** False episodes that were still open when their host failed (fired more than a horizon early). */
   earlyEpisodes: number
-  /** Precision of alert episodes: true / (true + false); null when there was none. */
+  /** Precision of alert episodes judged by their first alert: true / (true + false); null when there was none. */
   precision: number | null
+  /**
+   * Precision of alert episodes judged by what they cover: a page is right when its host
+   * failed while it was open, inside the failure's action window — (true + early) / (true + false).
+   */
+  coveringPrecision: number | null
   /** Precision of alert vectors: TP / (TP + FP). */
   vectorPrecision: number | null
   failures: number
@@ -201,6 +209,8 @@ export class EventIndex {
       trueEpisodes,
       earlyEpisodes,
       precision: trueEpisodes + falseEpisodes ? trueEpisodes / (trueEpisodes + falseEpisodes) : null,
+      coveringPrecision:
+        trueEpisodes + falseEpisodes ? (trueEpisodes + earlyEpisodes) / (trueEpisodes + falseEpisodes) : null,
       vectorPrecision: tp + fp ? tp / (tp + fp) : null,
       failures: this.failures.length,
       detected: leadTimes.length,

@@ -118,8 +118,8 @@ const pct = (x: number | null | undefined) => (x === null || x === undefined ? '
 
 /**
  * Other alert rules on the same rows: run length × threshold, each cell recall of predictable
- * failures / page precision (early-and-open false pages) / median lead. Cells at page
- * precision ≥ 0.9 are shaded.
+ * failures / alert precision (and counting premature-but-open pages as right) / median lead,
+ * shaded where they reach 0.9.
  */
 function operatingTable(e: ReportInput['evaluation'], timeScale: number, timeLabel: string): string {
   const pts = e.operatingPoints ?? []
@@ -130,10 +130,12 @@ function operatingTable(e: ReportInput['evaluation'], timeScale: number, timeLab
     const p = pts.find((x) => x.consecutive === k && x.threshold === t)
     if (!p?.pages) return '<td>no page</td>'
     const lead = p.medianLeadTime === null ? '–' : (p.medianLeadTime / timeScale).toFixed(0)
-    const good = (p.precision ?? 0) >= 0.9
-    return `<td${good ? ' style="background:#e3f4e3"' : ''}>${pct(p.predictableRecall)} · ${pct(p.precision)}${p.earlyPages ? ` (${p.earlyPages} early)` : ''} · ${lead}</td>`
+    const good = (p.coveringPrecision ?? 0) >= 0.9
+    const best = (p.precision ?? 0) >= 0.9
+    const bg = best ? '#c8eac8' : good ? '#e9f6e9' : ''
+    return `<td${bg ? ` style="background:${bg}"` : ''}>${pct(p.predictableRecall)} · ${pct(p.precision)} (${pct(p.coveringPrecision)}) · ${lead}</td>`
   }
-  return `<h3>Other alert rules on these rows</h3><p>Each cell: recall of predictable failures · page precision (false pages that fired over a horizon early and stayed open until the failure) · median lead (${esc(timeLabel)}). Shaded: page precision ≥ 90 %. <code>preempt score/evaluate --threshold T --consecutive K</code> try one; <code>preempt tune</code> chooses one on labelled data.</p>
+  return `<h3>Other alert rules on these rows</h3><p>Each cell: recall of predictable failures · alert precision (counting premature pages that stayed open until the failure as right) · median lead (${esc(timeLabel)}). Green: precision ≥ 90 %; light green: only when premature-but-open pages count. <code>preempt score/evaluate --threshold T --consecutive K</code> try one; <code>preempt tune</code> chooses one on labelled data.</p>
 <table><tr><th>vectors in a row  threshold</th>${thresholds.map((t) => `<th>${t}</th>`).join('')}</tr>
 ${ks.map((k) => `<tr><th>${k}</th>${thresholds.map((t) => cell(k, t)).join('')}</tr>`).join('\n')}</table>`
 }
@@ -248,8 +250,9 @@ export function renderReport(r: ReportInput): string {
     `<tr><th>${esc(k)}</th><td>${esc(model)}</td>${o ? `<td>${esc(other)}</td>` : ''}<td>${esc(base)}</td></tr>`
   const cmp = `<table><tr><th></th><th>this model</th>${o ? `<th>${esc(r.comparison!.label)}</th>` : ''}<th>static threshold${b ? ` (${esc(b.rule)})` : ''}</th></tr>
 ${line('alert rule', describeRule(e), o ? describeRule(o) : '', b?.rule ?? '–')}
-${line('alert precision (pages)', pct(a.precision), pct(oa?.precision), pct(b?.precision))}
+${line('alert precision (pages, judged when they fire)', pct(a.precision), pct(oa?.precision), pct(b?.precision))}
 ${line('false pages that fired over a horizon early, open until the failure', `${a.earlyEpisodes} of ${a.falseAlarmEpisodes}`, oa ? `${oa.earlyEpisodes} of ${oa.falseAlarmEpisodes}` : '', '–')}
+${line('alert precision counting those as right', pct(a.coveringPrecision), pct(oa?.coveringPrecision), '–')}
 ${line('alert precision (vectors)', pct(a.vectorPrecision), pct(oa?.vectorPrecision), '–')}
 ${line('event recall', pct(a.eventRecall), pct(oa?.eventRecall), pct(b?.eventRecall))}
 ${line('recall of predictable failures', pct(a.predictableRecall), pct(oa?.predictableRecall), pct(b?.predictableRecall))}

@@ -24,6 +24,8 @@ import { calibrate, fitPlatt, type ModelKind, predictRaw, standardize, trainNetw
 import { type ScoredRow, scoreCsv } from './score-csv.js'
 import { Scorer } from './scorer.js'
 
+const pct1 = (x: number) => `${(x * 100).toFixed(1)} %`
+
 /** Scored rows held for event-level evaluation before whole entities are sampled. */
 export const DEFAULT_MAX_EVAL_ROWS = 4_000_000
 
@@ -400,7 +402,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
   if (page) {
     meta.thresholds.alert = page.threshold
     meta.thresholds.alertConsecutive = page.consecutive
-    meta.thresholds.alertRule = `${describeRule(page)}: the rule (threshold × vectors in a row) with most recall of predictable failures at validation page precision ≥ ${cfg.targetPrecision} (${(page.precision * 100).toFixed(1)} %, recall ${(page.recall * 100).toFixed(1)} %)`
+    meta.thresholds.alertRule = `${describeRule(page)}: the rule (threshold × vectors in a row) with most recall of predictable failures at validation page precision ≥ ${cfg.targetPrecision} (${pct1(page.precision)}; ${pct1(page.coveringPrecision)} counting premature pages open until the failure; recall ${pct1(page.recall)})`
   }
   await saveModel(cfg.out, trained.model, meta)
   let test: EvaluationReport | null = null

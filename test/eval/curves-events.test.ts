@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { FailureTable } from '../../src/data/labels.js'
 import { bestF1, curves, thresholdForPrecision } from '../../src/eval/curves.js'
-import { evaluateScores, OPERATING_THRESHOLDS, pageRule } from '../../src/eval/evaluate.js'
+import { evaluateScores, eventIndexOf, OPERATING_THRESHOLDS, pageRule } from '../../src/eval/evaluate.js'
 import { consecutiveRuns, EventIndex } from '../../src/eval/events.js'
 import { AlertTracker, alertRuleOf, describeRule } from '../../src/model/alert.js'
 
@@ -43,6 +43,8 @@ describe('event metrics', () => {
     expect(m.episodes).toBe(4)
     expect(m.trueEpisodes).toBe(1)
     expect(m.precision).toBeCloseTo(1 / 4, 12)
+    // No false page was open when a host failed: covering precision is the same.
+    expect(m.coveringPrecision).toBeCloseTo(1 / 4, 12)
     expect(m.eventRecall).toBe(1)
     expect(m.leadTimes).toEqual([20])
     expect(m.falseAlarmEpisodes).toBe(3)
@@ -57,6 +59,8 @@ describe('event metrics', () => {
     const early = page(40)
     // It is counted false, and again as early: it stayed open until the host failed.
     expect(early).toMatchObject({ episodes: 1, trueEpisodes: 0, precision: 0, falseAlarmEpisodes: 1, earlyEpisodes: 1 })
+    // Judged by what it covered, it was right.
+    expect(early.coveringPrecision).toBe(1)
     expect(early.detected).toBe(1)
     expect(page(75)).toMatchObject({ episodes: 1, trueEpisodes: 1, precision: 1, falseAlarmEpisodes: 0 })
     // The blips of host 0 (t = 20) and host 1 closed long before any failure: not early.
@@ -120,6 +124,29 @@ describe('alert rule: k vectors in a row', () => {
     expect(chosen).toMatchObject({ consecutive: 3, precision: 1, recall: 1, medianLeadTime: 23 })
     // Runs longer than a sixth of the horizon (5 vectors here) are not tried.
     expect(pageRule(rows, failures, { ...opts, target: 0.9, consecutive: [6] })).toBeUndefined()
+  })
+
+  it('pageRule judges pages by their first alert; the covering precision is recorded, not chosen by', () => {
+    // Host 0 fails at 100 after a precursor scoring 0.6 from t = 20 and 0.9 from t = 75; host 1 blips at 0.95.
+    const rows = [
+      ...Array.from({ length: 100 }, (_, t) => ({ host: 0, ts: t, score: t >= 75 ? 0.9 : t >= 20 ? 0.6 : 0.1 })),
+      ...blips(1, 30),
+    ].map((p) => ({ entity: `h${p.host}`, rawTime: String(p.ts), ts: p.ts, score: p.score }))
+    const failures = new FailureTable()
+    failures.add('h0', 100)
+    failures.seal()
+    const chosen = pageRule(rows, failures, { ...opts, target: 0.9, consecutive: [1, 3] })
+    // Three in a row above 0.6 page at t = 77, inside the horizon: lead 23.
+    expect(chosen).toMatchObject({ consecutive: 3, precision: 1, coveringPrecision: 1, recall: 1, medianLeadTime: 23 })
+    expect(chosen!.threshold).toBeGreaterThan(0.6)
+    // Three in a row at 0.6 would page at t = 22 — premature, though open until the failure:
+    // right by what it covered, wrong by when it fired. An always-on rule would look as good by coverage.
+    const { index } = eventIndexOf(rows, failures, opts)
+    expect(index.evaluateRule({ threshold: 0.6, consecutive: 3 })).toMatchObject({
+      precision: 0,
+      coveringPrecision: 1,
+      earlyEpisodes: 1,
+    })
   })
 
   it('evaluateScores tabulates other rules on the same rows: every tried run length × threshold', () => {
