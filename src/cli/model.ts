@@ -239,7 +239,9 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
           `  ${m.featureNames.length} features from ${m.featureSpec.metrics.length} metrics (dropped as constant: ${m.droppedConstant.join(', ') || 'none'})`,
           ...(res.cleaning
             ? [
-                `  training failures: ${res.cleaning.kept} of ${res.cleaning.failures} learnt from (${res.cleaning.dropped.length} had nothing unusual before them: --no-clean-labels keeps them)`,
+                res.cleaning.skipped
+                  ? `  training failures: all ${res.cleaning.failures} learnt from (label cleaning skipped: ${res.cleaning.skipped})`
+                  : `  training failures: ${res.cleaning.kept} of ${res.cleaning.failures} learnt from (${res.cleaning.dropped.length} had nothing unusual before them: --no-clean-labels keeps them)`,
               ]
             : []),
           `  alert: ${m.thresholds.alertRule}; action threshold ${m.thresholds.action.toFixed(4)} (cost model: precision ≥ ${m.thresholds.costModel.minPrecision.toFixed(3)})`,

@@ -31,6 +31,12 @@ export interface CleaningOptions {
   quantile?: number
   /** Epochs of each half's network. Default 3. */
   epochs?: number
+  /**
+   * Fewest training failures to clean at all. Default 40: each half must hold a few failures of
+   * every kind for the other half's to look familiar; with fewer, real precursors of a kind
+   * seen once would be dropped as "nothing unusual".
+   */
+  minFailures?: number
   onProgress?: (detail: string) => void
 }
 
@@ -50,6 +56,8 @@ export interface CleaningReport {
   positivesDropped: number
   minShare: number
   quantile: number
+  /** Why nothing was cleaned, when nothing was tried. */
+  skipped?: string
 }
 
 /** The failure a vector at `ts` is labelled by: the first failure after ts + lead. */
@@ -94,12 +102,26 @@ export async function dropUnsupportedFailures(
   }
   const halves = [rows(0), rows(1)]
   const positivesIn = (r: number[]) => r.reduce((s, i) => s + (train.y[i] ? 1 : 0), 0)
-  if (halves.some((r) => positivesIn(r) === 0 || positivesIn(r) === r.length)) {
-    return {
-      set: train,
-      report: { failures: 0, kept: 0, dropped: [], positivesDropped: 0, minShare, quantile },
-    }
-  }
+  const keys = new Set<string>()
+  for (let i = 0; i < n; i++) if (train.y[i]) keys.add(keyOf(i)?.key ?? '')
+  keys.delete('')
+  const minFailures = o.minFailures ?? 40
+  const skip = (why: string) => ({
+    set: train,
+    report: {
+      failures: keys.size,
+      kept: keys.size,
+      dropped: [],
+      positivesDropped: 0,
+      minShare,
+      quantile,
+      skipped: why,
+    },
+  })
+  if (keys.size < minFailures)
+    return skip(`too few training failures (${keys.size}) to tell sudden ones apart: cleaning needs ${minFailures}`)
+  if (halves.some((r) => positivesIn(r) === 0 || positivesIn(r) === r.length))
+    return skip('the training entities cannot be cut into two halves that both hold failures and healthy rows')
   for (const h of [0, 1]) {
     o.onProgress?.(`half ${h + 1} of 2: training on the other half`)
     const fit = train.select(halves[1 - h]!)
@@ -143,11 +165,7 @@ export async function dropUnsupportedFailures(
   }
   dropped.sort((a, b) => a.ts - b.ts)
   // Nothing would be left to learn from: keep everything rather than train on negatives only.
-  if (positivesDropped === train.positives)
-    return {
-      set: train,
-      report: { failures: tally.size, kept: tally.size, dropped: [], positivesDropped: 0, minShare, quantile },
-    }
+  if (positivesDropped === train.positives) return skip('every failure looked unsupported: nothing would be left')
   return {
     set: train.select(keep),
     report: { failures: tally.size, kept: tally.size - dropped.length, dropped, positivesDropped, minShare, quantile },

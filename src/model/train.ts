@@ -269,7 +269,9 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
     cleaning = c.report
     say(
       'clean',
-      `${c.report.dropped.length} of ${c.report.failures} training failures dropped (nothing unusual before them): ${c.report.positivesDropped.toLocaleString('en-US')} positives`,
+      c.report.skipped
+        ? `kept every failure: ${c.report.skipped}`
+        : `${c.report.dropped.length} of ${c.report.failures} training failures dropped (nothing unusual before them): ${c.report.positivesDropped.toLocaleString('en-US')} positives`,
     )
     log.info({ ...c.report, dropped: c.report.dropped.length }, 'labels cleaned')
   }

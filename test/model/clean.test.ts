@@ -47,7 +47,12 @@ describe('label cleaning', () => {
   it('drops the failures nothing preceded and keeps those with a precursor', async () => {
     const { set, failures } = fleet()
     const before = tf.memory().numTensors
-    const { set: clean, report } = await dropUnsupportedFailures(set, failures, { horizon: 100, lead: 0, seed: 3 })
+    const { set: clean, report } = await dropUnsupportedFailures(set, failures, {
+      horizon: 100,
+      lead: 0,
+      seed: 3,
+      minFailures: 20,
+    })
     expect(tf.memory().numTensors).toBe(before)
     expect(report.failures).toBe(24)
     const droppedHosts = report.dropped.map((d) => d.entity).sort()
@@ -65,6 +70,14 @@ describe('label cleaning', () => {
     expect(clean.negativeWeight).toBeCloseTo(set.negativeWeight, 9)
   })
 
+  it('keeps every failure when there are too few to learn what is usual from', async () => {
+    const { set, failures } = fleet()
+    const { set: out, report } = await dropUnsupportedFailures(set, failures, { horizon: 100, lead: 0, seed: 3 })
+    expect(out).toBe(set)
+    expect(report).toMatchObject({ failures: 24, kept: 24, dropped: [], positivesDropped: 0 })
+    expect(report.skipped).toMatch(/too few training failures \(24\).*needs 40/)
+  })
+
   it('leaves a set it cannot cross-fit unchanged', async () => {
     const rng = new Rng(1)
     const set = new SampleSet(2, 100, rng)
@@ -73,9 +86,15 @@ describe('label cleaning', () => {
     f.seal()
     for (let t = 0; t < 100; t++) set.add(Float64Array.of(t, 0), t > 90, 'only', t)
     set.seal()
-    const { set: out, report } = await dropUnsupportedFailures(set, f, { horizon: 10, lead: 0, seed: 1 })
+    const { set: out, report } = await dropUnsupportedFailures(set, f, {
+      horizon: 10,
+      lead: 0,
+      seed: 1,
+      minFailures: 1,
+    })
     expect(out).toBe(set)
     expect(report.dropped).toEqual([])
+    expect(report.skipped).toMatch(/two halves/)
   })
 })
 
