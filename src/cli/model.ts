@@ -89,7 +89,7 @@ function summarize(e: EvaluationReport, unit: TimeUnit): string {
         : `${(a.medianLeadTime / 60_000).toFixed(1)} min`
   const lines = [
     `  PR-AUC ${e.prAuc.toFixed(4)}, ROC-AUC ${e.rocAuc.toFixed(4)}, F1 ${e.f1.toFixed(4)} (vectors; alert when ${describeRule(e)})`,
-    `  event recall ${fmtPct(a.eventRecall)} (${a.detected}/${a.failures}; predictable ${fmtPct(a.predictableRecall)} of ${a.predictableFailures}), alert precision ${fmtPct(a.precision)} (${a.trueEpisodes}/${a.trueEpisodes + a.falseAlarmEpisodes} pages; ${fmtPct(a.coveringPrecision)} counting the ${a.earlyEpisodes} premature ones that stayed open until the failure; vectors ${fmtPct(a.vectorPrecision)})`,
+    `  event recall ${fmtPct(a.eventRecall)} (${a.detected}/${a.failures}; predictable ${fmtPct(a.predictableRecall)} of ${a.predictableFailures}), alert precision ${fmtPct(a.precision)} (${a.trueEpisodes}/${a.trueEpisodes + a.falseAlarmEpisodes} pages${a.earlyEpisodes ? `; ${fmtPct(a.coveringPrecision)} counting the ${a.earlyEpisodes} premature ones that stayed open until the failure` : ''}; vectors ${fmtPct(a.vectorPrecision)})`,
     `  median lead ${lead}, false alarms per host-${unit === 'step' ? '100-steps' : 'day'} ${a.falseAlarmsPerHostDay?.toFixed(3) ?? '–'}`,
     `  availability (cost model): ${fmtPct(e.availability.availabilityWithout)} without → ${fmtPct(e.availability.availabilityWith)} with the model`,
   ]
