@@ -55,9 +55,14 @@ export class FailureTable {
 
   /** Label of a vector at `ts`. */
   label(entity: string, ts: number, horizon: number, lead: number): Label {
+    const f = this.next(entity, ts)
+    return labelFor(f === undefined ? undefined : f - ts, horizon, lead)
+  }
+
+  /** The entity's first failure at or after `ts` (for a positive vector: the one it is labelled by). */
+  next(entity: string, ts: number): number | undefined {
     const list = this.byEntity.get(entity)
-    if (!list) return Label.negative
-    // First failure at or after ts (lists are short: a linear scan from a binary search).
+    if (!list) return undefined
     let lo = 0
     let hi = list.length
     while (lo < hi) {
@@ -65,8 +70,7 @@ export class FailureTable {
       if (list[mid]! < ts) lo = mid + 1
       else hi = mid
     }
-    const f = list[lo]
-    return labelFor(f === undefined ? undefined : f - ts, horizon, lead)
+    return list[lo]
   }
 }
 

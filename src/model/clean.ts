@@ -22,8 +22,6 @@ import type { FailureTable } from '../data/labels.js'
 import { predictRaw, standardize, trainNetwork } from './mlp.js'
 
 export interface CleaningOptions {
-  horizon: number
-  lead: number
   seed: number
   /** Share of a failure's positives that must look unusual to keep it. Default 0.1. */
   minShare?: number
@@ -60,13 +58,7 @@ export interface CleaningReport {
   skipped?: string
 }
 
-/** The failure a vector at `ts` is labelled by: the first failure after ts + lead. */
-export function failureOf(failures: FailureTable, entity: string, ts: number, lead: number): number | undefined {
-  for (const f of failures.of(entity)) if (f > ts + lead) return f
-  return undefined
-}
-
-/** Weighted-free quantile of a list (linear scan copy + sort; lists here are ≤ a few 100 k). */
+/** Quantile of a list (a sorted copy). */
 function quantileOf(xs: Float32Array, q: number): number {
   if (!xs.length) return Number.POSITIVE_INFINITY
   const s = Float32Array.from(xs).sort()
@@ -75,8 +67,8 @@ function quantileOf(xs: Float32Array, q: number): number {
 
 /**
  * Finds the unsupported failures of a training set and returns the set without their
- * positives, with a report. Sets with fewer than two entities holding failures are returned
- * unchanged (there is nothing to cross-fit).
+ * positives, with a report. With fewer than `minFailures` failures, or entities that cannot be
+ * cut into two halves holding failures, the set is returned unchanged and the report says why.
  */
 export async function dropUnsupportedFailures(
   train: SampleSet,
@@ -86,31 +78,27 @@ export async function dropUnsupportedFailures(
   const minShare = o.minShare ?? 0.1
   const quantile = o.quantile ?? 0.99
   const n = train.size
-  const half = new Uint8Array(n)
-  for (let i = 0; i < n; i++) half[i] = hash32(train.entity[i]!, o.seed + 7) & 1
-  // Failure key → [positives, above reference]
+  // Each positive row's failure (the entity's next one), as a key; undefined for negatives.
+  const failureKey = new Array<string | undefined>(n)
   const tally = new Map<string, { entity: string; ts: number; pos: number; above: number }>()
-  const keyOf = (i: number) => {
-    const e = train.entity[i]!
-    const f = failureOf(failures, e, train.ts[i]!, o.lead)
-    return f === undefined ? undefined : { key: `${e}\u0000${f}`, entity: e, ts: f }
+  for (let i = 0; i < n; i++) {
+    if (!train.y[i]) continue
+    const entity = train.entity[i]!
+    const ts = failures.next(entity, train.ts[i]!)
+    if (ts === undefined) continue
+    const key = `${entity}\u0000${ts}`
+    failureKey[i] = key
+    if (!tally.has(key)) tally.set(key, { entity, ts, pos: 0, above: 0 })
   }
-  const rows = (h: number) => {
-    const r: number[] = []
-    for (let i = 0; i < n; i++) if (half[i] === h) r.push(i)
-    return r
-  }
-  const halves = [rows(0), rows(1)]
+  const halves: number[][] = [[], []]
+  for (let i = 0; i < n; i++) halves[hash32(train.entity[i]!, o.seed + 7) & 1]!.push(i)
   const positivesIn = (r: number[]) => r.reduce((s, i) => s + (train.y[i] ? 1 : 0), 0)
-  const keys = new Set<string>()
-  for (let i = 0; i < n; i++) if (train.y[i]) keys.add(keyOf(i)?.key ?? '')
-  keys.delete('')
   const minFailures = o.minFailures ?? 40
   const skip = (why: string) => ({
     set: train,
     report: {
-      failures: keys.size,
-      kept: keys.size,
+      failures: tally.size,
+      kept: tally.size,
       dropped: [],
       positivesDropped: 0,
       minShare,
@@ -118,8 +106,8 @@ export async function dropUnsupportedFailures(
       skipped: why,
     },
   })
-  if (keys.size < minFailures)
-    return skip(`too few training failures (${keys.size}) to tell sudden ones apart: cleaning needs ${minFailures}`)
+  if (tally.size < minFailures)
+    return skip(`too few training failures (${tally.size}) to tell sudden ones apart: cleaning needs ${minFailures}`)
   if (halves.some((r) => positivesIn(r) === 0 || positivesIn(r) === r.length))
     return skip('the training entities cannot be cut into two halves that both hold failures and healthy rows')
   for (const h of [0, 1]) {
@@ -133,13 +121,10 @@ export async function dropUnsupportedFailures(
     for (let k = 0; k < held.size; k++) if (!held.y[k]) neg.push(raw[k]!)
     const ref = quantileOf(Float32Array.from(neg), quantile)
     halves[h]!.forEach((i, k) => {
-      if (!train.y[i]) return
-      const id = keyOf(i)
-      if (!id) return
-      const t = tally.get(id.key) ?? { entity: id.entity, ts: id.ts, pos: 0, above: 0 }
+      const t = tally.get(failureKey[i] ?? '')
+      if (!t) return
       t.pos++
       if (raw[k]! > ref) t.above++
-      tally.set(id.key, t)
     })
   }
   const dropKeys = new Set<string>()
@@ -154,14 +139,8 @@ export async function dropUnsupportedFailures(
   const keep: number[] = []
   let positivesDropped = 0
   for (let i = 0; i < n; i++) {
-    if (train.y[i]) {
-      const id = keyOf(i)
-      if (id && dropKeys.has(id.key)) {
-        positivesDropped++
-        continue
-      }
-    }
-    keep.push(i)
+    if (dropKeys.has(failureKey[i] ?? '')) positivesDropped++
+    else keep.push(i)
   }
   dropped.sort((a, b) => a.ts - b.ts)
   // Nothing would be left to learn from: keep everything rather than train on negatives only.

@@ -260,8 +260,6 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
   if (cfg.cleanLabels !== false) {
     say('clean', 'cross-fitting: which training failures show anything before them')
     const c = await dropUnsupportedFailures(ds.train, failures, {
-      horizon: cfg.horizon,
-      lead: cfg.lead,
       seed: cfg.seed,
       onProgress: (d) => say('clean', d),
     })

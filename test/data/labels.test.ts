@@ -28,6 +28,14 @@ describe('labels', () => {
     expect(t.label('nobody', 1, H, L)).toBe(Label.negative)
   })
 
+  it('finds an entity’s next failure at or after a time', () => {
+    expect(t.next('h1', 0)).toBe(1000)
+    expect(t.next('h1', 1000)).toBe(1000)
+    expect(t.next('h1', 1001)).toBe(5000)
+    expect(t.next('h1', 5001)).toBeUndefined()
+    expect(t.next('nobody', 0)).toBeUndefined()
+  })
+
   it('says when an entity starts a new life (first row after each failure)', () => {
     const life = new LifeTracker(t)
     expect([900, 1000, 1010, 1020, 4000, 5000, 5001].map((ts) => life.crossed('h1', ts))).toEqual([

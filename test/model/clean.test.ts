@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { SampleSet } from '../../src/data/dataset.js'
 import { FailureTable } from '../../src/data/labels.js'
 import { initBackend, tf } from '../../src/model/backend.js'
-import { dropUnsupportedFailures, failureOf } from '../../src/model/clean.js'
+import { dropUnsupportedFailures } from '../../src/model/clean.js'
 import { Rng } from '../../src/sim/random.js'
 
 beforeAll(async () => {
@@ -33,23 +33,10 @@ function fleet() {
 }
 
 describe('label cleaning', () => {
-  it('finds the failure each positive vector is labelled by', () => {
-    const f = new FailureTable()
-    f.add('a', 100)
-    f.add('a', 500)
-    f.seal()
-    expect(failureOf(f, 'a', 50, 0)).toBe(100)
-    expect(failureOf(f, 'a', 95, 10)).toBe(500)
-    expect(failureOf(f, 'a', 600, 0)).toBeUndefined()
-    expect(failureOf(f, 'b', 0, 0)).toBeUndefined()
-  })
-
   it('drops the failures nothing preceded and keeps those with a precursor', async () => {
     const { set, failures } = fleet()
     const before = tf.memory().numTensors
     const { set: clean, report } = await dropUnsupportedFailures(set, failures, {
-      horizon: 100,
-      lead: 0,
       seed: 3,
       minFailures: 20,
     })
@@ -72,7 +59,7 @@ describe('label cleaning', () => {
 
   it('keeps every failure when there are too few to learn what is usual from', async () => {
     const { set, failures } = fleet()
-    const { set: out, report } = await dropUnsupportedFailures(set, failures, { horizon: 100, lead: 0, seed: 3 })
+    const { set: out, report } = await dropUnsupportedFailures(set, failures, { seed: 3 })
     expect(out).toBe(set)
     expect(report).toMatchObject({ failures: 24, kept: 24, dropped: [], positivesDropped: 0 })
     expect(report.skipped).toMatch(/too few training failures \(24\).*needs 40/)
@@ -86,12 +73,7 @@ describe('label cleaning', () => {
     f.seal()
     for (let t = 0; t < 100; t++) set.add(Float64Array.of(t, 0), t > 90, 'only', t)
     set.seal()
-    const { set: out, report } = await dropUnsupportedFailures(set, f, {
-      horizon: 10,
-      lead: 0,
-      seed: 1,
-      minFailures: 1,
-    })
+    const { set: out, report } = await dropUnsupportedFailures(set, f, { seed: 1, minFailures: 1 })
     expect(out).toBe(set)
     expect(report.dropped).toEqual([])
     expect(report.skipped).toMatch(/two halves/)
