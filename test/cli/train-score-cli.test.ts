@@ -73,19 +73,22 @@ describe('preempt train / score / evaluate on the committed sample fleet', () =>
       alerts += Number(al)
     }
     expect(alerts).toBeGreaterThan(0)
-    const e = await run('node', [
-      bin,
-      'evaluate',
-      '--model',
-      model,
-      '--data',
-      join(data, 'metrics.csv.gz'),
-      '--failures',
-      join(data, 'failures.csv'),
-      '--compare',
-      model,
-      '--no-progress',
-    ])
+    // evaluate on the fleet, beside another model
+    const evaluateWith = (compare: string) =>
+      run('node', [
+        bin,
+        'evaluate',
+        '--model',
+        model,
+        '--data',
+        join(data, 'metrics.csv.gz'),
+        '--failures',
+        join(data, 'failures.csv'),
+        '--compare',
+        compare,
+        '--no-progress',
+      ])
+    const e = await evaluateWith(model)
     expect(e.stdout).toMatch(/PR-AUC [0-9.]+, ROC-AUC [0-9.]+/)
     expect(e.stdout).toMatch(/naive baseline/)
     // Compared with itself on the same rows: the same figures twice.
@@ -94,18 +97,7 @@ describe('preempt train / score / evaluate on the committed sample fleet', () =>
     const prAuc = (s: string) => /PR-AUC ([0-9.]+)/.exec(s)![1]
     expect(prAuc(compared!)).toBe(prAuc(own!))
     // A model to compare with that does not exist fails before any work, and says which.
-    const bad = await run('node', [
-      bin,
-      'evaluate',
-      '--model',
-      model,
-      '--data',
-      join(data, 'metrics.csv.gz'),
-      '--failures',
-      join(data, 'failures.csv'),
-      '--compare',
-      join(dir, 'nope'),
-    ]).catch((x: { stderr: string; code: number }) => x)
+    const bad = await evaluateWith(join(dir, 'nope')).catch((x: { stderr: string; code: number }) => x)
     expect((bad as { code: number }).code).toBe(1)
     expect((bad as { stderr: string }).stderr).toMatch(/nope: not a preempt model/)
   }, 180_000)

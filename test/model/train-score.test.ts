@@ -15,6 +15,18 @@ import { runSimulationToCsv } from '../../src/sim/csv.js'
 import { DEFAULT_SIM_PARAMS } from '../../src/sim/model.js'
 
 const HOUR = 3_600_000
+
+/** Scores `rows` rows (and explains a few every tenth round) many times: the tensor count must not grow. */
+function expectNoLeak(scorer: Scorer, x: Float64Array, o: { rows: number; explained: number; rounds: number }): void {
+  scorer.score(x, o.rows)
+  scorer.explain(x, o.explained)
+  const before = tf.memory().numTensors
+  for (let i = 0; i < o.rounds; i++) {
+    scorer.score(x, o.rows)
+    if (i % 10 === 0) scorer.explain(x, o.explained)
+  }
+  expect(tf.memory().numTensors).toBe(before)
+}
 const dir = mkdtempSync(join(tmpdir(), 'preempt-train-'))
 const fleet = join(dir, 'fleet')
 const modelDir = join(dir, 'model')
@@ -104,16 +116,8 @@ describe('train → save → load → score', () => {
   it('leaks no tensor across many scoring and explanation batches', async () => {
     const loaded = await loadModel(modelDir)
     const scorer = new Scorer(loaded)
-    const F = scorer.width
-    const x = Float64Array.from({ length: 64 * F }, (_, i) => Math.sin(i))
-    scorer.score(x, 64)
-    scorer.explain(x, 8)
-    const before = tf.memory().numTensors
-    for (let i = 0; i < 200; i++) {
-      scorer.score(x, 64)
-      if (i % 20 === 0) scorer.explain(x, 8)
-    }
-    expect(tf.memory().numTensors).toBe(before)
+    const x = Float64Array.from({ length: 64 * scorer.width }, (_, i) => Math.sin(i))
+    expectNoLeak(scorer, x, { rows: 64, explained: 8, rounds: 200 })
     const top = scorer.explain(x, 2, 3)
     expect(top).toHaveLength(2)
     expect(top[0]).toHaveLength(3)
@@ -217,14 +221,7 @@ describe('sequence model (gru) beside the mlp', () => {
     const loaded = await loadModel(gruDir)
     const scorer = new Scorer(loaded)
     const x = Float64Array.from({ length: 16 * scorer.width }, (_, i) => Math.cos(i))
-    scorer.score(x, 16)
-    scorer.explain(x, 4)
-    const before = tf.memory().numTensors
-    for (let i = 0; i < 50; i++) {
-      scorer.score(x, 16)
-      if (i % 10 === 0) scorer.explain(x, 4)
-    }
-    expect(tf.memory().numTensors).toBe(before)
+    expectNoLeak(scorer, x, { rows: 16, explained: 4, rounds: 50 })
     loaded.model.dispose()
   })
 })
