@@ -1,6 +1,6 @@
 import { FeatureEngine } from '../src/features/engine.js'
 import { createFeatureSpec } from '../src/features/spec.js'
-import { Rng } from '../src/sim/random.js'
+import { Rng } from '../src/math/random.js'
 import { type Bench, timed } from './harness.js'
 
 /** Feature engine: one vector per sample, 16 metrics × 3 windows × 7 aggregates, one core. */

@@ -11,7 +11,7 @@ import { loadFailuresCsv, loadPredictability } from '../src/data/labels.js'
 import { eventIndexOf } from '../src/eval/evaluate.js'
 import { loadModel } from '../src/model/artifact.js'
 import { initBackend } from '../src/model/backend.js'
-import { type ScoredRow, scoreCsv } from '../src/model/score-csv.js'
+import { type ScoredRow, scoreCsv } from '../src/pipelines/score-csv.js'
 
 const [model, dir] = process.argv.slice(2)
 if (!model || !dir) throw new Error('usage: threshold-sweep.mts MODEL_DIR FLEET_DIR')

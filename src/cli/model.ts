@@ -8,11 +8,10 @@ import { FailureTable, loadPredictability } from '../data/labels.js'
 import { type EvaluationReport, evaluateScores } from '../eval/evaluate.js'
 import { renderReport } from '../eval/report.js'
 import { Aggregates } from '../features/spec.js'
-import { type AlertRule, AlertTracker, alertRuleOf, describeRule } from '../model/alert.js'
 import { loadModel, type ModelMetadataV1, saveMetadata } from '../model/artifact.js'
 import { Backends, initBackend } from '../model/backend.js'
 import { type ModelKind, ModelKinds } from '../model/mlp.js'
-import { type ScoredRow, scoreCsv } from '../model/score-csv.js'
+import { type ScoredRow, scoreCsv } from '../pipelines/score-csv.js'
 import {
   compareOn,
   comparisonJson,
@@ -24,8 +23,9 @@ import {
   resolveFailures,
   traces,
   trainFromCsv,
-} from '../model/train.js'
-import { splitShare, type TuneSplit, tuneAlertRule } from '../model/tune.js'
+} from '../pipelines/train.js'
+import { splitShare, type TuneSplit, tuneAlertRule } from '../pipelines/tune.js'
+import { type AlertRule, AlertTracker, alertRuleOf, describeRule } from '../policy/alert.js'
 import { formatSpan, type TimeUnit } from '../time.js'
 import { boot, type GlobalOpts, parse } from './common.js'
 import { addDataFlags, csvOptions, type DataFlags, durationFlag, labelSource } from './data-flags.js'

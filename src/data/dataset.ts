@@ -9,7 +9,8 @@
 import { PreemptError } from '../errors.js'
 import { FeatureEngine } from '../features/engine.js'
 import type { FeatureSpecV1 } from '../features/spec.js'
-import { Rng } from '../sim/random.js'
+import { projectValues } from '../features/vectorize.js'
+import { Rng } from '../math/random.js'
 import { type CsvOptions, type CsvStats, discoverMetrics, readRows } from './csv.js'
 import { FailureTable, Label, LifeTracker } from './labels.js'
 
@@ -313,15 +314,4 @@ export async function buildDataset(o: BuildOptions): Promise<BuiltDataset> {
     else if (split === 'val') val.add(out, label === Label.positive, row.entity, row.ts)
   }
   return { train: train.seal(), val: val.seal(), counts, late, vectors, stats }
-}
-
-/** Copies the spec's metrics (by name) out of a row read with `from` metrics. */
-export function projectValues(from: readonly string[], to: readonly string[]): (src: Float64Array, dst: Float64Array) => void {
-  const idx = to.map((m) => from.indexOf(m))
-  return (src, dst) => {
-    for (let i = 0; i < idx.length; i++) {
-      const j = idx[i]!
-      dst[i] = j < 0 ? Number.NaN : src[j]!
-    }
-  }
 }

@@ -4,10 +4,10 @@
  * the cost model, and the naive static-threshold baseline on the same rows.
  */
 import { type FailureTable, Label } from '../data/labels.js'
-import type { AlertRule } from '../model/alert.js'
+import { type CurvePoint, curves } from '../math/curves.js'
 import type { CostModel } from '../model/artifact.js'
-import type { ScoredRow } from '../model/score-csv.js'
-import { type CurvePoint, curves } from './curves.js'
+import type { ScoredRow } from '../pipelines/score-csv.js'
+import type { AlertRule } from '../policy/alert.js'
 import {
   consecutiveRuns,
   EventIndex,

@@ -1,5 +1,5 @@
 import { Label, labelFor } from '../data/labels.js'
-import { type AlertRule, nextRun } from '../model/alert.js'
+import { type AlertRule, nextRun } from '../policy/alert.js'
 
 /**
  * Event-level evaluation of alerts against failures (DESIGN.md section 6).

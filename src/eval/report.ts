@@ -4,7 +4,7 @@
  * alerts over time for a few hosts, feature importances, the confusion table, and the
  * static-threshold baseline side by side.
  */
-import { describeRule } from '../model/alert.js'
+import { describeRule } from '../policy/alert.js'
 import type { EvaluationReport } from './evaluate.js'
 
 interface Series {

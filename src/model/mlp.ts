@@ -7,10 +7,24 @@
  * Shapes: a feature vector is Float64Array[F] (FeatureEngine order); the network takes
  * float32 [batch, F] standardised (NaN → 0, clipped to ±10) and outputs [batch, 1] in (0, 1).
  */
-import type { SampleSet } from '../data/dataset.js'
-import { curves } from '../eval/curves.js'
-import { Rng } from '../sim/random.js'
+import { curves } from '../math/curves.js'
+import { Rng } from '../math/random.js'
 import { tf } from './backend.js'
+
+/**
+ * What training reads of a labelled sample (data/dataset.ts's SampleSet is one): `size` rows
+ * of `width` features, row after row in `x`; labels 0/1 in `y`; per-row weights that undo
+ * class-wise subsampling.
+ */
+export interface LabelledRows {
+  readonly width: number
+  readonly size: number
+  readonly x: Float32Array
+  readonly y: Uint8Array
+  readonly positives: number
+  readonly negatives: number
+  weights(): Float32Array
+}
 
 export interface Normalization {
   mean: number[]
@@ -52,7 +66,7 @@ export interface TrainResult {
   history: { epoch: number; loss: number; valPrAuc: number }[]
 }
 
-export function computeNormalization(set: SampleSet): Normalization {
+export function computeNormalization(set: LabelledRows): Normalization {
   const F = set.width
   const sum = new Float64Array(F)
   const sq = new Float64Array(F)
@@ -251,7 +265,11 @@ export function calibrate(raw: number, c: Calibration): number {
  * Trains on `train` with early stopping on `val` PR-AUC (weighted: a kept negative stands
  * for the negatives sampling dropped). Deterministic for a seed on one backend.
  */
-export async function trainNetwork(train: SampleSet, val: SampleSet, opts: TrainOptions = {}): Promise<TrainResult> {
+export async function trainNetwork(
+  train: LabelledRows,
+  val: LabelledRows,
+  opts: TrainOptions = {},
+): Promise<TrainResult> {
   const seed = opts.seed ?? 1
   const kind = opts.kind ?? 'mlp'
   const hidden = opts.hidden ?? (kind === 'gru' ? [24, 16] : [32, 16])

@@ -7,6 +7,7 @@
  * Same params + same seed + same commands at the same simulated times → the same world.
  */
 import type { CommandStatus, CommandStatusKind, FailureKind, HealingCommand } from '../contracts/index.js'
+import { Rng } from '../math/random.js'
 import {
   type ActuatorParams,
   DEFAULT_ACTUATOR_PARAMS,
@@ -22,7 +23,6 @@ import {
   type TrapKind,
   ZONES,
 } from './model.js'
-import { Rng } from './random.js'
 
 const MIN = 60_000
 const HOUR = 3_600_000

@@ -53,7 +53,7 @@ describe('labels', () => {
 
 describe('SampleSet (bounded memory)', async () => {
   const { SampleSet } = await import('../../src/data/dataset.js')
-  const { Rng } = await import('../../src/sim/random.js')
+  const { Rng } = await import('../../src/math/random.js')
   it('keeps at most its capacity, all positives while they fit, and weights what it dropped', () => {
     const s = new SampleSet(2, 100, new Rng(1), 0.3)
     const v = new Float64Array(2)
@@ -78,7 +78,7 @@ describe('SampleSet (bounded memory)', async () => {
 })
 
 describe('bounded evaluation memory', async () => {
-  const { entitySampler } = await import('../../src/model/train.js')
+  const { entitySampler } = await import('../../src/pipelines/train.js')
   it('keeps every entity while the rows fit, else a stable share of whole entities', () => {
     expect(Array.from({ length: 100 }, (_, i) => entitySampler(1000, 900, 1)(`h${i}`)).every(Boolean)).toBe(true)
     const keep = entitySampler(1000, 4000, 1)

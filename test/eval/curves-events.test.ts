@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { FailureTable } from '../../src/data/labels.js'
-import { bestF1, curves, thresholdForPrecision } from '../../src/eval/curves.js'
 import { evaluateScores, eventIndexOf, OPERATING_THRESHOLDS, pageRule } from '../../src/eval/evaluate.js'
 import { consecutiveRuns, EventIndex } from '../../src/eval/events.js'
-import { AlertTracker, alertRuleOf, describeRule } from '../../src/model/alert.js'
+import { bestF1, curves, thresholdForPrecision } from '../../src/math/curves.js'
+import { AlertTracker, alertRuleOf, describeRule } from '../../src/policy/alert.js'
 
 describe('curves', () => {
   it('perfect ranking: PR-AUC 1 and ROC-AUC 1; reversed: ROC-AUC 0', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { FeatureEngine } from '../../src/features/engine.js'
 import { createFeatureSpec, type FeatureSpecV1, featureNames } from '../../src/features/spec.js'
-import { Rng } from '../../src/sim/random.js'
+import { Rng } from '../../src/math/random.js'
 
 /**
  * The engine against a direct recomputation: for every emitted vector, recompute every

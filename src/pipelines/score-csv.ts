@@ -4,12 +4,12 @@
  */
 import type { CsvOptions, CsvStats } from '../data/csv.js'
 import { readRows } from '../data/csv.js'
-import { projectValues } from '../data/dataset.js'
 import { type FailureTable, LifeTracker } from '../data/labels.js'
 import { PreemptError } from '../errors.js'
 import { FeatureEngine } from '../features/engine.js'
-import type { LoadedModel } from './artifact.js'
-import { Scorer } from './scorer.js'
+import { projectValues } from '../features/vectorize.js'
+import type { LoadedModel } from '../model/artifact.js'
+import { Scorer } from '../model/scorer.js'
 
 export interface ScoredRow {
   entity: string

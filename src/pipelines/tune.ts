@@ -9,7 +9,7 @@ import { type SplitPlan, splitOf } from '../data/dataset.js'
 import type { FailureTable } from '../data/labels.js'
 import { PreemptError } from '../errors.js'
 import { type ChosenRule, type EventWindowOptions, pageRule } from '../eval/evaluate.js'
-import type { LoadedModel, ModelMetadataV1 } from './artifact.js'
+import type { LoadedModel, ModelMetadataV1 } from '../model/artifact.js'
 import { type ScoredRow, scoreCsv } from './score-csv.js'
 
 export type TuneSplit = 'val' | 'test' | 'all'

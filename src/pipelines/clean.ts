@@ -19,7 +19,7 @@
  */
 import { hash32, type SampleSet } from '../data/dataset.js'
 import type { FailureTable } from '../data/labels.js'
-import { predictRaw, standardize, trainNetwork } from './mlp.js'
+import { predictRaw, standardize, trainNetwork } from '../model/mlp.js'
 
 export interface CleaningOptions {
   seed: number

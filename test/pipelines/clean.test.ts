@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { SampleSet } from '../../src/data/dataset.js'
 import { FailureTable } from '../../src/data/labels.js'
+import { Rng } from '../../src/math/random.js'
 import { initBackend, tf } from '../../src/model/backend.js'
-import { dropUnsupportedFailures } from '../../src/model/clean.js'
-import { Rng } from '../../src/sim/random.js'
+import { dropUnsupportedFailures } from '../../src/pipelines/clean.js'
 
 beforeAll(async () => {
   await initBackend()
