@@ -478,6 +478,20 @@ export function createMemoryBus(cluster: MemoryCluster = new MemoryCluster()): B
       track(new MemoryTransactionalProducer(cluster, transactionalId)),
     consumer: async (opts) => track(new MemoryConsumer(cluster, opts)),
     admin: async () => track(new MemoryAdmin(cluster)),
+    async readPartition(topic, partition, range, onBatch) {
+      const log = cluster.topic(topic, false).partitions[partition]
+      if (!log) throw new PreemptError('PREEMPT_ERR_BUS_UNKNOWN_TOPIC', `${topic} has no partition ${partition}`)
+      const to = Math.min(range.to === undefined ? log.length : Number(range.to), log.length)
+      let pos = Number(range.from)
+      while (pos < to) {
+        const msgs = cluster
+          .read(topic, partition, pos, true, cluster.maxBatchSize)
+          .filter((m) => Number(m.offset) < to)
+        if (!msgs.length) break
+        await onBatch(msgs)
+        pos = Number(msgs.at(-1)!.offset) + 1
+      }
+    },
     close: async () => {
       for (const c of closers.splice(0).reverse()) await c()
     },

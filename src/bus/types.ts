@@ -135,9 +135,27 @@ export interface Admin {
   close(): Promise<void>
 }
 
+export interface PartitionRange {
+  /** First offset to read. */
+  from: string
+  /** One past the last offset to read. Default: the end of the log when the call starts. */
+  to?: string
+}
+
 export interface Bus {
   /** Short name for logs: 'kafka' or 'memory'. */
   readonly kind: string
+  /**
+   * Reads the committed records of one partition with offsets in [from, to), in order,
+   * outside any consumer group (nothing is committed): for state restore. Resolves once the
+   * range is read; `onBatch` is awaited before the next batch.
+   */
+  readPartition(
+    topic: string,
+    partition: number,
+    range: PartitionRange,
+    onBatch: (messages: BusMessage[]) => void | Promise<void>,
+  ): Promise<void>
   producer(): Promise<Producer>
   transactionalProducer(opts: { transactionalId: string }): Promise<TransactionalProducer>
   consumer(opts: ConsumerOptions): Promise<Consumer>

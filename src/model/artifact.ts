@@ -6,20 +6,13 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PreemptError } from '../errors.js'
 import type { FeatureSpecV1 } from '../features/spec.js'
+import type { CostModel } from '../policy/cost.js'
 import type { TimeUnit } from '../time.js'
+
+export type { CostModel } from '../policy/cost.js'
+
 import { tf } from './backend.js'
 import { type Calibration, type ModelKind, ModelKinds, type Normalization } from './mlp.js'
-
-export interface CostModel {
-  /** Unplanned outage time T_u, planned-action downtime T_m, false-alarm cost T_fp (same unit). */
-  unplanned: number
-  planned: number
-  falseAlarm: number
-  /** Action success probability s. */
-  success: number
-  /** T_fp / (T_fp + s·(T_u − T_m)): an action pays above this precision. */
-  minPrecision: number
-}
 
 export interface ModelMetadataV1 {
   v: 1

@@ -20,6 +20,7 @@ import { type BackendName, initBackend, tf } from '../model/backend.js'
 import { calibrate, fitPlatt, type ModelKind, predictRaw, standardize, trainNetwork } from '../model/mlp.js'
 import { Scorer } from '../model/scorer.js'
 import { alertRuleOf, describeRule } from '../policy/alert.js'
+import { costModelOf } from '../policy/cost.js'
 import { formatSpan, type TimeUnit } from '../time.js'
 import { type CleaningReport, dropUnsupportedFailures } from './clean.js'
 import { type ScoredRow, scoreCsv } from './score-csv.js'
@@ -72,11 +73,6 @@ export interface TrainConfig {
   logger: Logger
   /** Progress: phase name and a fraction or count. */
   progress?: (phase: string, detail: string) => void
-}
-
-export function costModelOf(c: Omit<CostModel, 'minPrecision'>): CostModel {
-  const gain = c.success * (c.unplanned - c.planned)
-  return { ...c, minPrecision: gain > 0 ? c.falseAlarm / (c.falseAlarm + gain) : 1 }
 }
 
 async function fingerprint(files: string[]): Promise<string> {
@@ -526,3 +522,5 @@ export function traces(rows: ScoredRow[], failures: FailureTable, k: number): Ho
     }
   })
 }
+
+export { costModelOf } from '../policy/cost.js'
