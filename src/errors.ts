@@ -66,6 +66,16 @@ export const ErrorCodes = {
     retriable: false,
     summary: 'Data does not fit the model: metrics it needs are missing, or the time unit differs.',
   },
+  PREEMPT_ERR_STREAM_VALUE: {
+    retriable: false,
+    summary:
+      'A metric sample carries a value the model cannot use (not a finite number); it went to the dead-letter topic.',
+  },
+  PREEMPT_ERR_STREAM_LATE: {
+    retriable: false,
+    summary:
+      "A metric sample arrived later than the allowed lateness behind its host's newest; it went to the dead-letter topic.",
+  },
   PREEMPT_ERR_CLI_USAGE: {
     retriable: false,
     summary: 'A command-line flag or argument is invalid.',

@@ -374,6 +374,9 @@ export class PolicyEngine {
     const commands: HealingCommand[] = []
     const prevState = s.state
     const prevRun = s.run
+    // Expiry first, at the command's own expiry time: the same decision whether a tick or
+    // this observation finds it, whatever the batch boundaries.
+    commands.push(...this.expireIfDue(s, o.ts))
     s.lastScore = o.score
     s.lastTs = o.ts
     s.run = o.score >= hi ? s.run + 1 : 0
@@ -593,6 +596,15 @@ export class PolicyEngine {
     return []
   }
 
+  private expireIfDue(s: HostPolicy, now: number): HealingCommand[] {
+    const c = s.command
+    if (s.state !== 'acting' || !c || !(c.status === 'sent' || c.status === 'accepted') || now <= c.expiresAt) return []
+    c.status = 'expired'
+    this.counters.expired++
+    this.touch(s)
+    return this.afterFailedAction(s, c.expiresAt)
+  }
+
   private afterFailedAction(s: HostPolicy, now: number): HealingCommand[] {
     s.actions = s.actions.filter((t) => t > now - DAY)
     if (s.actions.length >= this.opts.guards.maxActionsPerHostPerDay) return this.escalate(s, now, s.lastScore)
@@ -619,18 +631,13 @@ export class PolicyEngine {
    * escalate); the storm breaker opens or closes. Returns commands to send (escalations,
    * one storm alert).
    */
-  tick(now: number): HealingCommand[] {
+  tick(now: number, graceMs = 120_000): HealingCommand[] {
     this.now = Math.max(this.now, now)
     const out: HealingCommand[] = []
-    for (const h of this.busy) {
-      const s = this.hosts.get(h)!
-      const c = s.command
-      if (s.state === 'acting' && c && (c.status === 'sent' || c.status === 'accepted') && this.now > c.expiresAt) {
-        c.status = 'expired'
-        this.counters.expired++
-        out.push(...this.afterFailedAction(s, this.now))
-      }
-    }
+    // Hosts of other partitions run on their own clocks: a grace keeps a tick from expiring
+    // a command before the host's own samples up to its expiry have been seen.
+    for (const h of [...this.busy]) out.push(...this.expireIfDue(this.hosts.get(h)!, now - graceMs))
+
     const g = this.opts.guards
     for (const h of this.hot) {
       const s = this.hosts.get(h)!

@@ -95,7 +95,7 @@ describe('policy: state machine', () => {
   it('counts no status before expires_at as failed, and escalates to cordon + alert after repeated actions', () => {
     const e = engine({ consecutive: 1, guards: { cooldownMs: 0, maxActionsPerHostPerDay: 2 } as never })
     const c1 = e.observe({ host: 'h', ts: T0, score: 0.9, labels: {}, top: hw }).commands[0]!
-    expect(e.tick(c1.expiresAt + 1)).toEqual([])
+    expect(e.tick(c1.expiresAt + 1, 0)).toEqual([])
     expect(e.state('h')!.command!.status).toBe('expired')
     expect(e.state('h')!.state).toBe('at_risk')
     const c2 = e.observe({ host: 'h', ts: c1.expiresAt + 2, score: 0.9, labels: {}, top: hw }).commands[0]!

@@ -1,0 +1,40 @@
+/**
+ * What the scorer needs of a model: its feature spec, its alert rule, and a batched scorer
+ * with explanations. `streamModelOf` adapts a loaded tfjs artifact; tests pass their own.
+ */
+import type { FeatureSpecV1 } from '../features/spec.js'
+import type { LoadedModel } from '../model/artifact.js'
+import { type Contribution, Scorer } from '../model/scorer.js'
+import { type AlertRule, alertRuleOf } from '../policy/alert.js'
+
+export interface StreamModel {
+  name: string
+  version: string
+  spec: FeatureSpecV1
+  /** Horizon of the score, ms. */
+  horizonMs: number
+  rule: AlertRule
+  /** Calibrated scores of `rows` vectors laid out row after row in `x` (width = the spec's size). */
+  score(x: Float64Array, rows: number, out: Float64Array<ArrayBuffer>): Float64Array
+  /** Top-k feature contributions per row. */
+  explain(x: Float64Array, rows: number, k: number): Contribution[][]
+}
+
+export function streamModelOf(loaded: LoadedModel): StreamModel {
+  const scorer = new Scorer(loaded)
+  const m = loaded.meta
+  return {
+    name: m.name,
+    version: m.version,
+    spec: m.featureSpec,
+    horizonMs: m.horizon,
+    rule: alertRuleOf(m.thresholds),
+    score: (x, rows, out) => scorer.score(x, rows, out),
+    explain: (x, rows, k) => scorer.explain(x, rows, k),
+  }
+}
+
+/** Whether two specs give the same vectors (a model swap keeps the windows then). */
+export function sameFeatures(a: FeatureSpecV1, b: FeatureSpecV1): boolean {
+  return JSON.stringify(a) === JSON.stringify(b)
+}

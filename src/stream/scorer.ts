@@ -1,0 +1,706 @@
+/**
+ * The streaming scorer (DESIGN.md section 8): a consumer-group member on the metrics topic
+ * that turns MetricSampleV1 records into predictions and healing commands, exactly once.
+ *
+ * Per input batch (one partition, in offset order): decode → vectorize → feature engine →
+ * one batched model call → policy → outputs. The batch's predictions, commands, policy-state
+ * changes, checkpoint and dead letters are produced in ONE Kafka transaction together with
+ * the batch's input offsets (sendOffsets). kafkajs has no KIP-447, so each assigned input
+ * partition has its own transactional producer (id = prefix + topic + partition): a member
+ * that takes a partition over fences the one that had it, and read_committed readers never
+ * see the zombie's output.
+ *
+ * State: feature windows live in memory per host and are rebuilt on assignment by replaying
+ * the partition from a little before its checkpoint's event time, with no output; the
+ * policy's host states come from the compacted state topic (stream/state.ts). Ground-truth
+ * failures reset a host's windows (a new life) at its first sample after the failure;
+ * actuators' statuses drive the policy's acting → recovering → healthy.
+ *
+ * Time: the policy's clock is the event time of the samples; commands carry it.
+ * Nothing here imports data/ or eval/: the offline half cannot leak into serving.
+ */
+import { randomUUID } from 'node:crypto'
+import type { Admin, Bus, BusMessage, Consumer, OutgoingMessage, TransactionalProducer } from '../bus/index.js'
+import {
+  type CommandStatus,
+  decodeCommandStatus,
+  decodeFailureEvent,
+  decodeMetricSample,
+  encodeDeadLetter,
+  encodeHealingCommand,
+  encodePrediction,
+  type HealingCommand,
+  type MetricSample,
+} from '../contracts/index.js'
+import { isRetriable, PreemptError } from '../errors.js'
+import { FeatureEngine } from '../features/engine.js'
+import type { FeatureSpecV1 } from '../features/spec.js'
+import { sampleValues } from '../features/vectorize.js'
+import type { Logger } from '../log.js'
+import { defaultPolicyOptions, type HostPolicy, PolicyEngine, type PolicyOptions } from '../policy/engine.js'
+import { type StreamModel, sameFeatures } from './model.js'
+import { CHECKPOINT_KEY, decodeStateRecord, encodeCheckpoint, encodeHostState } from './state.js'
+
+export interface ScorerTopics {
+  metrics: string
+  failures: string
+  predictions: string
+  commands: string
+  commandStatus: string
+  deadLetter: string
+  state: string
+}
+
+export interface ScorerConfig {
+  topics: ScorerTopics
+  /** Consumer group of the scorers. Default 'preempt-scorer'. */
+  groupId?: string
+  /** Prefix of the per-partition transactional ids. Default the group id. */
+  transactionalIdPrefix?: string
+  /** Partitions of the topics the scorer creates when missing (state: as many as the input). Default 6. */
+  partitions?: number
+  /** Where a partition with no committed offset starts. Default false (the end). */
+  fromBeginning?: boolean
+  /** How long start() waits for the input topic to exist, ms. Default 60 000. */
+  waitForInputMs?: number
+  /**
+   * Windows replayed before a checkpoint on restore, in units of the longest window. The
+   * EWMA's memory is infinite: 16 longest windows leave its start-up error below e⁻¹⁶.
+   * Default 16 when the spec has EWMA features, else 1.
+   */
+  restoreWindows?: number
+  /** Top feature contributions computed for a prediction at or above the policy's low threshold. Default 5. */
+  explainTop?: number
+  /** Policy: thresholds default to the model's alert rule; every other option to DEFAULT_GUARDS. */
+  policy?: Partial<PolicyOptions>
+  /** Attempts of a batch's transaction on retriable errors before the partition is restarted. Default 5. */
+  transactionAttempts?: number
+}
+
+/** One prediction as emitted (for tests and the API). */
+export interface EmittedPrediction {
+  host: string
+  ts: number
+  score: number
+  risk: 'ok' | 'watch' | 'act'
+}
+
+export interface ScorerStats {
+  records: number
+  vectors: number
+  predictions: number
+  commands: Record<string, number>
+  deadLetters: Record<string, number>
+  batches: number
+  transactionsAborted: number
+  partitionRestarts: number
+  restores: number
+  restoredRecords: number
+  lastBatchMs: number
+  assigned: number[]
+}
+
+export interface ScorerDeps {
+  bus: Bus
+  model: StreamModel
+  config: ScorerConfig
+  log: Logger
+  /** Called after each committed batch (for progress output, the API and tests). */
+  onCommitted?: (info: { partition: number; predictions: EmittedPrediction[]; commands: HealingCommand[] }) => void
+}
+
+export interface Scorer {
+  start(): Promise<void>
+  /** Stops fetching, finishes and commits the batch in hand, closes within `deadlineMs`. */
+  close(deadlineMs?: number): Promise<void>
+  /** Activates another model without a restart (windows are rebuilt when its features differ). */
+  activate(model: StreamModel): Promise<void>
+  setKillSwitch(on: boolean): void
+  readonly policy: PolicyEngine
+  readonly model: StreamModel
+  stats(): ScorerStats
+}
+
+interface Lane {
+  partition: number
+  producer: TransactionalProducer | undefined
+  ready: Promise<void>
+  /** Serialises this partition's transactions (batches and out-of-band flushes). */
+  chain: Promise<void>
+  /** Outputs waiting for this partition's next transaction (status-driven changes). */
+  pending: OutgoingMessage[]
+  hosts: Set<string>
+  maxTs: number
+  closed: boolean
+}
+
+const DEADLETTER_REASONS = {
+  contract: 'PREEMPT_ERR_CONTRACT_INVALID',
+  value: 'PREEMPT_ERR_STREAM_VALUE',
+  late: 'PREEMPT_ERR_STREAM_LATE',
+} as const
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+/** Builds the scorer; nothing connects until start(). */
+export function createScorer(deps: ScorerDeps): Scorer {
+  const { bus, config } = deps
+  const log = deps.log.child({ module: 'stream' })
+  const topics = config.topics
+  const groupId = config.groupId ?? 'preempt-scorer'
+  const txPrefix = config.transactionalIdPrefix ?? groupId
+  const explainTop = config.explainTop ?? 5
+  let model = deps.model
+  if (model.spec.timeUnit === 'step')
+    throw new PreemptError(
+      'PREEMPT_ERR_MODEL_DATA',
+      `model ${model.name} was trained on step data (--time-unit step); the streaming scorer reads epoch-ms samples. Train on timestamped data to serve it.`,
+    )
+  let engine = new FeatureEngine(model.spec)
+  const policy = new PolicyEngine(
+    defaultPolicyOptions({
+      thresholdHigh: model.rule.threshold,
+      consecutive: model.rule.consecutive,
+      model: { name: model.name, version: model.version },
+      ...config.policy,
+    }),
+  )
+  const stats: ScorerStats = {
+    records: 0,
+    vectors: 0,
+    predictions: 0,
+    commands: {},
+    deadLetters: {},
+    batches: 0,
+    transactionsAborted: 0,
+    partitionRestarts: 0,
+    restores: 0,
+    restoredRecords: 0,
+    lastBatchMs: 0,
+    assigned: [],
+  }
+  const lanes = new Map<number, Lane>()
+  /** Host → input partition (where its state is written). */
+  const partitionOf = new Map<string, number>()
+  /** Host → failure times not yet applied (a new life starts at the first sample after one). */
+  const failures = new Map<string, number[]>()
+  let consumer: Consumer | undefined
+  let sideConsumer: Consumer | undefined
+  let admin: Admin | undefined
+  let flushTimer: NodeJS.Timeout | undefined
+  let closing = false
+  const instance = randomUUID().slice(0, 8)
+  let values = new Float64Array(model.spec.metrics.length)
+
+  const restoreSpan = (spec: FeatureSpecV1) => {
+    const wmax = spec.windows.at(-1) ?? 0
+    return wmax * (config.restoreWindows ?? (spec.ewma ? 16 : 1)) + spec.lateness
+  }
+
+  function deadLetter(m: BusMessage, code: string, message: string, path: string | null): OutgoingMessage {
+    stats.deadLetters[code] = (stats.deadLetters[code] ?? 0) + 1
+    return {
+      topic: topics.deadLetter,
+      key: m.key,
+      value: encodeDeadLetter({
+        source: { topic: m.topic, partition: m.partition, offset: m.offset, key: m.key },
+        error: { code, message, path },
+        payload: m.value ?? Buffer.alloc(0),
+        ts: m.timestamp,
+      }),
+    }
+  }
+
+  /** Applies a recorded failure when this sample is the host's first after it. */
+  function crossFailure(host: string, ts: number): boolean {
+    const fs = failures.get(host)
+    if (!fs?.length) return false
+    const newest = engine.newest(host)
+    let crossed = false
+    while (fs.length && fs[0]! < ts) {
+      const f = fs.shift()!
+      if (newest === undefined || f >= newest) crossed = true
+    }
+    if (!fs.length) failures.delete(host)
+    if (crossed) {
+      engine.reset(host)
+      policy.onFailure(host, ts)
+    }
+    return crossed
+  }
+
+  /**
+   * Decodes and pushes one record into the feature engine. Answers the vector row it
+   * emitted (into `out`), or a dead letter, or nothing (warming up).
+   */
+  function ingest(
+    m: BusMessage,
+    out: Float64Array,
+    lane: Lane,
+  ): { sample: MetricSample } | { dead: OutgoingMessage } | undefined {
+    const d = decodeMetricSample(m.value ?? new Uint8Array(), { key: m.key })
+    if (!d.ok) return { dead: deadLetter(m, d.error.code, d.error.message, d.error.path || null) }
+    const s = d.value
+    const problem = sampleValues(model.spec.metrics, s, values)
+    if (problem) return { dead: deadLetter(m, DEADLETTER_REASONS.value, problem.message, problem.path) }
+    crossFailure(s.host, s.ts)
+    partitionOf.set(s.host, lane.partition)
+    lane.hosts.add(s.host)
+    const res = engine.push(s.host, s.ts, values, out)
+    if (res === 'late')
+      return {
+        dead: deadLetter(
+          m,
+          DEADLETTER_REASONS.late,
+          `sample at ${new Date(s.ts).toISOString()} is older than host ${s.host}'s newest (${new Date(engine.newest(s.host)!).toISOString()}) minus the allowed lateness (${model.spec.lateness} ms)`,
+          '/ts',
+        ),
+      }
+    if (s.ts > lane.maxTs) lane.maxTs = s.ts
+    return res === 'emitted' ? { sample: s } : undefined
+  }
+
+  function commandMessage(c: HealingCommand): OutgoingMessage {
+    stats.commands[c.action] = (stats.commands[c.action] ?? 0) + 1
+    return { topic: topics.commands, key: c.host, value: encodeHealingCommand(c), timestamp: c.issuedAt }
+  }
+
+  /** Policy-state changes, each to its host's partition (a host of another lane is queued there). */
+  function routeStateChanges(current: Lane | undefined): OutgoingMessage[] {
+    const mine: OutgoingMessage[] = []
+    for (const h of policy.takeChanged()) {
+      const p = partitionOf.get(h.host)
+      if (p === undefined) continue
+      const msg: OutgoingMessage = { topic: topics.state, key: h.host, partition: p, value: encodeHostState(h) }
+      if (current && p === current.partition) mine.push(msg)
+      else lanes.get(p)?.pending.push(msg)
+    }
+    return mine
+  }
+
+  function routeCommands(cmds: HealingCommand[], current: Lane | undefined): OutgoingMessage[] {
+    const mine: OutgoingMessage[] = []
+    for (const c of cmds) {
+      const p = partitionOf.get(c.host)
+      const lane = p === undefined ? current : lanes.get(p)
+      if (!lane || lane === current) mine.push(commandMessage(c))
+      else lane.pending.push(commandMessage(c))
+    }
+    return mine
+  }
+
+  /** Scores one batch of a partition: the outputs of its transaction. */
+  function processBatch(lane: Lane, messages: BusMessage[]) {
+    const F = engine.size
+    const out: OutgoingMessage[] = lane.pending.splice(0)
+    const rows: MetricSample[] = []
+    const x = new Float64Array(messages.length * F)
+    const row = new Float64Array(F)
+    for (const m of messages) {
+      stats.records++
+      const r = ingest(m, row, lane)
+      if (!r) continue
+      if ('dead' in r) {
+        out.push(r.dead)
+        continue
+      }
+      x.set(row, rows.length * F)
+      rows.push(r.sample)
+    }
+    stats.vectors += rows.length
+    const scores = model.score(x, rows.length, new Float64Array(rows.length))
+    // Explanations cost a gradient per row: only for scores the policy may act on.
+    const lo = policy.options.thresholdLow
+    const hotIdx: number[] = []
+    for (let i = 0; i < rows.length; i++) if (scores[i]! >= lo) hotIdx.push(i)
+    const tops = new Map<number, { feature: string; contribution: number }[]>()
+    if (hotIdx.length && explainTop > 0) {
+      const hx = new Float64Array(hotIdx.length * F)
+      hotIdx.forEach((i, j) => hx.set(x.subarray(i * F, (i + 1) * F), j * F))
+      model.explain(hx, hotIdx.length, explainTop).forEach((t, j) => tops.set(hotIdx[j]!, t))
+    }
+    const predictions: EmittedPrediction[] = []
+    const commands: HealingCommand[] = []
+    const scoredAt = Date.now()
+    for (let i = 0; i < rows.length; i++) {
+      const s = rows[i]!
+      const score = Math.min(1, Math.max(0, scores[i]!))
+      const top = tops.get(i) ?? []
+      const r = policy.observe({ host: s.host, ts: s.ts, score, labels: s.labels, top })
+      commands.push(...r.commands)
+      predictions.push({ host: s.host, ts: s.ts, score, risk: r.risk })
+      out.push({
+        topic: topics.predictions,
+        key: s.host,
+        timestamp: s.ts,
+        value: encodePrediction({
+          host: s.host,
+          ts: s.ts,
+          scoredAt,
+          score,
+          risk: r.risk,
+          model: { name: model.name, version: model.version },
+          horizonMs: Math.max(1, Math.round(model.horizonMs)),
+          top,
+        }),
+      })
+    }
+    if (Number.isFinite(lane.maxTs)) commands.push(...policy.tick(lane.maxTs))
+    out.push(...routeCommands(commands, lane))
+    out.push(...routeStateChanges(lane))
+    const next = String(BigInt(messages.at(-1)!.offset) + 1n)
+    out.push({
+      topic: topics.state,
+      key: CHECKPOINT_KEY,
+      partition: lane.partition,
+      value: encodeCheckpoint({
+        topic: topics.metrics,
+        partition: lane.partition,
+        offset: next,
+        eventTs: Number.isFinite(lane.maxTs) ? lane.maxTs : 0,
+      }),
+    })
+    return { out, next, predictions, commands }
+  }
+
+  async function transact(lane: Lane, out: OutgoingMessage[], offset: string | undefined): Promise<void> {
+    const attempts = config.transactionAttempts ?? 5
+    for (let attempt = 1; ; attempt++) {
+      if (!lane.producer) throw new PreemptError('PREEMPT_ERR_BUS_CLOSED', `partition ${lane.partition}: no producer`)
+      const tx = await lane.producer.begin()
+      try {
+        await tx.send(out)
+        if (offset !== undefined)
+          await tx.sendOffsets(groupId, [{ topic: topics.metrics, partition: lane.partition, offset }])
+        await tx.commit()
+        return
+      } catch (err) {
+        stats.transactionsAborted++
+        await tx.abort().catch(() => {})
+        if (attempt >= attempts || !isRetriable(err)) throw err
+        log.warn({ err, partition: lane.partition, attempt }, 'transaction failed; retrying')
+        await sleep(Math.min(2000, 100 * 2 ** attempt))
+      }
+    }
+  }
+
+  /** Reads the state partition and replays the input: the partition's state as of its committed offset. */
+  async function restore(lane: Lane): Promise<void> {
+    const p = lane.partition
+    const t0 = Date.now()
+    admin ??= await bus.admin()
+    const committed = (await admin.committedOffsets(groupId, topics.metrics)).find((c) => c.partition === p)?.offset
+    let checkpoint: { eventTs: number; offset: string } | undefined
+    const states: HostPolicy[] = []
+    await bus.readPartition(topics.state, p, { from: '0' }, (msgs) => {
+      for (const m of msgs) {
+        const r = decodeStateRecord(m.value)
+        if (!r) continue
+        if (r.kind === 'checkpoint') checkpoint = r.checkpoint
+        else states.push(r.host)
+      }
+    })
+    const latest = new Map(states.map((s) => [s.host, s]))
+    for (const s of latest.values()) {
+      policy.restore(s)
+      partitionOf.set(s.host, p)
+      lane.hosts.add(s.host)
+    }
+    if (committed == null || !checkpoint) {
+      log.info({ partition: p, hosts: latest.size }, 'partition assigned: nothing committed yet, no window replay')
+      return
+    }
+    const since = checkpoint.eventTs - restoreSpan(model.spec)
+    await catchUpFailures(since)
+    const from = (await admin.offsetsForTimes(topics.metrics, since)).find((o) => o.partition === p)?.offset ?? '0'
+    const row = new Float64Array(engine.size)
+    let replayed = 0
+    await bus.readPartition(topics.metrics, p, { from, to: committed }, (msgs) => {
+      for (const m of msgs) {
+        const d = decodeMetricSample(m.value ?? new Uint8Array(), { key: m.key })
+        if (!d.ok || sampleValues(model.spec.metrics, d.value, values)) continue
+        const s = d.value
+        const fs = failures.get(s.host)
+        if (fs?.length) {
+          const newest = engine.newest(s.host)
+          // Replay resets windows as the live path did, without telling the policy again.
+          if (fs.some((f) => f < s.ts && (newest === undefined || f >= newest))) engine.reset(s.host)
+        }
+        partitionOf.set(s.host, p)
+        lane.hosts.add(s.host)
+        engine.push(s.host, s.ts, values, row)
+        if (s.ts > lane.maxTs) lane.maxTs = s.ts
+        replayed++
+      }
+    })
+    // Failures already behind the replayed stream are applied; keep only later ones.
+    for (const [host, fs] of failures) {
+      const newest = engine.newest(host)
+      if (newest === undefined) continue
+      const later = fs.filter((f) => f >= newest)
+      if (later.length) failures.set(host, later)
+      else failures.delete(host)
+    }
+    stats.restores++
+    stats.restoredRecords += replayed
+    log.info(
+      { partition: p, hosts: latest.size, replayed, from, to: committed, ms: Date.now() - t0 },
+      'partition restored: policy state and windows',
+    )
+  }
+
+  function ensureLane(p: number): Lane {
+    let lane = lanes.get(p)
+    if (lane && !lane.closed) return lane
+    const fresh: Lane = {
+      partition: p,
+      producer: undefined,
+      ready: Promise.resolve(),
+      chain: Promise.resolve(),
+      pending: [],
+      hosts: new Set(),
+      maxTs: Number.NEGATIVE_INFINITY,
+      closed: false,
+    }
+    lane = fresh
+    lanes.set(p, fresh)
+    stats.assigned = [...lanes.keys()].sort((a, b) => a - b)
+    fresh.ready = (async () => {
+      // The producer first: it fences a zombie that still holds this partition.
+      fresh.producer = await bus.transactionalProducer({ transactionalId: `${txPrefix}-${topics.metrics}-${p}` })
+      await restore(fresh)
+      policy.update({ share: shareOf() })
+    })()
+    fresh.chain = fresh.ready
+    return fresh
+  }
+
+  function shareOf(): number {
+    const total = metricsPartitions || 1
+    return Math.min(1, Math.max(1, lanes.size) / total)
+  }
+  let metricsPartitions = 0
+
+  async function closeLane(p: number): Promise<void> {
+    const lane = lanes.get(p)
+    if (!lane) return
+    lane.closed = true
+    lanes.delete(p)
+    stats.assigned = [...lanes.keys()].sort((a, b) => a - b)
+    await lane.chain.catch(() => {})
+    await lane.producer?.close().catch(() => {})
+    for (const h of lane.hosts) {
+      engine.reset(h)
+      partitionOf.delete(h)
+    }
+    policy.forget(lane.hosts)
+    policy.update({ share: shareOf() })
+  }
+
+  /** A partition whose transaction failed for good: new producer, state rebuilt from what was committed. */
+  async function restartLane(lane: Lane, err: unknown): Promise<void> {
+    stats.partitionRestarts++
+    log.error(
+      { err, partition: lane.partition },
+      'transaction failed for good: restarting the partition from its committed offset',
+    )
+    await closeLane(lane.partition)
+    await ensureLane(lane.partition).ready
+  }
+
+  function enqueue(lane: Lane, work: () => Promise<void>): Promise<void> {
+    const run = lane.chain.then(work)
+    lane.chain = run.catch(() => {})
+    return run
+  }
+
+  async function handleBatch(batch: { partition: number; messages: BusMessage[] }): Promise<void> {
+    if (closing) throw new PreemptError('PREEMPT_ERR_BUS_CLOSED', 'scorer closing')
+    const lane = ensureLane(batch.partition)
+    await lane.ready
+    await enqueue(lane, async () => {
+      const t0 = performance.now()
+      const { out, next, predictions, commands } = processBatch(lane, batch.messages)
+      try {
+        await transact(lane, out, next)
+      } catch (err) {
+        await restartLane(lane, err)
+        // Fetched again from the committed offset, now that the state matches it.
+        throw err
+      }
+      stats.batches++
+      stats.predictions += predictions.length
+      stats.lastBatchMs = performance.now() - t0
+      deps.onCommitted?.({ partition: lane.partition, predictions, commands })
+    })
+  }
+
+  async function flushPending(): Promise<void> {
+    for (const lane of lanes.values()) {
+      if (!lane.pending.length || lane.closed) continue
+      void enqueue(lane, async () => {
+        await lane.ready
+        const out = lane.pending.splice(0)
+        if (!out.length) return
+        try {
+          await transact(lane, out, undefined)
+        } catch (err) {
+          lane.pending.unshift(...out)
+          log.warn({ err, partition: lane.partition }, 'could not flush status-driven outputs; will retry')
+        }
+      }).catch(() => {})
+    }
+  }
+
+  function onStatus(s: CommandStatus): void {
+    const cmds = policy.onStatus(s)
+    routeCommands(cmds, undefined).forEach((m) => lanes.get(partitionOf.get(m.key ?? '') ?? -1)?.pending.push(m))
+    routeStateChanges(undefined)
+  }
+
+  function onFailure(host: string, ts: number): void {
+    const fs = failures.get(host) ?? []
+    if (!fs.includes(ts)) fs.push(ts)
+    fs.sort((a, b) => a - b)
+    failures.set(host, fs)
+  }
+
+  /** Reads failures from `since` (event time) so a replay can reset windows as the live path did. */
+  async function catchUpFailures(since: number): Promise<void> {
+    admin ??= await bus.admin()
+    const starts = await admin.offsetsForTimes(topics.failures, since).catch(() => [])
+    for (const { partition, offset } of starts)
+      await bus.readPartition(topics.failures, partition, { from: offset }, (msgs) => {
+        for (const m of msgs) {
+          const d = decodeFailureEvent(m.value ?? new Uint8Array(), { key: m.key })
+          if (d.ok) onFailure(d.value.host, d.value.ts)
+        }
+      })
+  }
+
+  async function waitForInput(): Promise<void> {
+    admin ??= await bus.admin()
+    const deadline = Date.now() + (config.waitForInputMs ?? 60_000)
+    let told = false
+    for (;;) {
+      const list = await admin.listTopics()
+      if (list.includes(topics.metrics)) break
+      if (Date.now() > deadline)
+        throw new PreemptError(
+          'PREEMPT_ERR_BUS_UNKNOWN_TOPIC',
+          `input topic ${topics.metrics} does not exist after ${config.waitForInputMs ?? 60_000} ms. Create it, start a producer (e.g. \`preempt simulate --kafka\`), or set topics.metrics.`,
+        )
+      if (!told) log.info({ topic: topics.metrics }, 'waiting for the input topic')
+      told = true
+      await sleep(500)
+    }
+    metricsPartitions = (await admin.endOffsets(topics.metrics)).length
+  }
+
+  return {
+    policy,
+    get model() {
+      return model
+    },
+    stats: () => ({ ...stats, assigned: [...stats.assigned] }),
+    setKillSwitch(on: boolean) {
+      policy.update({ killSwitch: on })
+      log.warn({ killSwitch: on }, on ? 'kill switch on: no actions' : 'kill switch off')
+    },
+    async start() {
+      admin ??= await bus.admin()
+      await waitForInput()
+      const n = config.partitions ?? 6
+      await admin.createTopics([
+        { topic: topics.predictions, partitions: n, compacted: true },
+        { topic: topics.commands, partitions: n },
+        { topic: topics.commandStatus, partitions: n },
+        { topic: topics.deadLetter, partitions: n },
+        { topic: topics.failures, partitions: 1 },
+        // State partition p holds the state of input partition p.
+        { topic: topics.state, partitions: metricsPartitions, compacted: true },
+      ])
+      const stateParts = (await admin.endOffsets(topics.state)).length
+      if (stateParts < metricsPartitions)
+        throw new PreemptError(
+          'PREEMPT_ERR_CONFIG_INVALID',
+          `state topic ${topics.state} has ${stateParts} partitions but the input ${topics.metrics} has ${metricsPartitions}; give the state topic at least as many (kafka-topics --alter) or name a new one in topics.state.`,
+        )
+      // Statuses and failures: every instance reads all of them (small topics) and applies
+      // those of the hosts it owns.
+      sideConsumer = await bus.consumer({
+        groupId: `${groupId}-side-${instance}`,
+        topics: [topics.commandStatus, topics.failures],
+        fromBeginning: false,
+      })
+      await sideConsumer.run(async (batch) => {
+        for (const m of batch.messages) {
+          if (batch.topic === topics.failures) {
+            const d = decodeFailureEvent(m.value ?? new Uint8Array(), { key: m.key })
+            if (d.ok) onFailure(d.value.host, d.value.ts)
+          } else {
+            const d = decodeCommandStatus(m.value ?? new Uint8Array(), { key: m.key })
+            if (d.ok && partitionOf.has(d.value.host)) onStatus(d.value)
+          }
+        }
+      })
+      consumer = await bus.consumer({
+        groupId,
+        topics: [topics.metrics],
+        fromBeginning: config.fromBeginning ?? false,
+        onPartitionsAssigned: (tps) => {
+          for (const tp of tps) ensureLane(tp.partition)
+          log.info({ partitions: tps.map((t) => t.partition) }, 'partitions assigned')
+        },
+        onPartitionsRevoked: async (tps) => {
+          log.info({ partitions: tps.map((t) => t.partition) }, 'partitions revoked')
+          for (const tp of tps) await closeLane(tp.partition)
+        },
+      })
+      await consumer.run((batch) => handleBatch(batch))
+      flushTimer = setInterval(() => void flushPending(), 250)
+      flushTimer.unref()
+      log.info({ group: groupId, input: topics.metrics, model: `${model.name}@${model.version}` }, 'scorer running')
+    },
+    async close(deadlineMs = 30_000) {
+      if (closing) return
+      closing = true
+      const work = (async () => {
+        if (flushTimer) clearInterval(flushTimer)
+        // Stop fetching; the batch in hand finishes and commits first.
+        await consumer?.close().catch((err) => log.warn({ err }, 'consumer close'))
+        await flushPending()
+        for (const lane of lanes.values()) await lane.chain.catch(() => {})
+        for (const p of [...lanes.keys()]) await closeLane(p)
+        await sideConsumer?.close().catch(() => {})
+        await admin?.close().catch(() => {})
+      })()
+      let timer: NodeJS.Timeout | undefined
+      const timeout = new Promise<'timeout'>((r) => {
+        timer = setTimeout(() => r('timeout'), deadlineMs)
+      })
+      const r = await Promise.race([work.then(() => 'done' as const), timeout])
+      clearTimeout(timer)
+      if (r === 'timeout') log.error({ deadlineMs }, 'scorer did not close within the deadline')
+      else log.info(stats, 'scorer closed')
+    },
+    async activate(next: StreamModel) {
+      const same = sameFeatures(model.spec, next.spec)
+      // Wait for every partition's work in hand, then swap between batches.
+      await Promise.all([...lanes.values()].map((l) => l.chain.catch(() => {})))
+      model = next
+      policy.update({
+        thresholdHigh: next.rule.threshold,
+        thresholdLow: config.policy?.thresholdLow ?? next.rule.threshold * 0.75,
+        consecutive: next.rule.consecutive,
+        model: { name: next.name, version: next.version },
+      })
+      if (!same) {
+        engine = new FeatureEngine(next.spec)
+        values = new Float64Array(next.spec.metrics.length)
+        for (const lane of lanes.values()) await enqueue(lane, () => restore(lane))
+      }
+      log.info({ model: `${next.name}@${next.version}`, windowsRebuilt: !same }, 'model activated')
+    },
+  }
+}

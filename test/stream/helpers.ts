@@ -1,0 +1,129 @@
+import type { Bus, BusMessage, OutgoingMessage } from '../../src/bus/index.js'
+import { decodeHealingCommand, decodePrediction, encodeMetricSample } from '../../src/contracts/index.js'
+import { createFeatureSpec, featureNames } from '../../src/features/spec.js'
+import type { StreamModel } from '../../src/stream/model.js'
+import type { ScorerTopics } from '../../src/stream/scorer.js'
+import { uniqueName } from '../helpers/bus.js'
+
+export const T0 = Date.UTC(2026, 10, 1)
+const MIN = 60_000
+
+export function topicsFor(prefix = 'st'): ScorerTopics {
+  const n = uniqueName(prefix)
+  return {
+    metrics: `${n}.metrics`,
+    failures: `${n}.failures`,
+    predictions: `${n}.predictions`,
+    commands: `${n}.commands`,
+    commandStatus: `${n}.status`,
+    deadLetter: `${n}.dlq`,
+    state: `${n}.state`,
+  }
+}
+
+/**
+ * A model whose score is known: the mean of `err` over the 5-minute window / 10, clipped
+ * (so a host ramping err to 20 scores 1), and whose explanation names `err` or `mem`.
+ */
+export function fakeModel(p: { threshold?: number; consecutive?: number; name?: string } = {}): StreamModel {
+  const spec = createFeatureSpec({
+    metrics: ['cpu', 'err', 'mem'],
+    horizon: 30 * MIN,
+    timeUnit: 'ms',
+    windows: [5 * MIN, 15 * MIN],
+  })
+  const names = featureNames(spec)
+  const errMean = names.indexOf('err.mean.5m')
+  const memMean = names.indexOf('mem.mean.5m')
+  const F = names.length
+  return {
+    name: p.name ?? 'fake',
+    version: '1',
+    spec,
+    horizonMs: 30 * MIN,
+    rule: { threshold: p.threshold ?? 0.5, consecutive: p.consecutive ?? 3 },
+    score(x, rows, out) {
+      for (let i = 0; i < rows; i++) {
+        const v = x[i * F + errMean]!
+        const m = x[i * F + memMean]!
+        out[i] = Math.min(1, Math.max(0, (Number.isNaN(v) ? 0 : v) / 10 + (m > 0.9 ? 0.6 : 0)))
+      }
+      return out
+    },
+    explain(x, rows, k) {
+      return Array.from({ length: rows }, (_, i) =>
+        [
+          { feature: 'err.mean.5m', contribution: +(x[i * F + errMean]! / 10).toFixed(4) },
+          { feature: 'mem.mean.5m', contribution: x[i * F + memMean]! > 0.9 ? 1 : 0 },
+        ]
+          .sort((a, b) => b.contribution - a.contribution)
+          .slice(0, k),
+      )
+    },
+  }
+}
+
+export interface FleetOpts {
+  hosts: number
+  /** Samples per host (30 s apart). */
+  steps: number
+  /** Hosts whose err ramps to 20 over the last `rampSteps` samples. */
+  failing: number[]
+  rampSteps?: number
+  /** Hosts whose memory climbs past 0.9 at the end (software-looking). */
+  leaking?: number[]
+}
+
+/** Samples in time order, keyed by host, with record timestamps = event time. */
+export function fleetRecords(topic: string, o: FleetOpts): OutgoingMessage[] {
+  const out: OutgoingMessage[] = []
+  const ramp = o.rampSteps ?? 40
+  for (let s = 0; s < o.steps; s++)
+    for (let h = 0; h < o.hosts; h++) {
+      const host = `host-${String(h).padStart(3, '0')}`
+      const ts = T0 + s * 30_000 + ((h * 137) % 1000)
+      const into = s - (o.steps - ramp)
+      const err = o.failing.includes(h) && into > 0 ? (20 * into) / ramp : ((h + s) % 7) * 0.01
+      const mem = o.leaking?.includes(h) && into > 0 ? 0.8 + (0.19 * into) / ramp : 0.5
+      out.push({
+        topic,
+        key: host,
+        timestamp: ts,
+        value: encodeMetricSample({
+          host,
+          ts,
+          metrics: { cpu: 0.3 + ((h * 7 + s) % 10) / 100, err, mem },
+          labels: { zone: `z${h % 3}`, rack: `r${h % 5}`, service: 'web' },
+        }),
+      })
+    }
+  return out
+}
+
+/** Every committed record of a topic, all partitions. */
+export async function readAll(bus: Bus, topic: string): Promise<BusMessage[]> {
+  const admin = await bus.admin()
+  const parts = await admin.endOffsets(topic)
+  await admin.close()
+  const all: BusMessage[] = []
+  for (const p of parts)
+    await bus.readPartition(topic, p.partition, { from: p.low }, (msgs) => {
+      all.push(...msgs)
+    })
+  return all
+}
+
+export async function outputs(bus: Bus, topics: ScorerTopics) {
+  const preds = (await readAll(bus, topics.predictions)).map((m) => {
+    const d = decodePrediction(m.value!)
+    if (!d.ok) throw new Error(d.error.message)
+    return d.value
+  })
+  const cmds = (await readAll(bus, topics.commands)).map((m) => {
+    const d = decodeHealingCommand(m.value!)
+    if (!d.ok) throw new Error(d.error.message)
+    return d.value
+  })
+  const dlq = await readAll(bus, topics.deadLetter)
+  return { preds, cmds, dlq }
+}

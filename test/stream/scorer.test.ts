@@ -1,0 +1,171 @@
+import { describe, expect, it } from 'vitest'
+import { createMemoryBus, MemoryCluster } from '../../src/bus/index.js'
+import { decodeDeadLetter } from '../../src/contracts/index.js'
+import { createLogger } from '../../src/log.js'
+import { createScorer, type ScorerConfig } from '../../src/stream/scorer.js'
+import { eventually } from '../helpers/bus.js'
+import { fakeModel, fleetRecords, outputs, T0, topicsFor } from './helpers.js'
+
+const log = createLogger({ level: 'silent' })
+const policy = { guards: { maxConcurrentFraction: 0.5 }, softwareMetrics: ['mem'] } as ScorerConfig['policy']
+
+async function runScorer(
+  cluster: MemoryCluster,
+  config: ScorerConfig,
+  until: (records: number) => boolean,
+  model = fakeModel(),
+) {
+  const bus = createMemoryBus(cluster)
+  const scorer = createScorer({ bus, model, config, log })
+  await scorer.start()
+  await eventually(() => until(scorer.stats().records), 'scorer to consume the stream', 20_000)
+  await scorer.close(5000)
+  await bus.close()
+  return scorer
+}
+
+describe('stream scorer on the in-memory bus', () => {
+  it('scores every vector, acts on the failing hosts only, with deterministic ids', async () => {
+    const cluster = new MemoryCluster({ defaultPartitions: 3 })
+    const topics = topicsFor()
+    const bus = createMemoryBus(cluster)
+    const admin = await bus.admin()
+    await admin.createTopics([{ topic: topics.metrics, partitions: 3 }])
+    const recs = fleetRecords(topics.metrics, { hosts: 20, steps: 120, failing: [3, 7], leaking: [11] })
+    await (await bus.producer()).send(recs)
+    const config: ScorerConfig = { topics, fromBeginning: true, partitions: 3, policy }
+    const scorer = await runScorer(cluster, config, (n) => n >= recs.length)
+    const { preds, cmds, dlq } = await outputs(bus, topics)
+    // minHistory 3: every sample from a host's third on is a vector.
+    expect(preds).toHaveLength(20 * (120 - 2))
+    expect(dlq).toHaveLength(0)
+    const actions = cmds.map((c) => `${c.host}:${c.action}`).sort()
+    expect(actions).toEqual(['host-003:drain', 'host-007:drain', 'host-011:restart'])
+    for (const c of cmds) {
+      expect(c.reason.score).toBeGreaterThanOrEqual(0.5)
+      expect(c.expiresAt - c.issuedAt).toBe(600_000)
+      expect(c.reason.top.length).toBeGreaterThan(0)
+    }
+    // The prediction risk is the k-in-a-row rule.
+    const h3 = preds.filter((p) => p.host === 'host-003').sort((a, b) => a.ts - b.ts)
+    const firstAct = h3.findIndex((p) => p.risk === 'act')
+    expect(h3.slice(firstAct - 3, firstAct).map((p) => p.score >= 0.5)).toEqual([false, true, true])
+    expect(scorer.stats().commands).toEqual({ drain: 2, restart: 1 })
+    // Policy state went to the compacted state topic, with a checkpoint per partition.
+    expect(cluster.topics.get(topics.state)!.partitions.every((p) => p.length > 0)).toBe(true)
+  })
+
+  it('sends malformed, late and non-finite records to the DLQ with reasons; good output unchanged', async () => {
+    const clean = new MemoryCluster()
+    const dirty = new MemoryCluster()
+    const tc = topicsFor()
+    const td = topicsFor()
+    const recs = fleetRecords('x', { hosts: 10, steps: 80, failing: [2] })
+    await (await createMemoryBus(clean).producer()).send(recs.map((r) => ({ ...r, topic: tc.metrics })))
+    const mixed = []
+    const bad = [
+      { key: 'host-001', value: 'not json' },
+      { key: 'host-001', value: JSON.stringify({ v: 1, host: 'host-002', ts: T0, metrics: {} }) }, // key ≠ host
+      { key: 'host-004', value: '{"v":1,"host":"host-004","ts":1764547200000,"metrics":{"err":1e400}}' },
+      { key: 'host-005', value: JSON.stringify({ v: 1, host: 'host-005', ts: T0 - 3_600_000, metrics: { err: 0 } }) }, // late
+      { key: 'host-006', value: JSON.stringify({ v: 2, host: 'host-006', ts: T0, metrics: {} }) },
+    ]
+    let nBad = 0
+    let nLate = 0
+    for (let i = 0; i < recs.length; i++) {
+      mixed.push({ ...recs[i]!, topic: td.metrics })
+      // After each host has history (so the late record is late), a bad record every 3rd.
+      if (i > 100 && i % 3 === 0) {
+        if (nBad % bad.length === 3) nLate++
+        const b = bad[nBad++ % bad.length]!
+        mixed.push({ topic: td.metrics, key: b.key, value: b.value })
+      }
+    }
+    await (await createMemoryBus(dirty).producer()).send(mixed)
+    const cfg = (topics: typeof tc): ScorerConfig => ({ topics, fromBeginning: true, policy })
+    await runScorer(clean, cfg(tc), (n) => n >= recs.length)
+    await runScorer(dirty, cfg(td), (n) => n >= mixed.length)
+    const a = await outputs(createMemoryBus(clean), tc)
+    const b = await outputs(createMemoryBus(dirty), td)
+    expect(b.dlq).toHaveLength(nBad)
+    const reasons = b.dlq.map((m) => {
+      const d = decodeDeadLetter(m.value!)
+      if (!d.ok) throw new Error('bad dead letter')
+      return d.value.error.code
+    })
+    // 1e400 parses to Infinity, which the contract refuses (metrics are finite numbers or null).
+    expect(new Set(reasons)).toEqual(new Set(['PREEMPT_ERR_CONTRACT_INVALID', 'PREEMPT_ERR_STREAM_LATE']))
+    expect(reasons.filter((r) => r === 'PREEMPT_ERR_STREAM_LATE').length).toBe(nLate)
+    const key = (p: { host: string; ts: number; score: number }) => `${p.host}@${p.ts}=${p.score}`
+    expect(b.preds.map(key).sort()).toEqual(a.preds.map(key).sort())
+    expect(b.cmds.map((c) => c.id).sort()).toEqual(a.cmds.map((c) => c.id).sort())
+  })
+
+  it('restarts mid-stream with the same predictions and commands as an uninterrupted run', async () => {
+    const recs = (t: string) => fleetRecords(t, { hosts: 12, steps: 150, failing: [1, 5, 9], rampSteps: 60 })
+    const whole = new MemoryCluster({ maxBatchSize: 97 })
+    const tw = topicsFor()
+    const all = recs(tw.metrics)
+    await (await createMemoryBus(whole).producer()).send(all)
+    await runScorer(whole, { topics: tw, fromBeginning: true, policy }, (n) => n >= all.length)
+
+    const split = new MemoryCluster({ maxBatchSize: 97 })
+    const ts = topicsFor()
+    const parts = recs(ts.metrics)
+    const producer = await createMemoryBus(split).producer()
+    // Five stops at arbitrary points; each new scorer restores from the changelog and replay.
+    const cuts = [300, 611, 900, 1333, 1500]
+    let sent = 0
+    for (const cut of [...cuts, parts.length]) {
+      await producer.send(parts.slice(sent, cut))
+      sent = cut
+      await runScorer(split, { topics: ts, fromBeginning: true, policy }, () => {
+        const g = split.groups.get('preempt-scorer')
+        const committed = [...(g?.committed.values() ?? [])].reduce((s, o) => s + Number(o), 0)
+        return committed >= cut
+      })
+    }
+    const a = await outputs(createMemoryBus(whole), tw)
+    const b = await outputs(createMemoryBus(split), ts)
+    const key = (p: { host: string; ts: number; score: number; risk: string }) =>
+      `${p.host}@${p.ts}=${p.score.toFixed(9)}/${p.risk}`
+    expect(b.preds.length).toBe(a.preds.length)
+    expect(b.preds.map(key).sort()).toEqual(a.preds.map(key).sort())
+    expect(a.cmds.length).toBeGreaterThanOrEqual(3)
+    expect(b.cmds.map((c) => c.id).sort()).toEqual(a.cmds.map((c) => c.id).sort())
+  })
+
+  it('storm: a fleet-wide rise gives one alert and no drain', async () => {
+    const cluster = new MemoryCluster()
+    const topics = topicsFor()
+    const failing = Array.from({ length: 12 }, (_, i) => i)
+    const recs = fleetRecords(topics.metrics, { hosts: 20, steps: 80, failing })
+    await (await createMemoryBus(cluster).producer()).send(recs)
+    await runScorer(cluster, { topics, fromBeginning: true }, (n) => n >= recs.length)
+    const { cmds } = await outputs(createMemoryBus(cluster), topics)
+    expect(cmds.map((c) => `${c.host}:${c.action}`)).toEqual(['fleet:alert'])
+  })
+
+  it('kill switch and dry run', async () => {
+    const cluster = new MemoryCluster()
+    const topics = topicsFor()
+    const recs = fleetRecords(topics.metrics, { hosts: 10, steps: 80, failing: [4] })
+    await (await createMemoryBus(cluster).producer()).send(recs)
+    await runScorer(
+      cluster,
+      { topics, fromBeginning: true, policy: { ...policy, killSwitch: true } },
+      (n) => n >= recs.length,
+    )
+    expect((await outputs(createMemoryBus(cluster), topics)).cmds).toEqual([])
+    const c2 = new MemoryCluster()
+    const t2 = topicsFor()
+    await (await createMemoryBus(c2).producer()).send(recs.map((r) => ({ ...r, topic: t2.metrics })))
+    await runScorer(
+      c2,
+      { topics: t2, fromBeginning: true, policy: { ...policy, dryRun: true } },
+      (n) => n >= recs.length,
+    )
+    const { cmds } = await outputs(createMemoryBus(c2), t2)
+    expect(cmds.map((c) => [c.host, c.action, c.dryRun])).toEqual([['host-004', 'drain', true]])
+  })
+})
