@@ -111,8 +111,11 @@ export const DEFAULT_GUARDS: GuardOptions = {
 
 export const DEFAULT_SOFTWARE_METRICS = ['mem_used', 'swap_used', 'gc_pause_ms', 'fd_used'] as const
 
+/** Options as callers give them: any subset, guards too. */
+export type PolicyOverrides = Partial<Omit<PolicyOptions, 'guards'>> & { guards?: Partial<GuardOptions> }
+
 export function defaultPolicyOptions(
-  p: Pick<PolicyOptions, 'thresholdHigh' | 'consecutive' | 'model'> & Partial<PolicyOptions>,
+  p: Pick<PolicyOptions, 'thresholdHigh' | 'consecutive' | 'model'> & PolicyOverrides,
 ): PolicyOptions {
   return {
     thresholdLow: p.thresholdHigh * 0.75,
@@ -227,7 +230,7 @@ export class PolicyEngine {
   }
 
   /** Changes options at run time (kill switch, dry run, a new model's thresholds). */
-  update(patch: Partial<PolicyOptions>): void {
+  update(patch: PolicyOverrides): void {
     this.opts = { ...this.opts, ...patch, guards: { ...this.opts.guards, ...patch.guards } }
   }
 

@@ -37,7 +37,7 @@ import { FeatureEngine } from '../features/engine.js'
 import type { FeatureSpecV1 } from '../features/spec.js'
 import { sampleValues } from '../features/vectorize.js'
 import type { Logger } from '../log.js'
-import { defaultPolicyOptions, type HostPolicy, PolicyEngine, type PolicyOptions } from '../policy/engine.js'
+import { defaultPolicyOptions, type HostPolicy, PolicyEngine, type PolicyOverrides } from '../policy/engine.js'
 import { type StreamModel, sameFeatures } from './model.js'
 import { CHECKPOINT_KEY, decodeStateRecord, encodeCheckpoint, encodeHostState } from './state.js'
 
@@ -72,7 +72,7 @@ export interface ScorerConfig {
   /** Top feature contributions computed for a prediction at or above the policy's low threshold. Default 5. */
   explainTop?: number
   /** Policy: thresholds default to the model's alert rule; every other option to DEFAULT_GUARDS. */
-  policy?: Partial<PolicyOptions>
+  policy?: PolicyOverrides
   /** Attempts of a batch's transaction on retriable errors before the partition is restarted. Default 5. */
   transactionAttempts?: number
 }
@@ -316,8 +316,9 @@ export function createScorer(deps: ScorerDeps): Scorer {
     const tops = new Map<number, { feature: string; contribution: number }[]>()
     if (hotIdx.length && explainTop > 0) {
       const hx = new Float64Array(hotIdx.length * F)
-      hotIdx.forEach((i, j) => hx.set(x.subarray(i * F, (i + 1) * F), j * F))
-      model.explain(hx, hotIdx.length, explainTop).forEach((t, j) => tops.set(hotIdx[j]!, t))
+      for (let j = 0; j < hotIdx.length; j++) hx.set(x.subarray(hotIdx[j]! * F, (hotIdx[j]! + 1) * F), j * F)
+      const explained = model.explain(hx, hotIdx.length, explainTop)
+      for (let j = 0; j < hotIdx.length; j++) tops.set(hotIdx[j]!, explained[j]!)
     }
     const predictions: EmittedPrediction[] = []
     const commands: HealingCommand[] = []
@@ -554,7 +555,7 @@ export function createScorer(deps: ScorerDeps): Scorer {
 
   function onStatus(s: CommandStatus): void {
     const cmds = policy.onStatus(s)
-    routeCommands(cmds, undefined).forEach((m) => lanes.get(partitionOf.get(m.key ?? '') ?? -1)?.pending.push(m))
+    for (const m of routeCommands(cmds, undefined)) lanes.get(partitionOf.get(m.key ?? '') ?? -1)?.pending.push(m)
     routeStateChanges(undefined)
   }
 

@@ -12,7 +12,7 @@ const sw = [
   { feature: 'temp_c.max.10m', contribution: 0.5 },
 ]
 
-function engine(p: Partial<PolicyOptions> = {}) {
+function engine(p: PolicyOverrides = {}) {
   return new PolicyEngine(defaultPolicyOptions({ thresholdHigh: 0.8, consecutive: 3, model, ...p }))
 }
 const labels = (i: number) => ({ zone: `z${i % 3}`, rack: `r${i % 7}`, service: 'web' })
@@ -48,14 +48,14 @@ describe('policy: state machine', () => {
   })
 
   it('restarts when software metrics dominate the explanation, drains otherwise', () => {
-    const e = engine({ consecutive: 1, guards: { maxConcurrentFraction: 1 } as never })
+    const e = engine({ consecutive: 1, guards: { maxConcurrentFraction: 1 } })
     expect(e.observe({ host: 'a', ts: T0, score: 0.9, labels: {}, top: sw }).commands[0]!.action).toBe('restart')
     expect(e.observe({ host: 'b', ts: T0, score: 0.9, labels: {}, top: hw }).commands[0]!.action).toBe('drain')
   })
 
   it('gives the same command ids for the same stream (replay) and new ones per episode', () => {
     const run = () => {
-      const e = engine({ consecutive: 1, guards: { cooldownMs: 0 } as never })
+      const e = engine({ consecutive: 1, guards: { cooldownMs: 0 } })
       const ids: string[] = []
       for (let i = 0; i < 3; i++) {
         const c = e.observe({ host: 'h', ts: T0 + i * 10 * MIN, score: 0.9, labels: {}, top: hw }).commands[0]!
@@ -82,7 +82,7 @@ describe('policy: state machine', () => {
   })
 
   it('cancels an action whose risk falls below lo before the actuator accepted it; nothing follows it', () => {
-    const e = engine({ consecutive: 1, guards: { cooldownMs: 0 } as never })
+    const e = engine({ consecutive: 1, guards: { cooldownMs: 0 } })
     const c = e.observe({ host: 'h', ts: T0, score: 0.9, labels: {}, top: hw }).commands[0]!
     expect(e.observe({ host: 'h', ts: T0 + 1000, score: 0.1, labels: {}, top: hw }).commands).toEqual([])
     expect(e.state('h')!.command!.status).toBe('cancelled')
@@ -93,7 +93,7 @@ describe('policy: state machine', () => {
   })
 
   it('counts no status before expires_at as failed, and escalates to cordon + alert after repeated actions', () => {
-    const e = engine({ consecutive: 1, guards: { cooldownMs: 0, maxActionsPerHostPerDay: 2 } as never })
+    const e = engine({ consecutive: 1, guards: { cooldownMs: 0, maxActionsPerHostPerDay: 2 } })
     const c1 = e.observe({ host: 'h', ts: T0, score: 0.9, labels: {}, top: hw }).commands[0]!
     expect(e.tick(c1.expiresAt + 1, 0)).toEqual([])
     expect(e.state('h')!.command!.status).toBe('expired')
@@ -111,7 +111,7 @@ describe('policy: state machine', () => {
   })
 
   it('uncordons a cordoned host that failed, once it reports again', () => {
-    const e = engine({ consecutive: 1, guards: { cooldownMs: 0, maxActionsPerHostPerDay: 1 } as never })
+    const e = engine({ consecutive: 1, guards: { cooldownMs: 0, maxActionsPerHostPerDay: 1 } })
     const c1 = e.observe({ host: 'h', ts: T0, score: 0.9, labels: {}, top: hw }).commands[0]!
     expect(e.onStatus({ commandId: c1.id, host: 'h', status: 'failed', ts: T0 + 1 }).map((c) => c.action)).toEqual([
       'cordon',
@@ -160,8 +160,8 @@ describe('policy: guards', () => {
       maxConcurrentFraction: 0.5,
       maxPerZone: 2,
       maxPerRack: 1,
-      ratePerHour: 2,
-      burst: 2,
+      ratePerHour: 6,
+      burst: 4,
       cooldownMs: 20 * MIN,
       maxActionsPerHostPerDay: 2,
       stormFraction: 0.4,
@@ -242,7 +242,8 @@ describe('policy: guards', () => {
         }
         return true
       }),
-      { numRuns: 300, endOnFailure: true },
+      // A fixed seed keeps the coverage check below stable; change it to explore other streams.
+      { numRuns: 300, endOnFailure: true, seed: 20261130 },
     )
     // The property is not vacuous: the streams did make the engine act.
     expect(actionsSeen).toBeGreaterThan(200)

@@ -7,7 +7,7 @@ import { eventually } from '../helpers/bus.js'
 import { fakeModel, fleetRecords, outputs, T0, topicsFor } from './helpers.js'
 
 const log = createLogger({ level: 'silent' })
-const policy = { guards: { maxConcurrentFraction: 0.5 }, softwareMetrics: ['mem'] } as ScorerConfig['policy']
+const policy: ScorerConfig['policy'] = { guards: { maxConcurrentFraction: 0.5 }, softwareMetrics: ['mem'] }
 
 async function runScorer(
   cluster: MemoryCluster,
