@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { HealingCommand } from '../../src/contracts/index.js'
-import { defaultPolicyOptions, PolicyEngine, type PolicyOptions } from '../../src/policy/engine.js'
+import { defaultPolicyOptions, PolicyEngine, type PolicyOverrides } from '../../src/policy/engine.js'
 
 const MIN = 60_000
 const T0 = Date.UTC(2026, 10, 1)
