@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { Command, Option } from 'commander'
 import { registerKafkaCommands } from './kafka.js'
 import { registerModelCommands } from './model.js'
+import { registerServeCommands } from './serve.js'
 import { registerSimulateCommand } from './simulate.js'
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -32,5 +33,6 @@ export function buildCli(deps: CliDeps): Command {
   registerKafkaCommands(program, deps.env)
   registerSimulateCommand(program, deps.env)
   registerModelCommands(program, deps.env)
+  registerServeCommands(program, deps.env)
   return program
 }

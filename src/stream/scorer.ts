@@ -38,6 +38,7 @@ import type { FeatureSpecV1 } from '../features/spec.js'
 import { sampleValues } from '../features/vectorize.js'
 import type { Logger } from '../log.js'
 import { defaultPolicyOptions, type HostPolicy, PolicyEngine, type PolicyOverrides } from '../policy/engine.js'
+import { decodeKillSwitch, readKillSwitch } from './control.js'
 import { type StreamModel, sameFeatures } from './model.js'
 import { CHECKPOINT_KEY, decodeStateRecord, encodeCheckpoint, encodeHostState } from './state.js'
 
@@ -627,16 +628,27 @@ export function createScorer(deps: ScorerDeps): Scorer {
           'PREEMPT_ERR_CONFIG_INVALID',
           `state topic ${topics.state} has ${stateParts} partitions but the input ${topics.metrics} has ${metricsPartitions}; give the state topic at least as many (kafka-topics --alter) or name a new one in topics.state.`,
         )
-      // Statuses and failures: every instance reads all of them (small topics) and applies
-      // those of the hosts it owns.
+      const kill = await readKillSwitch(bus, topics.state)
+      if (kill !== undefined && kill !== policy.options.killSwitch) {
+        policy.update({ killSwitch: kill })
+        log.warn({ killSwitch: kill }, 'kill switch from the state topic')
+      }
+      // Statuses, failures and controls: every instance reads all of them and applies those
+      // of the hosts it owns.
       sideConsumer = await bus.consumer({
         groupId: `${groupId}-side-${instance}`,
-        topics: [topics.commandStatus, topics.failures],
+        topics: [topics.commandStatus, topics.failures, topics.state],
         fromBeginning: false,
       })
       await sideConsumer.run(async (batch) => {
         for (const m of batch.messages) {
-          if (batch.topic === topics.failures) {
+          if (batch.topic === topics.state) {
+            const on = decodeKillSwitch(m.key, m.value)
+            if (on !== undefined && on !== policy.options.killSwitch) {
+              policy.update({ killSwitch: on })
+              log.warn({ killSwitch: on }, on ? 'kill switch on: no actions' : 'kill switch off')
+            }
+          } else if (batch.topic === topics.failures) {
             const d = decodeFailureEvent(m.value ?? new Uint8Array(), { key: m.key })
             if (d.ok) onFailure(d.value.host, d.value.ts)
           } else {

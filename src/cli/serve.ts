@@ -1,0 +1,241 @@
+import { type Command, InvalidArgumentError, Option } from 'commander'
+import { createBusFromConfig } from '../bus/index.js'
+import { loadModel } from '../model/artifact.js'
+import { initBackend } from '../model/backend.js'
+import { replayCsv } from '../pipelines/replay.js'
+import type { PolicyOverrides } from '../policy/engine.js'
+import { setKillSwitch } from '../stream/control.js'
+import { streamModelOf } from '../stream/model.js'
+import { createScorer } from '../stream/scorer.js'
+import { boot, type GlobalOpts, parse } from './common.js'
+import { addDataFlags, csvOptions, type DataFlags } from './data-flags.js'
+
+interface ServeFlags {
+  model: string
+  group: string
+  fromBeginning?: boolean
+  dryRun?: boolean
+  killSwitch?: boolean
+  partitions: number
+  threshold?: number
+  consecutive?: number
+  maxConcurrent?: number
+  maxConcurrentPct?: number
+  cooldown?: number
+  commandTtl?: number
+  idleExit?: number
+  closeDeadline: number
+  progress: boolean
+}
+
+/** Resolves when the process is asked to stop (SIGINT, SIGTERM), or `idleMs` passes with no input. */
+function stopSignal(idle?: { ms: number; records: () => number }) {
+  return new Promise<string>((resolve) => {
+    const on = (sig: string) => () => resolve(sig)
+    process.once('SIGINT', on('SIGINT'))
+    process.once('SIGTERM', on('SIGTERM'))
+    if (idle) {
+      let last = -1
+      let since = Date.now()
+      const t = setInterval(() => {
+        const n = idle.records()
+        if (n !== last) {
+          last = n
+          since = Date.now()
+        } else if (n > 0 && Date.now() - since >= idle.ms) {
+          clearInterval(t)
+          resolve('idle')
+        }
+      }, 200)
+      t.unref()
+    }
+  })
+}
+
+export function registerServeCommands(program: Command, env: NodeJS.ProcessEnv): void {
+  program
+    .command('serve')
+    .description(
+      'the streaming scorer: consume metrics from Kafka, score them, and send guarded healing commands, exactly once',
+    )
+    .requiredOption('--model <dir>', 'model folder written by preempt train')
+    .option('--group <id>', 'consumer group (instances with the same group share the partitions)', 'preempt-scorer')
+    .option('--from-beginning', 'a partition with no committed offset starts at its beginning (default: the end)')
+    .option('--dry-run', 'send commands marked dry_run: actuators report, nothing is done ("monitor" mode)')
+    .option('--kill-switch', 'start with every action stopped')
+    .option('--partitions <n>', 'partitions of the topics serve creates', parse.int('--partitions', 1, 10_000), 6)
+    .option(
+      '--threshold <p>',
+      "policy: act at or above this score (default: the model's alert threshold)",
+      parse.number('--threshold', 0, 1),
+    )
+    .option(
+      '--consecutive <k>',
+      "policy: scores in a row at or above it (default: the model's)",
+      parse.int('--consecutive', 1),
+    )
+    .option('--max-concurrent <n>', 'guard: hosts in action at once (default 10)', parse.int('--max-concurrent', 1))
+    .option(
+      '--max-concurrent-pct <x>',
+      'guard: percent of known hosts in action at once (default 5)',
+      parse.number('--max-concurrent-pct', 0.01, 100),
+    )
+    .option(
+      '--cooldown <dur>',
+      'guard: no second action on a host for this long (default 1h)',
+      parse.duration('--cooldown'),
+    )
+    .option('--command-ttl <dur>', 'a command is void after this long (default 10m)', parse.duration('--command-ttl'))
+    .option(
+      '--idle-exit <dur>',
+      'stop once no input arrived for this long (tests, backfills)',
+      parse.duration('--idle-exit'),
+    )
+    .option('--close-deadline <dur>', 'on SIGTERM, close within this long', parse.duration('--close-deadline'), 30_000)
+    .option('--no-progress', 'no periodic progress line')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  preempt serve --model models/fleet --dry-run            # the first week: monitor, act on nothing
+  KAFKA_BROKERS=kafka-1:9092 preempt serve --model models/fleet --max-concurrent 5
+  preempt kill-switch on                                  # stop every action at once`,
+    )
+    .action(async (f: ServeFlags, cmd: Command) => {
+      const { config, logger } = boot(cmd.optsWithGlobals<GlobalOpts>(), env)
+      const backend = await initBackend()
+      const loaded = await loadModel(f.model)
+      const model = streamModelOf(loaded)
+      const policy: PolicyOverrides = { guards: {} }
+      if (f.threshold !== undefined) policy.thresholdHigh = f.threshold
+      if (f.consecutive !== undefined) policy.consecutive = f.consecutive
+      if (f.dryRun) policy.dryRun = true
+      if (f.killSwitch) policy.killSwitch = true
+      if (f.commandTtl !== undefined) policy.commandTtlMs = f.commandTtl
+      if (f.maxConcurrent !== undefined) policy.guards!.maxConcurrent = f.maxConcurrent
+      if (f.maxConcurrentPct !== undefined) policy.guards!.maxConcurrentFraction = f.maxConcurrentPct / 100
+      if (f.cooldown !== undefined) policy.guards!.cooldownMs = f.cooldown
+      const bus = createBusFromConfig(config, logger)
+      const scorer = createScorer({
+        bus,
+        model,
+        log: logger,
+        config: {
+          topics: config.topics,
+          groupId: f.group,
+          fromBeginning: Boolean(f.fromBeginning),
+          partitions: f.partitions,
+          policy,
+        },
+      })
+      process.stderr.write(
+        `preempt serve: model ${model.name}@${model.version} (${backend.name}), rule ${model.rule.consecutive} in a row ≥ ${(policy.thresholdHigh ?? model.rule.threshold).toFixed(3)}, ${f.dryRun ? 'DRY RUN' : 'live'}${f.killSwitch ? ', kill switch ON' : ''}\n`,
+      )
+      const stopped = stopSignal(f.idleExit ? { ms: f.idleExit, records: () => scorer.stats().records } : undefined)
+      await scorer.start()
+      const progress = f.progress
+        ? setInterval(() => {
+            const s = scorer.stats()
+            const p = scorer.policy.counters
+            const dlq = Object.values(s.deadLetters).reduce((a, b) => a + b, 0)
+            const blocked = Object.values(p.blocked).reduce((a, b) => a + b, 0)
+            process.stderr.write(
+              `serve: ${s.records} records, ${s.predictions} predictions, commands ${JSON.stringify(s.commands)}, blocked ${blocked}, dlq ${dlq}, partitions [${s.assigned.join(',')}]\n`,
+            )
+          }, 10_000)
+        : undefined
+      progress?.unref()
+      const why = await stopped
+      if (progress) clearInterval(progress)
+      process.stderr.write(`preempt serve: ${why}: finishing the batch in hand and closing\n`)
+      await scorer.close(f.closeDeadline)
+      await bus.close()
+      const s = scorer.stats()
+      process.stderr.write(
+        `preempt serve: ${s.records} records, ${s.predictions} predictions, commands ${JSON.stringify(s.commands)}, dead letters ${JSON.stringify(s.deadLetters)}\n`,
+      )
+    })
+
+  addDataFlags(
+    program
+      .command('replay')
+      .description('publish a metrics CSV to Kafka as MetricSampleV1 records (key = host), rate-controlled'),
+  )
+    .option('--hosts <file>', 'hosts CSV (host,zone,rack,service …): labels for every sample')
+    .option(
+      '--partitions <n>',
+      'partitions of the metrics topic when replay creates it',
+      parse.int('--partitions', 1, 10_000),
+      6,
+    )
+    .option('--rate <n>', 'samples per second at most (default: as fast as possible)', parse.number('--rate', 1, 1e9))
+    .addOption(
+      new Option('--speed <x>', 'event time per real time (900 = 15 min a second), or "max"').argParser((v) =>
+        v === 'max' ? Number.POSITIVE_INFINITY : parse.number('--speed', 0.001, 1e9)(v),
+      ),
+    )
+    .option('--no-progress', 'no progress output')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  preempt replay --data data/sample-fleet/metrics.csv.gz --hosts data/sample-fleet/hosts.csv
+  preempt replay --data fleet/metrics.csv.gz --failures fleet/failures.csv --speed 900`,
+    )
+    .action(
+      async (
+        f: DataFlags & { hosts?: string; partitions: number; rate?: number; speed?: number; progress: boolean },
+        cmd: Command,
+      ) => {
+        const { config, logger } = boot(cmd.optsWithGlobals<GlobalOpts>(), env, {}, { quiet: true })
+        const bus = createBusFromConfig(config, logger)
+        const ac = new AbortController()
+        const stop = () => ac.abort()
+        process.once('SIGINT', stop)
+        process.once('SIGTERM', stop)
+        let lastSaid = 0
+        try {
+          const r = await replayCsv({
+            bus,
+            csv: csvOptions(f),
+            topics: config.topics,
+            partitions: f.partitions,
+            rate: f.rate,
+            speed: f.speed,
+            failuresFile: f.failures,
+            hostsFile: f.hosts,
+            signal: ac.signal,
+            onProgress: (n) => {
+              if (f.progress && Date.now() - lastSaid > 5000) {
+                lastSaid = Date.now()
+                process.stderr.write(`replay: ${n.toLocaleString('en-US')} samples\n`)
+              }
+            },
+          })
+          process.stderr.write(
+            `replayed ${r.rows.toLocaleString('en-US')} samples and ${r.failures} failures to ${config.topics.metrics} in ${r.seconds.toFixed(1)} s (${Math.round(r.rows / Math.max(r.seconds, 1e-3)).toLocaleString('en-US')} samples/s)${r.backwards ? `; ${r.backwards} rows were earlier than the row before (the file is not in time order)` : ''}\n`,
+          )
+        } finally {
+          process.off('SIGINT', stop)
+          process.off('SIGTERM', stop)
+          await bus.close()
+        }
+      },
+    )
+
+  program
+    .command('kill-switch')
+    .description('stop (on) or allow (off) every healing action of every scorer at once, through the state topic')
+    .argument('<state>', 'on or off')
+    .action(async (state: string, _o: unknown, cmd: Command) => {
+      if (state !== 'on' && state !== 'off') throw new InvalidArgumentError('kill-switch takes "on" or "off".')
+      const { config, logger } = boot(cmd.optsWithGlobals<GlobalOpts>(), env, {}, { quiet: true })
+      const bus = createBusFromConfig(config, logger)
+      try {
+        await setKillSwitch(bus, config.topics.state, state === 'on')
+      } finally {
+        await bus.close()
+      }
+      process.stderr.write(`kill switch ${state}: written to ${config.topics.state}\n`)
+    })
+}
