@@ -10,7 +10,7 @@ import {
   type Message,
   Partitioners,
 } from 'kafkajs'
-import { PreemptError } from '../errors.js'
+import { isRetriable, PreemptError } from '../errors.js'
 import { kafkaLogCreator, kafkaLogLevel, type Logger } from '../log.js'
 import type {
   Admin,
@@ -201,6 +201,23 @@ class KafkaConsumer implements Consumer {
   }
 }
 
+/**
+ * Admin reads right after a topic is created can meet a broker whose metadata is not there
+ * yet (NOT_LEADER_FOR_PARTITION, UNKNOWN_TOPIC_OR_PARTITION): retriable, so retried with
+ * backoff after refreshing the topic's metadata.
+ */
+async function withMetadataRetry<T>(a: KAdmin, topic: string, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn()
+    } catch (err) {
+      if (attempt >= 8 || !isRetriable(err)) throw err
+      await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt)))
+      await a.fetchTopicMetadata({ topics: [topic] }).catch(() => {})
+    }
+  }
+}
+
 class KafkaAdmin implements Admin {
   constructor(private readonly a: KAdmin) {}
 
@@ -230,10 +247,9 @@ class KafkaAdmin implements Admin {
   }
 
   async offsetsForTimes(topic: string, timestampMs: number): Promise<{ partition: number; offset: string }[]> {
-    const [byTime, ends] = await Promise.all([
-      this.a.fetchTopicOffsetsByTimestamp(topic, timestampMs),
-      this.a.fetchTopicOffsets(topic),
-    ]).catch(wrap('PREEMPT_ERR_BUS_ADMIN', `offsetsForTimes(${topic})`))
+    const [byTime, ends] = await withMetadataRetry(this.a, topic, () =>
+      Promise.all([this.a.fetchTopicOffsetsByTimestamp(topic, timestampMs), this.a.fetchTopicOffsets(topic)]),
+    ).catch(wrap('PREEMPT_ERR_BUS_ADMIN', `offsetsForTimes(${topic})`))
     // Kafka answers -1 when no record is that recent: reading starts at the end then.
     return byTime
       .map(({ partition, offset }) => ({
@@ -244,7 +260,9 @@ class KafkaAdmin implements Admin {
   }
 
   async endOffsets(topic: string): Promise<PartitionOffsets[]> {
-    const ends = await this.a.fetchTopicOffsets(topic).catch(wrap('PREEMPT_ERR_BUS_ADMIN', `endOffsets(${topic})`))
+    const ends = await withMetadataRetry(this.a, topic, () => this.a.fetchTopicOffsets(topic)).catch(
+      wrap('PREEMPT_ERR_BUS_ADMIN', `endOffsets(${topic})`),
+    )
     return ends
       .map((e) => ({ partition: e.partition, low: e.low, high: e.high }))
       .sort((a, b) => a.partition - b.partition)
@@ -334,7 +352,9 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
     async readPartition(topic, partition, range, onBatch) {
       const a = kafka.admin()
       await connect('admin', () => a.connect())
-      const ends = await a.fetchTopicOffsets(topic).catch(wrap('PREEMPT_ERR_BUS_ADMIN', `endOffsets(${topic})`))
+      const ends = await withMetadataRetry(a, topic, () => a.fetchTopicOffsets(topic)).catch(
+        wrap('PREEMPT_ERR_BUS_ADMIN', `endOffsets(${topic})`),
+      )
       await a.disconnect()
       const end = ends.find((e) => e.partition === partition)
       if (!end) throw new PreemptError('PREEMPT_ERR_BUS_UNKNOWN_TOPIC', `${topic} has no partition ${partition}`)

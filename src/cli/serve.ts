@@ -106,7 +106,11 @@ Examples:
       const backend = await initBackend()
       const loaded = await loadModel(f.model)
       const model = streamModelOf(loaded)
-      const policy: PolicyOverrides = { guards: {} }
+      const policy: PolicyOverrides = {
+        ...config.policy,
+        softwareMetrics: [...config.policy.softwareMetrics],
+        guards: { ...config.policy.guards },
+      }
       if (f.threshold !== undefined) policy.thresholdHigh = f.threshold
       if (f.consecutive !== undefined) policy.consecutive = f.consecutive
       if (f.dryRun) policy.dryRun = true

@@ -4,6 +4,7 @@ import { TypeCompiler, ValueErrorType } from '@sinclair/typebox/compiler'
 import { Value } from '@sinclair/typebox/value'
 import { DefaultTopics } from '../contracts/index.js'
 import { PreemptError } from '../errors.js'
+import { DEFAULT_GUARDS, DEFAULT_SOFTWARE_METRICS } from '../policy/engine.js'
 
 const LogLevel = Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))
 const TopicName = Type.String({ minLength: 1, maxLength: 249, pattern: '^[A-Za-z0-9._-]+$' })
@@ -41,6 +42,44 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    /** The healing policy's options (src/policy/engine.ts); flags of `preempt serve` win. */
+    policy: Type.Object(
+      {
+        /** Send commands marked dry_run. Default false. */
+        dryRun: Type.Boolean(),
+        /** Start with every action stopped. Default false. */
+        killSwitch: Type.Boolean(),
+        /** Act at or above this score. Default: the model's alert threshold. */
+        thresholdHigh: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+        /** Leave at_risk below this score. Default 0.75 × thresholdHigh. */
+        thresholdLow: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+        /** Scores in a row before acting. Default: the model's. */
+        consecutive: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+        /** A command is void after this long, ms. Default 600000. */
+        commandTtlMs: Type.Integer({ minimum: 1000 }),
+        /** Time in recovering/escalated before healthy again, ms. Default 7200000. */
+        recoveryMs: Type.Integer({ minimum: 0 }),
+        /** Metrics whose precursors restart clears (others drain). */
+        softwareMetrics: Type.Array(Type.String({ minLength: 1 })),
+        guards: Type.Object(
+          {
+            maxConcurrent: Type.Integer({ minimum: 1 }),
+            maxConcurrentFraction: Type.Number({ exclusiveMinimum: 0, maximum: 1 }),
+            maxPerZone: Type.Integer({ minimum: 1 }),
+            maxPerRack: Type.Integer({ minimum: 1 }),
+            ratePerHour: Type.Number({ exclusiveMinimum: 0 }),
+            burst: Type.Number({ minimum: 1 }),
+            cooldownMs: Type.Integer({ minimum: 0 }),
+            maxActionsPerHostPerDay: Type.Integer({ minimum: 1 }),
+            stormFraction: Type.Number({ exclusiveMinimum: 0, maximum: 1 }),
+            stormMinHosts: Type.Integer({ minimum: 1 }),
+            stormWindowMs: Type.Integer({ minimum: 1000 }),
+          },
+          { additionalProperties: false },
+        ),
+      },
+      { additionalProperties: false },
+    ),
     log: Type.Object(
       {
         /** pino level. Default 'info'; env PREEMPT_LOG_LEVEL. */
@@ -62,6 +101,14 @@ export const DEFAULT_CONFIG: Config = {
     heartbeatIntervalMs: 3000,
   },
   topics: { ...DefaultTopics },
+  policy: {
+    dryRun: false,
+    killSwitch: false,
+    commandTtlMs: 600_000,
+    recoveryMs: 7_200_000,
+    softwareMetrics: [...DEFAULT_SOFTWARE_METRICS],
+    guards: { ...DEFAULT_GUARDS },
+  },
   log: { level: 'info' },
 }
 

@@ -136,8 +136,10 @@ export interface HostPolicy {
   state: HostStateName
   zone: string | null
   rack: string | null
-  /** Scores in a row ≥ hi. */
+  /** Scores in a row ≥ hi since the last action attempt (what acting counts). */
   run: number
+  /** Scores in a row ≥ hi, whatever the policy did: the alert rule behind `risk` (as `preempt score`'s alert). */
+  streak: number
   /** Incremented per action episode; part of every command id. */
   episode: number
   lastScore: number
@@ -185,7 +187,7 @@ export interface Observation {
 export type Risk = 'ok' | 'watch' | 'act'
 
 export interface ObserveResult {
-  /** act: the k-in-a-row rule fires; watch: this score ≥ hi; ok otherwise. */
+  /** act: the k-in-a-row alert rule fires (as `preempt score`'s alert column); watch: this score ≥ hi; ok otherwise. */
   risk: Risk
   commands: HealingCommand[]
 }
@@ -358,6 +360,7 @@ export class PolicyEngine {
         zone: o.labels['zone'] ?? null,
         rack: o.labels['rack'] ?? null,
         run: 0,
+        streak: 0,
         episode: 0,
         lastScore: 0,
         lastTs: o.ts,
@@ -377,12 +380,14 @@ export class PolicyEngine {
     const commands: HealingCommand[] = []
     const prevState = s.state
     const prevRun = s.run
+    const prevStreak = s.streak
     // Expiry first, at the command's own expiry time: the same decision whether a tick or
     // this observation finds it, whatever the batch boundaries.
     commands.push(...this.expireIfDue(s, o.ts))
     s.lastScore = o.score
     s.lastTs = o.ts
     s.run = o.score >= hi ? s.run + 1 : 0
+    s.streak = o.score >= hi ? (s.streak ?? 0) + 1 : 0
     // Counted hot before any action is tried, so the storm breaker sees this score too.
     if (o.score >= hi) this.hot.add(s.host)
     else this.hot.delete(s.host)
@@ -443,9 +448,9 @@ export class PolicyEngine {
         break
     }
     if (s.state === 'at_risk' && s.run >= consecutive) commands.push(...this.tryAct(s, o))
-    if (s.state !== prevState || commands.length || s.run !== prevRun) this.touch(s)
+    if (s.state !== prevState || commands.length || s.run !== prevRun || s.streak !== prevStreak) this.touch(s)
     else this.index(s.host)
-    const risk: Risk = s.run >= consecutive ? 'act' : o.score >= hi ? 'watch' : 'ok'
+    const risk: Risk = s.streak >= consecutive ? 'act' : o.score >= hi ? 'watch' : 'ok'
     return { risk, commands }
   }
 

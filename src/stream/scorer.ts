@@ -141,6 +141,30 @@ const DEADLETTER_REASONS = {
   late: 'PREEMPT_ERR_STREAM_LATE',
 } as const
 
+/** Payload bytes kept in a dead letter. */
+const MAX_DEAD_PAYLOAD = 512 * 1024
+/** Bytes per send inside a transaction: a batch stays under the broker's message.max.bytes. */
+const MAX_SEND_BYTES = 512 * 1024
+
+/** Cuts outputs into sends of at most MAX_SEND_BYTES (one record batch per partition must fit). */
+function chunks(out: OutgoingMessage[]): OutgoingMessage[][] {
+  const res: OutgoingMessage[][] = []
+  let cur: OutgoingMessage[] = []
+  let bytes = 0
+  for (const m of out) {
+    const size = (m.value?.length ?? 0) + (m.key?.length ?? 0) + 70
+    if (cur.length && bytes + size > MAX_SEND_BYTES) {
+      res.push(cur)
+      cur = []
+      bytes = 0
+    }
+    cur.push(m)
+    bytes += size
+  }
+  if (cur.length) res.push(cur)
+  return res
+}
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 /** Builds the scorer; nothing connects until start(). */
@@ -199,14 +223,23 @@ export function createScorer(deps: ScorerDeps): Scorer {
   }
 
   function deadLetter(m: BusMessage, code: string, message: string, path: string | null): OutgoingMessage {
+    const payload = m.value ?? Buffer.alloc(0)
     stats.deadLetters[code] = (stats.deadLetters[code] ?? 0) + 1
     return {
       topic: topics.deadLetter,
       key: m.key,
       value: encodeDeadLetter({
         source: { topic: m.topic, partition: m.partition, offset: m.offset, key: m.key },
-        error: { code, message, path },
-        payload: m.value ?? Buffer.alloc(0),
+        // A dead letter must fit in a Kafka record (1 MiB by default) after base64.
+        error: {
+          code,
+          message:
+            payload.length > MAX_DEAD_PAYLOAD
+              ? `${message} (payload truncated to ${MAX_DEAD_PAYLOAD} of ${payload.length} bytes)`
+              : message,
+          path,
+        },
+        payload: payload.subarray(0, MAX_DEAD_PAYLOAD),
         ts: m.timestamp,
       }),
     }
@@ -371,7 +404,7 @@ export function createScorer(deps: ScorerDeps): Scorer {
       if (!lane.producer) throw new PreemptError('PREEMPT_ERR_BUS_CLOSED', `partition ${lane.partition}: no producer`)
       const tx = await lane.producer.begin()
       try {
-        await tx.send(out)
+        for (const part of chunks(out)) await tx.send(part)
         if (offset !== undefined)
           await tx.sendOffsets(groupId, [{ topic: topics.metrics, partition: lane.partition, offset }])
         await tx.commit()

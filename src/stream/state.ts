@@ -57,7 +57,10 @@ export function decodeStateRecord(value: Buffer | null): StateRecord | undefined
   if (w['kind'] === 'host' && typeof w['host'] === 'object' && w['host'] !== null) {
     const h = w['host'] as HostPolicy & { cooldownUntil: number | null }
     if (typeof h.host !== 'string' || typeof h.state !== 'string' || !Array.isArray(h.actions)) return undefined
-    return { kind: 'host', host: { ...h, cooldownUntil: h.cooldownUntil ?? Number.NEGATIVE_INFINITY } }
+    return {
+      kind: 'host',
+      host: { ...h, streak: h.streak ?? 0, cooldownUntil: h.cooldownUntil ?? Number.NEGATIVE_INFINITY },
+    }
   }
   if (w['kind'] === 'checkpoint' && typeof w['event_ts'] === 'number' && typeof w['offset'] === 'string')
     return {
