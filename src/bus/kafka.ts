@@ -380,6 +380,13 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
         await connect('reader', () => c.connect())
         await c.subscribe({ topics: [topic], fromBeginning: false })
         const joined = new Promise<void>((r) => c.on(c.events.GROUP_JOIN, () => r()))
+        // Batches that are all aborted records or transaction markers never reach eachBatch,
+        // but kafkajs reports their offsets here: the range is read once they pass `to`.
+        c.on(c.events.END_BATCH_PROCESS, (e) => {
+          if (e.payload.topic !== topic || e.payload.partition !== partition) return
+          lastProgress = Date.now()
+          if (BigInt(e.payload.lastOffset) + 1n >= to) finish()
+        })
         await c.run({
           autoCommit: false,
           eachBatch: async ({ batch }) => {
@@ -398,10 +405,9 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
         await joined
         c.seek({ topic, partition, offset: String(from) })
         lastProgress = Date.now()
-        // Transaction markers and aborted records take offsets no record shows: when the
-        // range ends in them, the last visible record comes before `to`. Quiet = done.
+        // Last resort when nothing more comes (e.g. `to` inside an open transaction): quiet = done.
         const idle = setInterval(() => {
-          if (Date.now() - lastProgress > 2000) finish()
+          if (Date.now() - lastProgress > 5000) finish()
         }, 200)
         await finished
         clearInterval(idle)

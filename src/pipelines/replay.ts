@@ -70,9 +70,12 @@ export async function replayCsv(o: ReplayOptions): Promise<ReplayResult> {
     .flatMap((entity) => table!.of(entity).map((ts) => ({ entity, ts })))
     .sort((a, b) => a.ts - b.ts)
   const admin = await o.bus.admin()
+  // Replayed history carries its own (old) timestamps: a topic replay creates keeps it
+  // until deleted, or the broker's time retention would drop it minutes later.
+  const keep = { 'retention.ms': '-1' }
   await admin.createTopics([
-    { topic: o.topics.metrics, partitions: o.partitions ?? 6 },
-    { topic: o.topics.failures, partitions: 1 },
+    { topic: o.topics.metrics, partitions: o.partitions ?? 6, configs: keep },
+    { topic: o.topics.failures, partitions: 1, configs: keep },
   ])
   await admin.close()
   const producer = await o.bus.producer()

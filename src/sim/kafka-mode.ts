@@ -72,11 +72,14 @@ export async function runSimulationOnKafka(opts: KafkaModeOptions): Promise<Kafk
   const { bus, topics } = opts
   const speed = opts.speed ?? 60
   const admin = await bus.admin()
+  // Simulated time may lie in the past: topics the simulator creates keep their records
+  // until deleted, or the broker's time retention would drop them minutes later.
+  const keep = { 'retention.ms': '-1' }
   await admin.createTopics([
-    { topic: topics.metrics, partitions: 6 },
-    { topic: topics.failures },
-    { topic: topics.commands, partitions: 6 },
-    { topic: topics.commandStatus, partitions: 6 },
+    { topic: topics.metrics, partitions: 6, configs: keep },
+    { topic: topics.failures, configs: keep },
+    { topic: topics.commands, partitions: 6, configs: keep },
+    { topic: topics.commandStatus, partitions: 6, configs: keep },
   ])
   const producer = await bus.producer()
   let out: OutgoingMessage[] = []

@@ -62,6 +62,16 @@ function owned(ctx: TestContext, bus: Bus & { ownTopics: string[] }, prefix: str
 }
 
 async function replay(bus: Bus, topics: ScorerTopics) {
+  // The fixture's event times are weeks old: on a compacted predictions topic the broker
+  // rolls segments at once and compacts them to the latest per host. These tests count
+  // every prediction, so the topic they read keeps everything.
+  const admin = await bus.admin()
+  await admin.createTopics([
+    { topic: topics.predictions, partitions: PARTITIONS, configs: { 'retention.ms': '-1' } },
+    { topic: topics.commands, partitions: PARTITIONS, configs: { 'retention.ms': '-1' } },
+    { topic: topics.deadLetter, partitions: PARTITIONS, configs: { 'retention.ms': '-1' } },
+  ])
+  await admin.close()
   return replayCsv({
     bus,
     csv: fx.csv,
@@ -99,7 +109,19 @@ function expectParity(preds: Prediction[]) {
     maxDiff = Math.max(maxDiff, Math.abs(o!.score - p.score))
     if (o!.alert !== (p.risk === 'act')) alertMismatch++
   }
-  expect(preds.length).toBe(offline.size)
+  if (preds.length !== offline.size) {
+    const missing = [...offline.keys()].filter((k) => !seen.has(k))
+    const byHost = new Map<string, number[]>()
+    for (const k of missing) {
+      const [h, t] = k.split('@')
+      byHost.set(h!, [...(byHost.get(h!) ?? []), Number(t)])
+    }
+    const summary = [...byHost].map(
+      ([h, ts]) =>
+        `${h}: ${ts.length} from ${new Date(Math.min(...ts)).toISOString()} to ${new Date(Math.max(...ts)).toISOString()}`,
+    )
+    expect.fail(`${missing.length} predictions missing:\n${summary.join('\n')}`)
+  }
   expect(maxDiff).toBeLessThanOrEqual(1e-6)
   expect(alertMismatch).toBe(0)
 }
@@ -227,6 +249,7 @@ describe('streaming scorer against the real broker', () => {
         `serve #${k} reached ${committed} of ${target} (stderr: ${err.slice(-1000)})`,
       ).toBeGreaterThanOrEqual(target)
       kills.push(committed)
+      if (process.env['PREEMPT_TEST_KEEP_LOGS']) writeFileSync(`/tmp/crash-${k}.log`, err)
     }
     const last = start(true)
     let lastErr = ''
