@@ -37,6 +37,15 @@ interface LogEntry {
 interface TopicLog {
   spec: Required<Pick<TopicSpec, 'partitions' | 'compacted'>>
   partitions: LogEntry[][]
+  /** Per partition, records below this offset were trimmed. */
+  trimmed: number[]
+}
+
+/** What a trimmed record becomes: invisible, like a transaction marker. */
+const TRIMMED: LogEntry = {
+  control: true,
+  txn: undefined,
+  message: { topic: '', partition: 0, offset: '0', key: null, value: null, timestamp: 0, headers: {} },
 }
 
 interface Member {
@@ -96,6 +105,7 @@ export class MemoryCluster {
     const t: TopicLog = {
       spec: { partitions, compacted: spec.compacted ?? false },
       partitions: Array.from({ length: partitions }, () => []),
+      trimmed: [],
     }
     this.topics.set(spec.topic, t)
     for (const g of this.groups.values()) if (g.members.length) this.rebalance(g)
@@ -192,6 +202,20 @@ export class MemoryCluster {
       eligible[i++ % eligible.length]!.assigned.push(tp)
     }
     for (const m of g.members) m.consumer.onRebalance(before.get(m) ?? [], m.assigned)
+  }
+
+  /**
+   * Drops the records below `before` in every partition of a topic (offsets stay as they
+   * are): for long in-process runs such as the backtest, where nobody reads them again.
+   */
+  trim(topic: string, before: (partition: number) => number): void {
+    const t = this.topics.get(topic)
+    if (!t) return
+    t.partitions.forEach((log, p) => {
+      const end = Math.min(before(p), log.length)
+      for (let o = t.trimmed[p] ?? 0; o < end; o++) log[o] = TRIMMED
+      t.trimmed[p] = Math.max(t.trimmed[p] ?? 0, end)
+    })
   }
 
   /** Visible messages of one partition from `from`, honouring isolation. */

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { Command, Option } from 'commander'
+import { registerBacktestCommand } from './backtest.js'
 import { registerKafkaCommands } from './kafka.js'
 import { registerModelCommands } from './model.js'
 import { registerServeCommands } from './serve.js'
@@ -34,5 +35,6 @@ export function buildCli(deps: CliDeps): Command {
   registerSimulateCommand(program, deps.env)
   registerModelCommands(program, deps.env)
   registerServeCommands(program, deps.env)
+  registerBacktestCommand(program, deps.env)
   return program
 }

@@ -9,14 +9,7 @@ import { formatOutcome, type OutcomeReport } from '../sim/outcome.js'
 import { formatDuration } from '../time.js'
 import { boot, type GlobalOpts, parse } from './common.js'
 
-interface SimulateOpts {
-  hosts: number
-  duration: number
-  seed: number
-  difficulty: number
-  interval: number
-  start: number
-  mtbf: number
+interface SimulateOpts extends FleetFlags {
   out?: string
   kafka?: boolean
   speed: number
@@ -50,13 +43,10 @@ function progressReporter(enabled: boolean, label: string) {
   }
 }
 
-export function registerSimulateCommand(program: Command, env: NodeJS.ProcessEnv): void {
+/** The simulated fleet's flags (simulate, backtest): the same names and defaults everywhere. */
+export function addFleetFlags(cmd: Command): Command {
   const d = DEFAULT_SIM_PARAMS
-  program
-    .command('simulate')
-    .description(
-      'a deterministic simulated fleet: failures with (and without) precursors, benign look-alikes, and an actuator that obeys healing commands',
-    )
+  return cmd
     .option('--hosts <n>', 'hosts in the fleet', parse.int('--hosts', 1, 100_000), d.hosts)
     .option('--duration <dur>', 'simulated span (e.g. 14d, 6h)', parse.duration('--duration'), d.durationMs)
     .option(
@@ -74,6 +64,40 @@ export function registerSimulateCommand(program: Command, env: NodeJS.ProcessEnv
     .option('--interval <dur>', 'time between samples of one host', parse.duration('--interval'), d.intervalMs)
     .option('--start <time>', 'simulated start (ISO-8601 or epoch ms)', parse.time('--start'), d.startMs)
     .option('--mtbf <dur>', 'mean time between failures of one host', parse.duration('--mtbf'), d.mtbfMs)
+}
+
+/** SimParams from the fleet flags. */
+export function fleetParams(opts: FleetFlags): SimParams {
+  return {
+    ...DEFAULT_SIM_PARAMS,
+    hosts: opts.hosts,
+    durationMs: opts.duration,
+    seed: opts.seed,
+    difficulty: opts.difficulty,
+    intervalMs: opts.interval,
+    startMs: opts.start,
+    mtbfMs: opts.mtbf,
+  }
+}
+
+export interface FleetFlags {
+  hosts: number
+  duration: number
+  seed: number
+  difficulty: number
+  interval: number
+  start: number
+  mtbf: number
+}
+
+export function registerSimulateCommand(program: Command, env: NodeJS.ProcessEnv): void {
+  addFleetFlags(
+    program
+      .command('simulate')
+      .description(
+        'a deterministic simulated fleet: failures with (and without) precursors, benign look-alikes, and an actuator that obeys healing commands',
+      ),
+  )
     .option('--out <dir>', 'CSV mode: write metrics.csv.gz, failures.csv, hosts.csv, manifest.json here')
     .option('--kafka', 'Kafka mode: publish to the metrics topic and obey the control topic')
     .addOption(
@@ -98,16 +122,7 @@ Examples:
       if (Boolean(opts.out) === Boolean(opts.kafka))
         throw new InvalidArgumentError('choose one mode: --out <dir> (CSV) or --kafka.')
       const { config, logger } = boot(cmd.optsWithGlobals<GlobalOpts>(), env)
-      const params: SimParams = {
-        ...DEFAULT_SIM_PARAMS,
-        hosts: opts.hosts,
-        durationMs: opts.duration,
-        seed: opts.seed,
-        difficulty: opts.difficulty,
-        intervalMs: opts.interval,
-        startMs: opts.start,
-        mtbfMs: opts.mtbf,
-      }
+      const params: SimParams = fleetParams(opts)
       let outcome: OutcomeReport
       if (opts.out) {
         const progress = progressReporter(opts.progress, 'simulate')

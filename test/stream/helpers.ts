@@ -1,6 +1,7 @@
 import type { Bus, BusMessage, OutgoingMessage } from '../../src/bus/index.js'
 import { decodeHealingCommand, decodePrediction, encodeMetricSample } from '../../src/contracts/index.js'
 import { createFeatureSpec, featureNames } from '../../src/features/spec.js'
+import { SIM_METRICS } from '../../src/sim/model.js'
 import type { StreamModel } from '../../src/stream/model.js'
 import type { ScorerTopics } from '../../src/stream/scorer.js'
 import { uniqueName } from '../helpers/bus.js'
@@ -126,4 +127,51 @@ export async function outputs(bus: Bus, topics: ScorerTopics) {
   })
   const dlq = await readAll(bus, topics.deadLetter)
   return { preds, cmds, dlq }
+}
+
+/**
+ * A hand-written rule over the simulator's metrics (no training): the mean over the shortest
+ * window of disk errors, corrected ECC errors, NIC flaps, temperature and memory, each against
+ * a level its precursor reaches. Enough to close the loop in tests; not a model to ship.
+ */
+export function simRuleModel(): StreamModel {
+  const spec = createFeatureSpec({
+    metrics: [...SIM_METRICS],
+    horizon: 3_600_000,
+    timeUnit: 'ms',
+    windows: [10 * MIN, 30 * MIN],
+  })
+  const names = featureNames(spec)
+  const at = (n: string) => names.indexOf(n)
+  const rules = [
+    { i: at('disk_err_rate.mean.10m'), level: 0.5, feature: 'disk_err_rate.mean.10m' },
+    { i: at('ecc_corrected.mean.10m'), level: 1.5, feature: 'ecc_corrected.mean.10m' },
+    { i: at('nic_link_flaps.mean.10m'), level: 0.15, feature: 'nic_link_flaps.mean.10m' },
+    { i: at('temp_c.mean.10m'), level: 72, feature: 'temp_c.mean.10m' },
+    { i: at('mem_used.mean.10m'), level: 0.95, feature: 'mem_used.mean.10m' },
+  ]
+  const F = names.length
+  const ratio = (x: Float64Array, row: number) => rules.map((r) => (x[row * F + r.i] ?? 0) / r.level)
+  return {
+    name: 'sim-rules',
+    version: '1',
+    spec,
+    horizonMs: 3_600_000,
+    rule: { threshold: 0.5, consecutive: 3 },
+    score(x, rows, out) {
+      for (let i = 0; i < rows; i++) {
+        const m = Math.max(...ratio(x, i).map((v) => (Number.isNaN(v) ? 0 : v)))
+        out[i] = Math.min(1, m / 2)
+      }
+      return out
+    },
+    explain(x, rows, k) {
+      return Array.from({ length: rows }, (_, i) =>
+        ratio(x, i)
+          .map((v, j) => ({ feature: rules[j]!.feature, contribution: Number.isNaN(v) ? 0 : +v.toFixed(4) }))
+          .sort((a, b) => b.contribution - a.contribution)
+          .slice(0, k),
+      )
+    },
+  }
 }

@@ -1,0 +1,263 @@
+/**
+ * The closed-loop backtest (DESIGN.md section 6): the fleet simulator and the streaming
+ * scorer in one process on the in-memory bus, on the simulator's virtual clock. The
+ * simulator publishes samples, failures and the actuator's statuses; the scorer, with the
+ * very policy code `preempt serve` runs, answers with commands that the simulator's
+ * actuator obeys. Judged by the simulator's outcome, beside the same fleet (same seed) with
+ * no scorer and beside a naive static-threshold policy behind the same guards.
+ *
+ * Sync: every `syncMs` of simulated time the simulator waits until the scorer has consumed
+ * what it published, then delivers the commands issued meanwhile, so a command reaches the
+ * actuator at most `syncMs` (default 1 min) of simulated time after the sample behind it.
+ */
+import type { OutgoingMessage } from '../bus/index.js'
+import { createMemoryBus, MemoryCluster } from '../bus/index.js'
+import {
+  DefaultTopics,
+  decodeHealingCommand,
+  encodeCommandStatus,
+  encodeFailureEvent,
+  encodeMetricSample,
+} from '../contracts/index.js'
+import { featureNames } from '../features/spec.js'
+import type { Logger } from '../log.js'
+import type { PolicyCounters, PolicyOverrides } from '../policy/engine.js'
+import { FleetSim } from '../sim/engine.js'
+import { type ActuatorParams, DEFAULT_ACTUATOR_PARAMS, SIM_METRICS, type SimParams } from '../sim/model.js'
+import { computeOutcome, type OutcomeReport } from '../sim/outcome.js'
+import type { StreamModel } from '../stream/model.js'
+import { createScorer, type ScorerStats } from '../stream/scorer.js'
+
+export interface BacktestOptions {
+  model: StreamModel
+  params: SimParams
+  actuator?: ActuatorParams
+  policy?: PolicyOverrides
+  /** Simulated time between syncs of simulator and scorer, ms. Default 60 000. */
+  syncMs?: number
+  /** Also run the naive static-threshold policy (costs a second scored run). Default true. */
+  naive?: boolean
+  log: Logger
+  onProgress?: (phase: string, fraction: number) => void
+}
+
+export interface PolicyRun {
+  label: string
+  outcome: OutcomeReport
+  summary: BacktestSummary
+  scorer?: { stats: ScorerStats; policy: PolicyCounters }
+  seconds: number
+}
+
+export interface BacktestSummary {
+  predictable: number
+  avertedPredictable: number
+  /** averted predictable / predictable. */
+  avertedShare: number | null
+  unneededActions: number
+  /** Unneeded drains and restarts per host-month (730 h). */
+  unneededPerHostMonth: number
+  /** Outages averted per unneeded action (∞ as null when none was unneeded). */
+  avertedPerUnneeded: number | null
+  availability: number
+}
+
+export interface BacktestResult {
+  withScorer: PolicyRun
+  withoutScorer: PolicyRun
+  naive?: PolicyRun
+  /** Simulated host-hours per wall-clock second of the scored run. */
+  hostHoursPerSecond: number
+}
+
+export function summarize(o: OutcomeReport): BacktestSummary {
+  const predictable = o.incidents.filter((i) => i.predictable).length
+  const avertedPredictable = o.incidents.filter((i) => i.predictable && i.averted).length
+  const months = o.span.hostHours / 730
+  return {
+    predictable,
+    avertedPredictable,
+    avertedShare: predictable ? avertedPredictable / predictable : null,
+    unneededActions: o.actions.unnecessary,
+    unneededPerHostMonth: months > 0 ? o.actions.unnecessary / months : 0,
+    avertedPerUnneeded: o.actions.unnecessary ? o.outagesAverted / o.actions.unnecessary : null,
+    availability: o.availability,
+  }
+}
+
+/**
+ * The naive policy: a score of 1 while a host's disk error rate stands above 3 (the best
+ * single static threshold on the simulator, see docs/model.md), else 0, behind the same
+ * policy and guards. It needs the `disk_err_rate.last` feature of the model's spec.
+ */
+export function naiveModel(model: StreamModel): StreamModel {
+  const names = featureNames(model.spec)
+  const idx = names.findIndex((n) => n.startsWith('disk_err_rate.last.'))
+  const F = names.length
+  return {
+    ...model,
+    name: 'naive-disk_err_rate>3',
+    version: '1',
+    rule: { threshold: 0.5, consecutive: 3 },
+    score(x, rows, out) {
+      for (let i = 0; i < rows; i++) out[i] = idx >= 0 && x[i * F + idx]! > 3 ? 1 : 0
+      return out
+    },
+    explain: (_x, rows) => Array.from({ length: rows }, () => [{ feature: 'disk_err_rate.last', contribution: 1 }]),
+  }
+}
+
+const tick = () => new Promise<void>((r) => setImmediate(r))
+
+async function runScored(
+  label: string,
+  model: StreamModel,
+  o: BacktestOptions,
+  onProgress?: (f: number) => void,
+): Promise<PolicyRun> {
+  const t0 = Date.now()
+  const cluster = new MemoryCluster({ maxBatchSize: 20_000 })
+  const bus = createMemoryBus(cluster)
+  const topics = { ...DefaultTopics }
+  const admin = await bus.admin()
+  await admin.createTopics([
+    { topic: topics.metrics, partitions: 6 },
+    { topic: topics.failures },
+    { topic: topics.commands, partitions: 6 },
+    { topic: topics.commandStatus, partitions: 6 },
+  ])
+  const out: OutgoingMessage[] = []
+  let published = 0
+  const sim = new FleetSim(
+    o.params,
+    {
+      sample(host, ts, values) {
+        const metrics: Record<string, number | null> = {}
+        for (let i = 0; i < values.length; i++) {
+          const v = values[i]!
+          metrics[SIM_METRICS[i]!] = Number.isNaN(v) ? null : v
+        }
+        out.push({
+          topic: topics.metrics,
+          key: host.name,
+          value: encodeMetricSample({ host: host.name, ts, metrics, labels: host.labels }),
+          timestamp: ts,
+        })
+        published++
+      },
+      failure(f) {
+        out.push({
+          topic: topics.failures,
+          key: f.host,
+          value: encodeFailureEvent({ host: f.host, ts: f.ts, kind: f.kind, recoveredTs: f.recoveredTs }),
+          timestamp: f.ts,
+        })
+      },
+      status(s) {
+        out.push({ topic: topics.commandStatus, key: s.host, value: encodeCommandStatus(s), timestamp: s.ts })
+      },
+    },
+    o.actuator ?? DEFAULT_ACTUATOR_PARAMS,
+  )
+  const scorer = createScorer({
+    bus,
+    model,
+    log: o.log,
+    config: { topics, groupId: 'preempt-backtest', fromBeginning: true, partitions: 6, policy: o.policy },
+  })
+  await scorer.start()
+  const producer = await bus.producer()
+  const cursor = new Map<number, number>()
+  const commandLog = cluster.topics.get(topics.commands)!
+  const syncMs = o.syncMs ?? 60_000
+  const span = o.params.durationMs
+  let nextSync = o.params.startMs + syncMs
+  const sync = async () => {
+    if (out.length) await producer.send(out.splice(0))
+    // Wait for the scorer to take in everything published (and the statuses with it).
+    while (scorer.stats().records < published) await tick()
+    for (let i = 0; i < 3; i++) await tick()
+    commandLog.partitions.forEach((log, p) => {
+      for (let off = cursor.get(p) ?? 0; off < log.length; off++) {
+        const e = log[off]!
+        if (e.control || e.txn?.state !== 'committed') {
+          if (e.txn?.state === 'open') break
+          continue
+        }
+        const d = decodeHealingCommand(e.message.value ?? new Uint8Array(), { key: e.message.key })
+        if (d.ok) sim.submit(d.value)
+        cursor.set(p, off + 1)
+      }
+    })
+    const committed = cluster.groups.get('preempt-backtest')?.committed
+    const done = (topic: string) => (p: number) => Number(committed?.get(`${topic}\u0000${p}`) ?? 0)
+    cluster.trim(topics.metrics, done(topics.metrics))
+    cluster.trim(topics.predictions, () => Number.MAX_SAFE_INTEGER)
+    cluster.trim(topics.deadLetter, () => Number.MAX_SAFE_INTEGER)
+  }
+  while (!sim.done) {
+    sim.tick()
+    if (sim.now >= nextSync) {
+      await sync()
+      nextSync += syncMs
+      onProgress?.((sim.now - o.params.startMs) / span)
+    }
+  }
+  sim.finish()
+  await sync()
+  await scorer.close(10_000)
+  await bus.close()
+  const outcome = computeOutcome(sim)
+  return {
+    label,
+    outcome,
+    summary: summarize(outcome),
+    scorer: { stats: scorer.stats(), policy: structuredClone(scorer.policy.counters) },
+    seconds: (Date.now() - t0) / 1000,
+  }
+}
+
+export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
+  const t0 = Date.now()
+  const bare = new FleetSim(o.params, { sample() {} }, o.actuator ?? DEFAULT_ACTUATOR_PARAMS)
+  bare.runToEnd()
+  const baseOutcome = computeOutcome(bare)
+  const withoutScorer: PolicyRun = {
+    label: 'no scorer',
+    outcome: baseOutcome,
+    summary: summarize(baseOutcome),
+    seconds: (Date.now() - t0) / 1000,
+  }
+  const withScorer = await runScored(`${o.model.name}@${o.model.version}`, o.model, o, (f) =>
+    o.onProgress?.('model', f),
+  )
+  const naive =
+    o.naive === false
+      ? undefined
+      : await runScored('naive: disk_err_rate > 3', naiveModel(o.model), o, (f) => o.onProgress?.('naive', f))
+  return {
+    withScorer,
+    withoutScorer,
+    naive,
+    hostHoursPerSecond: withScorer.outcome.span.hostHours / withScorer.seconds,
+  }
+}
+
+const pct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(1)} %`)
+
+export function formatBacktest(r: BacktestResult): string {
+  const runs = [r.withScorer, r.withoutScorer, ...(r.naive ? [r.naive] : [])]
+  const rows = runs.map((run) => {
+    const s = run.summary
+    const o = run.outcome
+    return `  ${run.label.padEnd(28)} averted ${String(s.avertedPredictable).padStart(3)}/${s.predictable} predictable (${pct(s.avertedShare)}), outages ${o.outages}, unneeded actions ${s.unneededActions} (${s.unneededPerHostMonth.toFixed(3)}/host-month), availability ${(o.availability * 100).toFixed(4)} %, MTTR ${o.mttrMs === null ? '–' : `${(o.mttrMs / 60_000).toFixed(1)} min`}, self-healing median ${o.selfHealing.medianMs === null ? '–' : `${(o.selfHealing.medianMs / 60_000).toFixed(1)} min`}`
+  })
+  const st = r.withScorer.scorer
+  return [
+    `preempt backtest — ${r.withScorer.outcome.span.hosts} hosts, ${(r.withScorer.outcome.span.hostHours / r.withScorer.outcome.span.hosts / 24).toFixed(1)} days, ${r.hostHoursPerSecond.toFixed(0)} simulated host-hours/s`,
+    ...rows,
+    st
+      ? `  scorer: ${st.stats.records} samples, commands ${JSON.stringify(st.stats.commands)}, blocked ${JSON.stringify(st.policy.blocked)}, storms ${st.policy.storms}, escalations ${st.policy.escalated}, expired ${st.policy.expired}`
+      : '',
+  ].join('\n')
+}
