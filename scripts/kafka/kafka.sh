@@ -127,11 +127,12 @@ watchdog() { # stop the broker when $1 exits
 }
 
 up() {
-  local watch=""
+  local watch="" keep=""
   while [ $# -gt 0 ]; do
     case "$1" in
       --watch-pid) watch="${2:-}"; shift 2 ;;
-      *) die "unknown option $1 (usage: kafka.sh up [--watch-pid PID])" ;;
+      --keep-data) keep=1; shift ;;
+      *) die "unknown option $1 (usage: kafka.sh up [--watch-pid PID] [--keep-data])" ;;
     esac
   done
   if [ -n "${KAFKA_BROKERS:-}" ]; then
@@ -148,13 +149,18 @@ up() {
   if port_busy "$cport"; then die "controller port $cport is in use. Pick another with PREEMPT_KAFKA_CONTROLLER_PORT."; fi
   provision
   need java "Install a Java 17+ runtime."
-  rm -rf "$run"
-  mkdir -p "$run/data"
-  write_config
-  local cluster
-  cluster="$(java_cmd kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)"
-  java_cmd kafka.tools.StorageTool format -t "$cluster" -c "$run/server.properties" >"$run/format.log" 2>&1 ||
-    { cat "$run/format.log" >&2; die "formatting KRaft storage failed (log above)"; }
+  if [ -n "$keep" ] && [ -f "$run/data/meta.properties" ]; then
+    # A restart: the same storage, topics and offsets as before `down`.
+    write_config
+  else
+    rm -rf "$run"
+    mkdir -p "$run/data"
+    write_config
+    local cluster
+    cluster="$(java_cmd kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)"
+    java_cmd kafka.tools.StorageTool format -t "$cluster" -c "$run/server.properties" >"$run/format.log" 2>&1 ||
+      { cat "$run/format.log" >&2; die "formatting KRaft storage failed (log above)"; }
+  fi
   say "starting Apache Kafka $version on 127.0.0.1:$port (controller $cport, data $run)"
   # setsid: the broker must not receive the caller's terminal signals; it is stopped by
   # `down` or by the watchdog, never half-killed by a Ctrl-C meant for something else.
@@ -221,5 +227,6 @@ case "$cmd" in
   down) down ;;
   status) status ;;
   logs) tail -n "${1:-100}" "$run/server.log" ;;
-  *) echo "usage: kafka.sh provision|up [--watch-pid PID]|down|status|logs [N]" >&2; exit 2 ;;
+  restart) down; up --keep-data "$@" ;;
+  *) echo "usage: kafka.sh provision|up [--watch-pid PID] [--keep-data]|restart|down|status|logs [N]" >&2; exit 2 ;;
 esac
