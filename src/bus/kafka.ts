@@ -167,6 +167,7 @@ class KafkaConsumer implements Consumer {
     await this.c.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.opts.concurrency ?? 1,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         if (!isRunning() || isStale() || batch.messages.length === 0) return
         const messages: BusMessage[] = batch.messages.map((m) => fromKafka(batch.topic, batch.partition, m))
@@ -345,6 +346,7 @@ export function createKafkaBus(opts: KafkaBusOptions): Bus {
         sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
         heartbeatInterval: opts.heartbeatIntervalMs ?? 3000,
         maxWaitTimeInMs: copts.maxWaitMs ?? 100,
+        maxBytesPerPartition: copts.maxBytesPerPartition ?? 1_048_576,
         allowAutoTopicCreation: false,
       })
       return track(new KafkaConsumer(c, copts, log))

@@ -84,6 +84,14 @@ export interface ConsumerOptions {
   onPartitionsRevoked?: (partitions: TopicPartition[]) => void | Promise<void>
   /** Longest a fetch waits for data, ms. Default 100. */
   maxWaitMs?: number
+  /**
+   * Batches of different partitions handled at once (each partition still one at a time, in
+   * order): lets one partition's transaction commit while another's batch is computed.
+   * Default 1.
+   */
+  concurrency?: number
+  /** Bytes fetched per partition at most (bigger batches, fewer transactions). Default 1 MiB. */
+  maxBytesPerPartition?: number
 }
 
 export type BatchHandler = (batch: ConsumerBatch) => Promise<void>

@@ -76,16 +76,14 @@ export const decodePrediction = createDecoder({
   },
 })
 
+/**
+ * Hand-written: one prediction per scored sample makes this the scorer's hottest encoder
+ * (JSON.stringify of the object cost ~10 % of a batch). The output is byte-identical to
+ * JSON.stringify of the PredictionV1 object (a test checks it).
+ */
 export function encodePrediction(p: Prediction): Buffer {
-  return encodeJson({
-    v: 1,
-    host: p.host,
-    ts: p.ts,
-    scored_at: p.scoredAt,
-    score: p.score,
-    risk: p.risk,
-    model: p.model,
-    horizon_ms: p.horizonMs,
-    top: p.top,
-  } satisfies PredictionV1)
+  return Buffer.from(
+    `{"v":1,"host":${JSON.stringify(p.host)},"ts":${p.ts},"scored_at":${p.scoredAt},"score":${p.score},"risk":"${p.risk}","model":{"name":${JSON.stringify(p.model.name)},"version":${JSON.stringify(p.model.version)}},"horizon_ms":${p.horizonMs},"top":${p.top.length ? JSON.stringify(p.top.map((t) => ({ feature: t.feature, contribution: t.contribution }))) : '[]'}}`,
+    'utf8',
+  )
 }

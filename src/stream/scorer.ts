@@ -76,6 +76,10 @@ export interface ScorerConfig {
   policy?: PolicyOverrides
   /** Attempts of a batch's transaction on retriable errors before the partition is restarted. Default 5. */
   transactionAttempts?: number
+  /** Partitions whose batches are in hand at once (one computes while others commit). Default 4. */
+  concurrency?: number
+  /** Input bytes fetched per partition at most: bigger batches, fewer transactions. Default 4 MiB. */
+  maxBytesPerPartition?: number
 }
 
 /** One prediction as emitted (for tests and the API). */
@@ -98,6 +102,9 @@ export interface ScorerStats {
   restores: number
   restoredRecords: number
   lastBatchMs: number
+  /** Time spent computing batches (decode, features, model, policy, encode) and in their transactions, ms. */
+  computeMs: number
+  commitMs: number
   assigned: number[]
 }
 
@@ -202,6 +209,8 @@ export function createScorer(deps: ScorerDeps): Scorer {
     restores: 0,
     restoredRecords: 0,
     lastBatchMs: 0,
+    computeMs: 0,
+    commitMs: 0,
     assigned: [],
   }
   const lanes = new Map<number, Lane>()
@@ -556,8 +565,11 @@ export function createScorer(deps: ScorerDeps): Scorer {
     await enqueue(lane, async () => {
       const t0 = performance.now()
       const { out, next, predictions, commands } = processBatch(lane, batch.messages)
+      const t1 = performance.now()
+      stats.computeMs += t1 - t0
       try {
         await transact(lane, out, next)
+        stats.commitMs += performance.now() - t1
       } catch (err) {
         await restartLane(lane, err)
         // Fetched again from the committed offset, now that the state matches it.
@@ -694,6 +706,8 @@ export function createScorer(deps: ScorerDeps): Scorer {
         groupId,
         topics: [topics.metrics],
         fromBeginning: config.fromBeginning ?? false,
+        concurrency: config.concurrency ?? 4,
+        maxBytesPerPartition: config.maxBytesPerPartition ?? 4 * 1_048_576,
         onPartitionsAssigned: (tps) => {
           for (const tp of tps) ensureLane(tp.partition)
           log.info({ partitions: tps.map((t) => t.partition) }, 'partitions assigned')
