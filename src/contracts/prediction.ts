@@ -2,7 +2,6 @@ import { type Static, Type } from '@sinclair/typebox'
 import {
   badTime,
   createDecoder,
-  encodeJson,
   HostSchema,
   keyMismatch,
   ModelRefSchema,
