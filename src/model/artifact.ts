@@ -5,7 +5,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PreemptError } from '../errors.js'
-import type { FeatureSpecV1 } from '../features/spec.js'
+import { type FeatureSpecV1, featureCount } from '../features/spec.js'
 import type { CostModel } from '../policy/cost.js'
 import type { TimeUnit } from '../time.js'
 
@@ -100,22 +100,72 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
       { cause: err },
     )
   }
-  const meta = JSON.parse(metaText) as ModelMetadataV1
-  if (meta.v !== 1 || !ModelKinds.includes(meta.kind))
+  const meta = checkMetadata(dir, metaText)
+  let mj: { modelTopology: object; weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] }
+  try {
+    mj = JSON.parse(modelText)
+  } catch (err) {
     throw new PreemptError(
       'PREEMPT_ERR_MODEL_ARTIFACT',
-      `${dir}/preempt.json: unknown model metadata version ${meta.v}/${meta.kind}.`,
+      `${dir}/model.json is not JSON (${(err as Error).message}): the artifact is corrupt. Train it again or restore the folder.`,
+      { cause: err },
     )
-  const mj = JSON.parse(modelText) as {
-    modelTopology: object
-    weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[]
   }
+  const specs = Array.isArray(mj?.weightsManifest) ? mj.weightsManifest.flatMap((g) => g.weights ?? []) : []
+  const want = specs.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1) * 4, 0)
+  if (!mj?.modelTopology || specs.length === 0 || want !== weights.byteLength)
+    throw new PreemptError(
+      'PREEMPT_ERR_MODEL_ARTIFACT',
+      `${dir}: model.json and weights.bin do not match (weights.bin has ${weights.byteLength} bytes, the manifest wants ${want}): the artifact is corrupt or truncated. Train it again or restore the folder.`,
+    )
   const model = await tf.loadLayersModel(
     tf.io.fromMemory({
       modelTopology: mj.modelTopology,
-      weightSpecs: mj.weightsManifest.flatMap((g) => g.weights),
+      weightSpecs: specs,
       weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
     }),
   )
   return { model, meta, dir }
+}
+
+const isNums = (x: unknown, n?: number) =>
+  Array.isArray(x) && (n === undefined || x.length === n) && x.every((v) => typeof v === 'number')
+
+/**
+ * preempt.json, checked before anything is built from it: a truncated or hand-edited file,
+ * or one written by a newer preempt, is refused with what is wrong and the fix.
+ */
+function checkMetadata(dir: string, text: string): ModelMetadataV1 {
+  const bad = (why: string) =>
+    new PreemptError(
+      'PREEMPT_ERR_MODEL_ARTIFACT',
+      `${dir}/preempt.json: ${why}. Train the model again or restore the folder.`,
+    )
+  let m: ModelMetadataV1
+  try {
+    m = JSON.parse(text)
+  } catch (err) {
+    throw bad(`not JSON (${(err as Error).message})`)
+  }
+  if (typeof m !== 'object' || m === null) throw bad('not an object')
+  if (typeof m.v === 'number' && m.v > 1)
+    throw new PreemptError(
+      'PREEMPT_ERR_MODEL_ARTIFACT',
+      `${dir}/preempt.json: written by a newer preempt (metadata v${m.v}; this one reads v1). Upgrade preempt to load it.`,
+    )
+  if (m.v !== 1) throw bad(`unknown metadata version ${JSON.stringify(m.v)}`)
+  if (!ModelKinds.includes(m.kind)) throw bad(`unknown model kind ${JSON.stringify(m.kind)}`)
+  const spec = m.featureSpec
+  if (!spec || !Array.isArray(spec.metrics) || !isNums(spec.windows) || typeof spec.timeUnit !== 'string')
+    throw bad('featureSpec is missing or incomplete')
+  if (!Array.isArray(m.featureNames) || m.featureNames.length !== featureCount(spec))
+    throw bad(`featureNames has ${m.featureNames?.length} names, the feature spec makes ${featureCount(spec)}`)
+  const F = m.featureNames.length
+  if (!isNums(m.normalization?.mean, F) || !isNums(m.normalization?.std, F))
+    throw bad(`normalization must hold ${F} means and ${F} standard deviations`)
+  if (typeof m.calibration?.a !== 'number' || typeof m.calibration?.b !== 'number') throw bad('calibration is missing')
+  if (typeof m.thresholds?.alert !== 'number' || !(m.thresholds.alert >= 0 && m.thresholds.alert <= 1))
+    throw bad('thresholds.alert must be a number from 0 to 1')
+  if (typeof m.horizon !== 'number' || !(m.horizon > 0)) throw bad('horizon must be a positive number')
+  return m
 }

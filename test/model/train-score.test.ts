@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -224,4 +224,31 @@ describe('sequence model (gru) beside the mlp', () => {
     expectNoLeak(scorer, x, { rows: 16, explained: 4, rounds: 50 })
     loaded.model.dispose()
   })
+})
+
+describe('a damaged model folder is refused before anything is built from it', () => {
+  const damaged = (name: string, file: string, change: (b: Buffer) => Buffer | string) => {
+    const d = join(dir, `damaged-${name}`)
+    cpSync(modelDir, d, { recursive: true })
+    writeFileSync(join(d, file), change(readFileSync(join(d, file))))
+    return d
+  }
+  const cases: [string, string, (b: Buffer) => Buffer | string, RegExp][] = [
+    ['meta-truncated', 'preempt.json', (b) => b.subarray(0, b.length / 2), /preempt\.json: not JSON/],
+    ['meta-newer', 'preempt.json', (b) => b.toString().replace('"v": 1', '"v": 2'), /newer preempt \(metadata v2/],
+    [
+      'meta-names',
+      'preempt.json',
+      (b) => JSON.stringify({ ...JSON.parse(b.toString()), featureNames: ['a'] }),
+      /featureNames has 1 names/,
+    ],
+    ['model-truncated', 'model.json', (b) => b.subarray(0, 100), /model\.json is not JSON/],
+    ['weights-truncated', 'weights.bin', (b) => b.subarray(0, b.length - 8), /do not match/],
+  ]
+  for (const [name, file, change, message] of cases)
+    it(`${name}: PREEMPT_ERR_MODEL_ARTIFACT`, async () => {
+      const err = await loadModel(damaged(name, file, change)).catch((e: unknown) => e)
+      expect(err).toMatchObject({ code: 'PREEMPT_ERR_MODEL_ARTIFACT' })
+      expect((err as Error).message).toMatch(message)
+    })
 })
