@@ -169,3 +169,34 @@ describe('stream scorer on the in-memory bus', () => {
     expect(cmds.map((c) => [c.host, c.action, c.dryRun])).toEqual([['host-004', 'drain', true]])
   })
 })
+
+describe('model hot swap', () => {
+  it('activates another model between batches; a different feature spec rebuilds the windows from the log', async () => {
+    const cluster = new MemoryCluster({ maxBatchSize: 50 })
+    const topics = topicsFor()
+    const recs = fleetRecords(topics.metrics, { hosts: 5, steps: 60, failing: [] })
+    const producer = await createMemoryBus(cluster).producer()
+    await producer.send(recs.slice(0, 150))
+    const bus = createMemoryBus(cluster)
+    const scorer = createScorer({ bus, model: fakeModel(), log, config: { topics, fromBeginning: true, policy } })
+    await scorer.start()
+    await eventually(() => scorer.stats().records >= 150, 'first half')
+    // Same features, another rule: only the policy changes.
+    await scorer.activate(fakeModel({ name: 'v2', threshold: 0.9, consecutive: 5 }))
+    expect(scorer.model.name).toBe('v2')
+    expect(scorer.policy.options).toMatchObject({ thresholdHigh: 0.9, consecutive: 5, model: { name: 'v2' } })
+    expect(scorer.stats().restores).toBe(0)
+    // Other windows: the engine is rebuilt by replaying each partition to its committed offset.
+    const other = fakeModel({ name: 'v3' })
+    other.spec = { ...other.spec, windows: [2 * 60_000, 15 * 60_000] }
+    await scorer.activate(other)
+    expect(scorer.stats().restores).toBe(1)
+    await producer.send(recs.slice(150))
+    await eventually(() => scorer.stats().records >= recs.length, 'second half')
+    await scorer.close(5000)
+    const { preds } = await outputs(bus, topics)
+    expect(preds.filter((p) => p.model.name === 'fake')).toHaveLength(150 - 5 * 2)
+    // No warm-up gap after the swap: the rebuilt windows carry the history.
+    expect(preds.filter((p) => p.model.name === 'v3')).toHaveLength(recs.length - 150)
+  })
+})
