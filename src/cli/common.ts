@@ -1,6 +1,7 @@
-import { InvalidArgumentError } from 'commander'
+import { type Command, InvalidArgumentError } from 'commander'
 import { type Config, type ConfigOverrides, loadConfig } from '../config/index.js'
 import { createLogger, type Logger } from '../log.js'
+import type { PolicyOverrides } from '../policy/engine.js'
 import { parseDuration, type TimeUnit } from '../time.js'
 
 export interface GlobalOpts {
@@ -62,4 +63,53 @@ export const parse = {
       return t
     }
   },
+}
+
+/** The policy flags `serve` and `backtest` share. */
+export interface PolicyFlags {
+  threshold?: number
+  consecutive?: number
+  maxConcurrent?: number
+  maxConcurrentPct?: number
+  cooldown?: number
+}
+
+export function addPolicyFlags(cmd: Command): Command {
+  return cmd
+    .option(
+      '--threshold <p>',
+      "policy: act at or above this score (default: the model's alert threshold)",
+      parse.number('--threshold', 0, 1),
+    )
+    .option(
+      '--consecutive <k>',
+      "policy: scores in a row at or above it (default: the model's)",
+      parse.int('--consecutive', 1),
+    )
+    .option('--max-concurrent <n>', 'guard: hosts in action at once (default 10)', parse.int('--max-concurrent', 1))
+    .option(
+      '--max-concurrent-pct <x>',
+      'guard: percent of known hosts in action at once (default 5)',
+      parse.number('--max-concurrent-pct', 0.01, 100),
+    )
+    .option(
+      '--cooldown <dur>',
+      'guard: no second action on a host for this long (default 1h)',
+      parse.duration('--cooldown'),
+    )
+}
+
+/** The configuration's policy with the flags over it. */
+export function policyOf(config: Readonly<Config>, f: PolicyFlags): PolicyOverrides {
+  const policy: PolicyOverrides = {
+    ...config.policy,
+    softwareMetrics: [...config.policy.softwareMetrics],
+    guards: { ...config.policy.guards },
+  }
+  if (f.threshold !== undefined) policy.thresholdHigh = f.threshold
+  if (f.consecutive !== undefined) policy.consecutive = f.consecutive
+  if (f.maxConcurrent !== undefined) policy.guards!.maxConcurrent = f.maxConcurrent
+  if (f.maxConcurrentPct !== undefined) policy.guards!.maxConcurrentFraction = f.maxConcurrentPct / 100
+  if (f.cooldown !== undefined) policy.guards!.cooldownMs = f.cooldown
+  return policy
 }

@@ -3,25 +3,19 @@ import { createBusFromConfig } from '../bus/index.js'
 import { loadModel } from '../model/artifact.js'
 import { initBackend } from '../model/backend.js'
 import { replayCsv } from '../pipelines/replay.js'
-import type { PolicyOverrides } from '../policy/engine.js'
 import { setKillSwitch } from '../stream/control.js'
 import { streamModelOf } from '../stream/model.js'
 import { createScorer } from '../stream/scorer.js'
-import { boot, type GlobalOpts, parse } from './common.js'
+import { addPolicyFlags, boot, type GlobalOpts, type PolicyFlags, parse, policyOf } from './common.js'
 import { addDataFlags, csvOptions, type DataFlags } from './data-flags.js'
 
-interface ServeFlags {
+interface ServeFlags extends PolicyFlags {
   model: string
   group: string
   fromBeginning?: boolean
   dryRun?: boolean
   killSwitch?: boolean
   partitions: number
-  threshold?: number
-  consecutive?: number
-  maxConcurrent?: number
-  maxConcurrentPct?: number
-  cooldown?: number
   commandTtl?: number
   idleExit?: number
   closeDeadline: number
@@ -53,8 +47,7 @@ function stopSignal(idle?: { ms: number; records: () => number }) {
 }
 
 export function registerServeCommands(program: Command, env: NodeJS.ProcessEnv): void {
-  program
-    .command('serve')
+  addPolicyFlags(program.command('serve'))
     .description(
       'the streaming scorer: consume metrics from Kafka, score them, and send guarded healing commands, exactly once',
     )
@@ -64,27 +57,6 @@ export function registerServeCommands(program: Command, env: NodeJS.ProcessEnv):
     .option('--dry-run', 'send commands marked dry_run: actuators report, nothing is done ("monitor" mode)')
     .option('--kill-switch', 'start with every action stopped')
     .option('--partitions <n>', 'partitions of the topics serve creates', parse.int('--partitions', 1, 10_000), 6)
-    .option(
-      '--threshold <p>',
-      "policy: act at or above this score (default: the model's alert threshold)",
-      parse.number('--threshold', 0, 1),
-    )
-    .option(
-      '--consecutive <k>',
-      "policy: scores in a row at or above it (default: the model's)",
-      parse.int('--consecutive', 1),
-    )
-    .option('--max-concurrent <n>', 'guard: hosts in action at once (default 10)', parse.int('--max-concurrent', 1))
-    .option(
-      '--max-concurrent-pct <x>',
-      'guard: percent of known hosts in action at once (default 5)',
-      parse.number('--max-concurrent-pct', 0.01, 100),
-    )
-    .option(
-      '--cooldown <dur>',
-      'guard: no second action on a host for this long (default 1h)',
-      parse.duration('--cooldown'),
-    )
     .option('--command-ttl <dur>', 'a command is void after this long (default 10m)', parse.duration('--command-ttl'))
     .option(
       '--idle-exit <dur>',
@@ -106,19 +78,10 @@ Examples:
       const backend = await initBackend()
       const loaded = await loadModel(f.model)
       const model = streamModelOf(loaded)
-      const policy: PolicyOverrides = {
-        ...config.policy,
-        softwareMetrics: [...config.policy.softwareMetrics],
-        guards: { ...config.policy.guards },
-      }
-      if (f.threshold !== undefined) policy.thresholdHigh = f.threshold
-      if (f.consecutive !== undefined) policy.consecutive = f.consecutive
+      const policy = policyOf(config, f)
       if (f.dryRun) policy.dryRun = true
       if (f.killSwitch) policy.killSwitch = true
       if (f.commandTtl !== undefined) policy.commandTtlMs = f.commandTtl
-      if (f.maxConcurrent !== undefined) policy.guards!.maxConcurrent = f.maxConcurrent
-      if (f.maxConcurrentPct !== undefined) policy.guards!.maxConcurrentFraction = f.maxConcurrentPct / 100
-      if (f.cooldown !== undefined) policy.guards!.cooldownMs = f.cooldown
       const bus = createBusFromConfig(config, logger)
       const scorer = createScorer({
         bus,

@@ -12,18 +12,13 @@
  */
 import type { OutgoingMessage } from '../bus/index.js'
 import { createMemoryBus, MemoryCluster } from '../bus/index.js'
-import {
-  DefaultTopics,
-  decodeHealingCommand,
-  encodeCommandStatus,
-  encodeFailureEvent,
-  encodeMetricSample,
-} from '../contracts/index.js'
+import { DefaultTopics, decodeHealingCommand } from '../contracts/index.js'
 import { featureNames } from '../features/spec.js'
 import type { Logger } from '../log.js'
 import type { PolicyCounters, PolicyOverrides } from '../policy/engine.js'
 import { FleetSim } from '../sim/engine.js'
-import { type ActuatorParams, DEFAULT_ACTUATOR_PARAMS, SIM_METRICS, type SimParams } from '../sim/model.js'
+import { busSink } from '../sim/kafka-mode.js'
+import { type ActuatorParams, DEFAULT_ACTUATOR_PARAMS, type SimParams } from '../sim/model.js'
 import { computeOutcome, type OutcomeReport } from '../sim/outcome.js'
 import type { StreamModel } from '../stream/model.js'
 import { createScorer, type ScorerStats } from '../stream/scorer.js'
@@ -127,38 +122,8 @@ async function runScored(
     { topic: topics.commandStatus, partitions: 6 },
   ])
   const out: OutgoingMessage[] = []
-  let published = 0
-  const sim = new FleetSim(
-    o.params,
-    {
-      sample(host, ts, values) {
-        const metrics: Record<string, number | null> = {}
-        for (let i = 0; i < values.length; i++) {
-          const v = values[i]!
-          metrics[SIM_METRICS[i]!] = Number.isNaN(v) ? null : v
-        }
-        out.push({
-          topic: topics.metrics,
-          key: host.name,
-          value: encodeMetricSample({ host: host.name, ts, metrics, labels: host.labels }),
-          timestamp: ts,
-        })
-        published++
-      },
-      failure(f) {
-        out.push({
-          topic: topics.failures,
-          key: f.host,
-          value: encodeFailureEvent({ host: f.host, ts: f.ts, kind: f.kind, recoveredTs: f.recoveredTs }),
-          timestamp: f.ts,
-        })
-      },
-      status(s) {
-        out.push({ topic: topics.commandStatus, key: s.host, value: encodeCommandStatus(s), timestamp: s.ts })
-      },
-    },
-    o.actuator ?? DEFAULT_ACTUATOR_PARAMS,
-  )
+  const sink = busSink(topics, (m) => out.push(m))
+  const sim = new FleetSim(o.params, sink, o.actuator ?? DEFAULT_ACTUATOR_PARAMS)
   const scorer = createScorer({
     bus,
     model,
@@ -175,7 +140,7 @@ async function runScored(
   const sync = async () => {
     if (out.length) await producer.send(out.splice(0))
     // Wait for the scorer to take in everything published (and the statuses with it).
-    while (scorer.stats().records < published) await tick()
+    while (scorer.stats().records < sink.samples) await tick()
     for (let i = 0; i < 3; i++) await tick()
     commandLog.partitions.forEach((log, p) => {
       for (let off = cursor.get(p) ?? 0; off < log.length; off++) {

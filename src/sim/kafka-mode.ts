@@ -16,7 +16,7 @@ import {
   type HealingCommand,
 } from '../contracts/index.js'
 import type { Logger } from '../log.js'
-import { FleetSim } from './engine.js'
+import { FleetSim, type SimSink } from './engine.js'
 import { type ActuatorParams, DEFAULT_ACTUATOR_PARAMS, SIM_METRICS, type SimParams } from './model.js'
 import { computeOutcome, type OutcomeReport } from './outcome.js'
 
@@ -67,6 +67,48 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     )
   })
 
+/**
+ * The simulator's sink as bus records: samples (MetricSampleV1), failures (FailureEventV1)
+ * and the actuator's statuses (CommandStatusV1), keyed by host, record timestamp = event
+ * time. Kafka mode and the backtest publish the same records.
+ */
+export function busSink(
+  topics: Pick<KafkaModeTopics, 'metrics' | 'failures' | 'commandStatus'>,
+  emit: (m: OutgoingMessage) => void,
+): SimSink & { readonly samples: number } {
+  let samples = 0
+  return {
+    get samples() {
+      return samples
+    },
+    sample(host, ts, values) {
+      const metrics: Record<string, number | null> = {}
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i]!
+        metrics[SIM_METRICS[i]!] = Number.isNaN(v) ? null : v
+      }
+      emit({
+        topic: topics.metrics,
+        key: host.name,
+        value: encodeMetricSample({ host: host.name, ts, metrics, labels: host.labels }),
+        timestamp: ts,
+      })
+      samples++
+    },
+    failure(f) {
+      emit({
+        topic: topics.failures,
+        key: f.host,
+        value: encodeFailureEvent({ host: f.host, ts: f.ts, kind: f.kind, recoveredTs: f.recoveredTs }),
+        timestamp: f.ts,
+      })
+    },
+    status(s) {
+      emit({ topic: topics.commandStatus, key: s.host, value: encodeCommandStatus(s), timestamp: s.ts })
+    },
+  }
+}
+
 export async function runSimulationOnKafka(opts: KafkaModeOptions): Promise<KafkaModeResult> {
   const log = opts.logger.child({ module: 'sim' })
   const { bus, topics } = opts
@@ -83,38 +125,8 @@ export async function runSimulationOnKafka(opts: KafkaModeOptions): Promise<Kafk
   ])
   const producer = await bus.producer()
   let out: OutgoingMessage[] = []
-  let samples = 0
-  const sim = new FleetSim(
-    opts.params,
-    {
-      sample(host, ts, values) {
-        const metrics: Record<string, number | null> = {}
-        for (let i = 0; i < values.length; i++) {
-          const v = values[i]!
-          metrics[SIM_METRICS[i]!] = Number.isNaN(v) ? null : v
-        }
-        out.push({
-          topic: topics.metrics,
-          key: host.name,
-          value: encodeMetricSample({ host: host.name, ts, metrics, labels: host.labels }),
-          timestamp: ts,
-        })
-        samples++
-      },
-      failure(f) {
-        out.push({
-          topic: topics.failures,
-          key: f.host,
-          value: encodeFailureEvent({ host: f.host, ts: f.ts, kind: f.kind, recoveredTs: f.recoveredTs }),
-          timestamp: f.ts,
-        })
-      },
-      status(s) {
-        out.push({ topic: topics.commandStatus, key: s.host, value: encodeCommandStatus(s), timestamp: s.ts })
-      },
-    },
-    opts.actuator ?? DEFAULT_ACTUATOR_PARAMS,
-  )
+  const sink = busSink(topics, (m) => out.push(m))
+  const sim = new FleetSim(opts.params, sink, opts.actuator ?? DEFAULT_ACTUATOR_PARAMS)
 
   const inbox: HealingCommand[] = []
   let commandsReceived = 0
@@ -171,5 +183,5 @@ export async function runSimulationOnKafka(opts: KafkaModeOptions): Promise<Kafk
   }
   // A run stopped early is judged on the span it covered.
   const outcome = computeOutcome(sim, sim.now)
-  return { outcome, samples, commandsReceived, commandsInvalid, sim }
+  return { outcome, samples: sink.samples, commandsReceived, commandsInvalid, sim }
 }
