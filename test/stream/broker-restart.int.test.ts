@@ -10,8 +10,9 @@ import { eventually, uniqueName } from '../helpers/bus.js'
 import { fakeModel, fleetRecords, outputs, topicsFor } from './helpers.js'
 
 // A broker of this test's own (another port, its own data), so restarting it leaves the
-// suite's broker alone.
-const port = 39_292
+// suite's broker alone. Below Linux's ephemeral range (32768+), where a client's local port
+// could already hold it.
+const port = 29_292
 const runDir = mkdtempSync(join(tmpdir(), 'preempt-broker-'))
 const env = {
   ...process.env,

@@ -228,8 +228,13 @@ describe('streaming scorer against the real broker', () => {
         { env: { ...process.env, KAFKA_BROKERS: kafkaBrokers().join(',') }, stdio: ['ignore', 'ignore', 'pipe'] },
       )
     const kills: number[] = []
+    const children: ChildProcess[] = []
+    ctx.onTestFinished(() => {
+      for (const c of children) if (c.exitCode === null) c.kill('SIGKILL')
+    })
     for (let k = 1; k <= 5; k++) {
       const child = start(false)
+      children.push(child)
       let err = ''
       child.stderr!.on('data', (d) => {
         err += d
@@ -242,8 +247,10 @@ describe('streaming scorer against the real broker', () => {
         await new Promise((res) => setTimeout(res, 25))
         committed = await committedTotal(bus, group, topics.metrics)
       }
-      child.kill('SIGKILL')
-      await new Promise((res) => child.once('exit', res))
+      if (child.exitCode === null) {
+        child.kill('SIGKILL')
+        await new Promise((res) => child.once('exit', res))
+      }
       expect(
         committed,
         `serve #${k} reached ${committed} of ${target} (stderr: ${err.slice(-1000)})`,
@@ -252,6 +259,7 @@ describe('streaming scorer against the real broker', () => {
       if (process.env['PREEMPT_TEST_KEEP_LOGS']) writeFileSync(`/tmp/crash-${k}.log`, err)
     }
     const last = start(true)
+    children.push(last)
     let lastErr = ''
     last.stderr!.on('data', (d) => {
       lastErr += d
@@ -273,8 +281,11 @@ describe('streaming scorer against the real broker', () => {
     const ref = owned(ctx, bus, 'rebref')
     const topics = owned(ctx, bus, 'reb')
     const r = await replay(bus, ref)
-    await replay(bus, topics)
     await serveInProcess(bus, ref, uniqueName('g'), r.rows)
+    // Both members join before the input arrives, so both have work when it does.
+    const pre = await bus.admin()
+    await pre.createTopics([{ topic: topics.metrics, partitions: PARTITIONS, configs: { 'retention.ms': '-1' } }])
+    await pre.close()
     const group = uniqueName('g')
     const model = streamModelOf(await loadModel(fx.modelDir))
     const mk = () =>
@@ -291,6 +302,7 @@ describe('streaming scorer against the real broker', () => {
       'both to own partitions',
       60_000,
     )
+    await replay(bus, topics)
     await eventually(() => b.stats().records > 0, 'B to process something', 60_000)
     await b.close(20_000)
     await busB.close()
