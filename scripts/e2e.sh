@@ -25,16 +25,18 @@ JSON
 preempt() { node bin/preempt.js --config "$out/config.json" "$@"; }
 
 echo "== serve ($model), waiting for the simulator's topics"
-preempt serve --model "$model" --group "$id" --from-beginning --no-progress 2>"$out/serve.log" &
+# node itself in the background (not a shell function), so SIGTERM reaches it.
+node bin/preempt.js --config "$out/config.json" serve --model "$model" --group "$id" --from-beginning --no-progress 2>"$out/serve.log" &
 serve=$!
 trap 'kill -TERM $serve 2>/dev/null || true' EXIT
 sleep 5
 echo "== simulate --kafka ${fleet[*]} --speed $speed"
 preempt simulate --kafka "${fleet[@]}" --speed "$speed" --no-progress --report "$out/with.json" | tee "$out/with.txt"
 sleep 3   # the last statuses reach the scorer
-kill -TERM "$serve"; wait "$serve" || true
+kill -TERM "$serve"
+wait "$serve" && echo "serve: exited 0 after SIGTERM" || echo "serve: exited $? after SIGTERM"
 trap - EXIT
-tail -n 1 "$out/serve.log"
+grep -v '"level"' "$out/serve.log" | tail -n 2
 echo "== the same fleet with no scorer"
 preempt simulate --out "$out/bare" "${fleet[@]}" --no-progress --report "$out/without.json" >"$out/without.txt"
 node -e '
