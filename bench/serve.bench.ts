@@ -12,6 +12,7 @@ import { DEFAULT_SIM_PARAMS, SIM_METRICS } from '../src/sim/model.js'
 import { streamModelOf } from '../src/stream/model.js'
 import { createScorer } from '../src/stream/scorer.js'
 import { trainedFixture } from '../test/stream/fixture.js'
+import { topicsFor } from '../test/stream/helpers.js'
 import { type Bench, type Figure, timed } from './harness.js'
 
 /**
@@ -116,15 +117,7 @@ const bench: Bench = {
       }
 
       // The scorer, transactions on.
-      const topics = {
-        metrics: input,
-        failures: `${input}.failures`,
-        predictions: `${input}.predictions`,
-        commands: `${input}.commands`,
-        commandStatus: `${input}.status`,
-        deadLetter: `${input}.dlq`,
-        state: `${input}.state`,
-      }
+      const topics = { ...topicsFor('bench-serve'), metrics: input }
       made.push(...Object.values(topics).slice(1))
       const group = `bench-serve-${randomUUID().slice(0, 8)}`
       let firstBatch = 0
