@@ -74,6 +74,28 @@ function groupByTopic<T extends { topic: string }, U>(items: T[], map: (item: T)
   return [...groups]
 }
 
+/** Bytes per request at most: a partition's record batch must stay under the broker's message.max.bytes (1 MiB by default). */
+const MAX_SEND_BYTES = 512 * 1024
+
+/** Cuts messages into requests of at most MAX_SEND_BYTES, in order. */
+function chunks(messages: OutgoingMessage[]): OutgoingMessage[][] {
+  const res: OutgoingMessage[][] = []
+  let cur: OutgoingMessage[] = []
+  let bytes = 0
+  for (const m of messages) {
+    const size = (m.value?.length ?? 0) + (m.key?.length ?? 0) + 70
+    if (cur.length && bytes + size > MAX_SEND_BYTES) {
+      res.push(cur)
+      cur = []
+      bytes = 0
+    }
+    cur.push(m)
+    bytes += size
+  }
+  if (cur.length) res.push(cur)
+  return res
+}
+
 const byTopic = (messages: OutgoingMessage[]) =>
   groupByTopic(messages, toMessage).map(([topic, msgs]) => ({ topic, messages: msgs }))
 
@@ -92,10 +114,8 @@ function wrap(code: 'PREEMPT_ERR_BUS_PRODUCE' | 'PREEMPT_ERR_BUS_TRANSACTION' | 
 class KafkaProducer implements Producer {
   constructor(private readonly p: KProducer) {}
   async send(messages: OutgoingMessage[]): Promise<void> {
-    if (!messages.length) return
-    await this.p
-      .sendBatch({ topicMessages: byTopic(messages), acks: -1 })
-      .catch(wrap('PREEMPT_ERR_BUS_PRODUCE', 'send'))
+    for (const part of chunks(messages))
+      await this.p.sendBatch({ topicMessages: byTopic(part), acks: -1 }).catch(wrap('PREEMPT_ERR_BUS_PRODUCE', 'send'))
   }
   async close(): Promise<void> {
     await this.p.disconnect()
@@ -105,10 +125,10 @@ class KafkaProducer implements Producer {
 class KafkaTransaction implements Transaction {
   constructor(private readonly tx: KTransaction) {}
   async send(messages: OutgoingMessage[]): Promise<void> {
-    if (!messages.length) return
-    await this.tx
-      .sendBatch({ topicMessages: byTopic(messages), acks: -1 })
-      .catch(wrap('PREEMPT_ERR_BUS_TRANSACTION', 'transactional send'))
+    for (const part of chunks(messages))
+      await this.tx
+        .sendBatch({ topicMessages: byTopic(part), acks: -1 })
+        .catch(wrap('PREEMPT_ERR_BUS_TRANSACTION', 'transactional send'))
   }
   async sendOffsets(groupId: string, offsets: TopicPartitionOffset[]): Promise<void> {
     if (!offsets.length) return

@@ -150,28 +150,6 @@ const DEADLETTER_REASONS = {
 
 /** Payload bytes kept in a dead letter. */
 const MAX_DEAD_PAYLOAD = 512 * 1024
-/** Bytes per send inside a transaction: a batch stays under the broker's message.max.bytes. */
-const MAX_SEND_BYTES = 512 * 1024
-
-/** Cuts outputs into sends of at most MAX_SEND_BYTES (one record batch per partition must fit). */
-function chunks(out: OutgoingMessage[]): OutgoingMessage[][] {
-  const res: OutgoingMessage[][] = []
-  let cur: OutgoingMessage[] = []
-  let bytes = 0
-  for (const m of out) {
-    const size = (m.value?.length ?? 0) + (m.key?.length ?? 0) + 70
-    if (cur.length && bytes + size > MAX_SEND_BYTES) {
-      res.push(cur)
-      cur = []
-      bytes = 0
-    }
-    cur.push(m)
-    bytes += size
-  }
-  if (cur.length) res.push(cur)
-  return res
-}
-
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 /** Builds the scorer; nothing connects until start(). */
@@ -413,7 +391,7 @@ export function createScorer(deps: ScorerDeps): Scorer {
       if (!lane.producer) throw new PreemptError('PREEMPT_ERR_BUS_CLOSED', `partition ${lane.partition}: no producer`)
       const tx = await lane.producer.begin()
       try {
-        for (const part of chunks(out)) await tx.send(part)
+        await tx.send(out)
         if (offset !== undefined)
           await tx.sendOffsets(groupId, [{ topic: topics.metrics, partition: lane.partition, offset }])
         await tx.commit()

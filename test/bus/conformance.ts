@@ -193,4 +193,26 @@ export function busConformance(makeBus: (ctx: TestContext) => Bus & { ownTopics?
     await consumer.close()
     expect(seen.map((m) => m.value?.toString())).toEqual(['fresh'])
   })
+
+  it('sends more than a broker request may hold (1 MiB) in one call, plain and in a transaction', async (ctx) => {
+    const { bus, topic } = await setup(ctx, 2)
+    const big = 'x'.repeat(400)
+    const msgs = Array.from({ length: 4000 }, (_, i) => ({ topic, key: `h${i % 50}`, value: `${i}:${big}` }))
+    const producer = await bus.producer()
+    await producer.send(msgs)
+    const tp = await bus.transactionalProducer({ transactionalId: uniqueName('tx') })
+    const tx = await tp.begin()
+    await tx.send(msgs)
+    await tx.commit()
+    const { consumer, seen } = await consume(
+      bus,
+      { topic, groupId: uniqueName('g'), fromBeginning: true },
+      (s) => s.length >= 8000,
+      'both sends',
+    )
+    await consumer.close()
+    await producer.close()
+    await tp.close()
+    expect(seen).toHaveLength(8000)
+  })
 }
