@@ -22,27 +22,33 @@ interface ServeFlags extends PolicyFlags {
   progress: boolean
 }
 
-/** Resolves when the process is asked to stop (SIGINT, SIGTERM), or `idleMs` passes with no input. */
-function stopSignal(idle?: { ms: number; records: () => number }) {
+/** Resolves when the process is asked to stop (SIGINT, SIGTERM). */
+function stopSignal() {
   return new Promise<string>((resolve) => {
-    const on = (sig: string) => () => resolve(sig)
-    process.once('SIGINT', on('SIGINT'))
-    process.once('SIGTERM', on('SIGTERM'))
-    if (idle) {
-      let last = -1
-      let since = Date.now()
-      const t = setInterval(() => {
-        const n = idle.records()
-        if (n !== last) {
-          last = n
-          since = Date.now()
-        } else if (n > 0 && Date.now() - since >= idle.ms) {
-          clearInterval(t)
-          resolve('idle')
-        }
-      }, 200)
-      t.unref()
-    }
+    process.once('SIGINT', () => resolve('SIGINT'))
+    process.once('SIGTERM', () => resolve('SIGTERM'))
+  })
+}
+
+/**
+ * Resolves once `idleMs` passed with no new input. Started after the scorer joined its group,
+ * so a member with nothing left to do (all committed before it started) stops too.
+ */
+function idleSignal(idleMs: number, records: () => number) {
+  return new Promise<string>((resolve) => {
+    let last = records()
+    let since = Date.now()
+    const t = setInterval(() => {
+      const n = records()
+      if (n !== last) {
+        last = n
+        since = Date.now()
+      } else if (Date.now() - since >= idleMs) {
+        clearInterval(t)
+        resolve('idle')
+      }
+    }, 200)
+    t.unref()
   })
 }
 
@@ -98,8 +104,14 @@ Examples:
       process.stderr.write(
         `preempt serve: model ${model.name}@${model.version} (${backend.name}), rule ${model.rule.consecutive} in a row ≥ ${(policy.thresholdHigh ?? model.rule.threshold).toFixed(3)}, ${f.dryRun ? 'DRY RUN' : 'live'}${f.killSwitch ? ', kill switch ON' : ''}\n`,
       )
-      const stopped = stopSignal(f.idleExit ? { ms: f.idleExit, records: () => scorer.stats().records } : undefined)
+      const signalled = stopSignal()
       await scorer.start()
+      const stopped = f.idleExit
+        ? Promise.race([
+            signalled,
+            idleSignal(f.idleExit, () => scorer.stats().records + scorer.stats().restoredRecords),
+          ])
+        : signalled
       const progress = f.progress
         ? setInterval(() => {
             const s = scorer.stats()
