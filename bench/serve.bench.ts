@@ -8,6 +8,7 @@ import { runBacktest } from '../src/eval/backtest.js'
 import { createLogger } from '../src/log.js'
 import { loadModel } from '../src/model/artifact.js'
 import { FleetSim } from '../src/sim/engine.js'
+import { busSink } from '../src/sim/kafka-mode.js'
 import { DEFAULT_SIM_PARAMS, SIM_METRICS } from '../src/sim/model.js'
 import { streamModelOf } from '../src/stream/model.js'
 import { createScorer } from '../src/stream/scorer.js'
@@ -34,25 +35,12 @@ async function fill(bus: Bus, topic: string, n: number): Promise<void> {
   await admin.close()
   const producer = await bus.producer()
   const out: OutgoingMessage[] = []
-  let made = 0
-  const sim = new FleetSim(
-    { ...DEFAULT_SIM_PARAMS, hosts: HOSTS, durationMs: 365 * 86_400_000, seed: 77 },
-    {
-      sample(host, ts, values) {
-        if (made >= n) return
-        const metrics: Record<string, number | null> = {}
-        for (let i = 0; i < values.length; i++) metrics[SIM_METRICS[i]!] = Number.isNaN(values[i]!) ? null : values[i]!
-        out.push({
-          topic,
-          key: host.name,
-          timestamp: ts,
-          value: encodeMetricSample({ host: host.name, ts, metrics, labels: host.labels }),
-        })
-        made++
-      },
-    },
-  )
-  while (made < n) {
+  // The simulator's own bus records; only the samples are input (the first n of them).
+  const sink = busSink({ metrics: topic, failures: `${topic}.failures`, commandStatus: `${topic}.status` }, (m) => {
+    if (m.topic === topic && sink.samples < n) out.push(m)
+  })
+  const sim = new FleetSim({ ...DEFAULT_SIM_PARAMS, hosts: HOSTS, durationMs: 365 * 86_400_000, seed: 77 }, sink)
+  while (sink.samples < n) {
     sim.tick()
     if (out.length >= 5000) await producer.send(out.splice(0))
   }

@@ -15,7 +15,6 @@ import { type ScoredRow, scoreCsv } from '../pipelines/score-csv.js'
 import {
   compareOn,
   comparisonJson,
-  costModelOf,
   DEFAULT_MAX_EVAL_ROWS,
   dayLengthOf,
   entitySampler,
@@ -26,6 +25,7 @@ import {
 } from '../pipelines/train.js'
 import { splitShare, type TuneSplit, tuneAlertRule } from '../pipelines/tune.js'
 import { type AlertRule, AlertTracker, alertRuleOf, describeRule } from '../policy/alert.js'
+import { costModelOf } from '../policy/cost.js'
 import { formatSpan, type TimeUnit } from '../time.js'
 import { boot, type GlobalOpts, parse } from './common.js'
 import { addDataFlags, csvOptions, type DataFlags, durationFlag, labelSource } from './data-flags.js'

@@ -5,9 +5,9 @@
  */
 import { type FailureTable, Label } from '../data/labels.js'
 import { type CurvePoint, curves } from '../math/curves.js'
-import type { CostModel } from '../model/artifact.js'
 import type { ScoredRow } from '../pipelines/score-csv.js'
 import type { AlertRule } from '../policy/alert.js'
+import type { CostModel } from '../policy/cost.js'
 import {
   consecutiveRuns,
   EventIndex,

@@ -9,8 +9,6 @@ import { type FeatureSpecV1, featureCount } from '../features/spec.js'
 import type { CostModel } from '../policy/cost.js'
 import type { TimeUnit } from '../time.js'
 
-export type { CostModel } from '../policy/cost.js'
-
 import { tf } from './backend.js'
 import { type Calibration, type ModelKind, ModelKinds, type Normalization } from './mlp.js'
 

@@ -87,6 +87,12 @@ export async function replayCsv(o: ReplayOptions): Promise<ReplayResult> {
   let backwards = 0
   let prevTs = Number.NEGATIVE_INFINITY
   let firstTs: number | undefined
+  const failureRecord = (f: { entity: string; ts: number }): OutgoingMessage => ({
+    topic: o.topics.failures,
+    key: f.entity,
+    timestamp: f.ts,
+    value: encodeFailureEvent({ host: f.entity, ts: f.ts, kind: 'other' }),
+  })
   const flush = async () => {
     if (!out.length) return
     const b = out
@@ -100,13 +106,7 @@ export async function replayCsv(o: ReplayOptions): Promise<ReplayResult> {
       prevTs = Math.max(prevTs, row.ts)
       firstTs ??= row.ts
       while (sentFailures < failures.length && failures[sentFailures]!.ts < row.ts) {
-        const f = failures[sentFailures++]!
-        out.push({
-          topic: o.topics.failures,
-          key: f.entity,
-          timestamp: f.ts,
-          value: encodeFailureEvent({ host: f.entity, ts: f.ts, kind: 'other' }),
-        })
+        out.push(failureRecord(failures[sentFailures++]!))
       }
       const m: Record<string, number | null> = {}
       for (let i = 0; i < metrics.length; i++) {
@@ -131,15 +131,7 @@ export async function replayCsv(o: ReplayOptions): Promise<ReplayResult> {
         if (due > elapsed) await sleep(due - elapsed)
       }
     }
-    for (; sentFailures < failures.length; sentFailures++) {
-      const f = failures[sentFailures]!
-      out.push({
-        topic: o.topics.failures,
-        key: f.entity,
-        timestamp: f.ts,
-        value: encodeFailureEvent({ host: f.entity, ts: f.ts, kind: 'other' }),
-      })
-    }
+    while (sentFailures < failures.length) out.push(failureRecord(failures[sentFailures++]!))
     await flush()
     o.onProgress?.(rows)
   } finally {

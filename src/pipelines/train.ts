@@ -15,12 +15,12 @@ import { type HostTrace, renderReport } from '../eval/report.js'
 import { type Aggregate, createFeatureSpec, featureMetric, featureNames } from '../features/spec.js'
 import type { Logger } from '../log.js'
 import { bestF1, curves, thresholdForPrecision } from '../math/curves.js'
-import { type CostModel, type LoadedModel, loadModel, type ModelMetadataV1, saveModel } from '../model/artifact.js'
+import { type LoadedModel, loadModel, type ModelMetadataV1, saveModel } from '../model/artifact.js'
 import { type BackendName, initBackend, tf } from '../model/backend.js'
 import { calibrate, fitPlatt, type ModelKind, predictRaw, standardize, trainNetwork } from '../model/mlp.js'
 import { Scorer } from '../model/scorer.js'
 import { alertRuleOf, describeRule } from '../policy/alert.js'
-import { costModelOf } from '../policy/cost.js'
+import { type CostModel, costModelOf } from '../policy/cost.js'
 import { formatSpan, type TimeUnit } from '../time.js'
 import { type CleaningReport, dropUnsupportedFailures } from './clean.js'
 import { type ScoredRow, scoreCsv } from './score-csv.js'
@@ -522,5 +522,3 @@ export function traces(rows: ScoredRow[], failures: FailureTable, k: number): Ho
     }
   })
 }
-
-export { costModelOf } from '../policy/cost.js'

@@ -137,7 +137,6 @@ interface Lane {
   chain: Promise<void>
   /** Outputs waiting for this partition's next transaction (status-driven changes). */
   pending: OutgoingMessage[]
-  hosts: Set<string>
   maxTs: number
   closed: boolean
 }
@@ -201,6 +200,8 @@ export function createScorer(deps: ScorerDeps): Scorer {
   let admin: Admin | undefined
   let flushTimer: NodeJS.Timeout | undefined
   let closing = false
+  /** Partitions of the input topic (the denominator of this instance's share of the budget). */
+  let metricsPartitions = 0
   const instance = randomUUID().slice(0, 8)
   let values = new Float64Array(model.spec.metrics.length)
 
@@ -232,8 +233,12 @@ export function createScorer(deps: ScorerDeps): Scorer {
     }
   }
 
-  /** Applies a recorded failure when this sample is the host's first after it. */
-  function crossFailure(host: string, ts: number): boolean {
+  /**
+   * Applies a recorded failure when this sample is the host's first after it (a new life:
+   * windows reset). The policy hears of it on the live path only; a restore replay has its
+   * state from the changelog already.
+   */
+  function crossFailure(host: string, ts: number, live: boolean): boolean {
     const fs = failures.get(host)
     if (!fs?.length) return false
     const newest = engine.newest(host)
@@ -245,30 +250,32 @@ export function createScorer(deps: ScorerDeps): Scorer {
     if (!fs.length) failures.delete(host)
     if (crossed) {
       engine.reset(host)
-      policy.onFailure(host, ts)
+      if (live) policy.onFailure(host, ts)
     }
     return crossed
   }
 
   /**
-   * Decodes and pushes one record into the feature engine. Answers the vector row it
-   * emitted (into `out`), or a dead letter, or nothing (warming up).
+   * Decodes and pushes one record into the feature engine: the one path of a record into
+   * the windows, live and in a restore replay (`live` false: no dead letters, the policy is
+   * not told). Answers the vector row it emitted (into `out`), or a dead letter, or nothing.
    */
   function ingest(
     m: BusMessage,
     out: Float64Array,
     lane: Lane,
+    live = true,
   ): { sample: MetricSample } | { dead: OutgoingMessage } | undefined {
     const d = decodeMetricSample(m.value ?? new Uint8Array(), { key: m.key })
-    if (!d.ok) return { dead: deadLetter(m, d.error.code, d.error.message, d.error.path || null) }
+    if (!d.ok) return live ? { dead: deadLetter(m, d.error.code, d.error.message, d.error.path || null) } : undefined
     const s = d.value
     const problem = sampleValues(model.spec.metrics, s, values)
-    if (problem) return { dead: deadLetter(m, DEADLETTER_REASONS.value, problem.message, problem.path) }
-    crossFailure(s.host, s.ts)
+    if (problem)
+      return live ? { dead: deadLetter(m, DEADLETTER_REASONS.value, problem.message, problem.path) } : undefined
+    crossFailure(s.host, s.ts, live)
     partitionOf.set(s.host, lane.partition)
-    lane.hosts.add(s.host)
     const res = engine.push(s.host, s.ts, values, out)
-    if (res === 'late')
+    if (res === 'late' && live)
       return {
         dead: deadLetter(
           m,
@@ -426,7 +433,6 @@ export function createScorer(deps: ScorerDeps): Scorer {
     for (const s of latest.values()) {
       policy.restore(s)
       partitionOf.set(s.host, p)
-      lane.hosts.add(s.host)
     }
     if (committed == null || !checkpoint) {
       log.info({ partition: p, hosts: latest.size }, 'partition assigned: nothing committed yet, no window replay')
@@ -438,31 +444,9 @@ export function createScorer(deps: ScorerDeps): Scorer {
     const row = new Float64Array(engine.size)
     let replayed = 0
     await bus.readPartition(topics.metrics, p, { from, to: committed }, (msgs) => {
-      for (const m of msgs) {
-        const d = decodeMetricSample(m.value ?? new Uint8Array(), { key: m.key })
-        if (!d.ok || sampleValues(model.spec.metrics, d.value, values)) continue
-        const s = d.value
-        const fs = failures.get(s.host)
-        if (fs?.length) {
-          const newest = engine.newest(s.host)
-          // Replay resets windows as the live path did, without telling the policy again.
-          if (fs.some((f) => f < s.ts && (newest === undefined || f >= newest))) engine.reset(s.host)
-        }
-        partitionOf.set(s.host, p)
-        lane.hosts.add(s.host)
-        engine.push(s.host, s.ts, values, row)
-        if (s.ts > lane.maxTs) lane.maxTs = s.ts
-        replayed++
-      }
+      for (const m of msgs) ingest(m, row, lane, false)
+      replayed += msgs.length
     })
-    // Failures already behind the replayed stream are applied; keep only later ones.
-    for (const [host, fs] of failures) {
-      const newest = engine.newest(host)
-      if (newest === undefined) continue
-      const later = fs.filter((f) => f >= newest)
-      if (later.length) failures.set(host, later)
-      else failures.delete(host)
-    }
     stats.restores++
     stats.restoredRecords += replayed
     log.info(
@@ -480,7 +464,6 @@ export function createScorer(deps: ScorerDeps): Scorer {
       ready: Promise.resolve(),
       chain: Promise.resolve(),
       pending: [],
-      hosts: new Set(),
       maxTs: Number.NEGATIVE_INFINITY,
       closed: false,
     }
@@ -501,7 +484,6 @@ export function createScorer(deps: ScorerDeps): Scorer {
     const total = metricsPartitions || 1
     return Math.min(1, Math.max(1, lanes.size) / total)
   }
-  let metricsPartitions = 0
 
   async function closeLane(p: number): Promise<void> {
     const lane = lanes.get(p)
@@ -511,11 +493,12 @@ export function createScorer(deps: ScorerDeps): Scorer {
     stats.assigned = [...lanes.keys()].sort((a, b) => a - b)
     await lane.chain.catch(() => {})
     await lane.producer?.close().catch(() => {})
-    for (const h of lane.hosts) {
+    const hosts = [...partitionOf].filter(([, q]) => q === p).map(([h]) => h)
+    for (const h of hosts) {
       engine.reset(h)
       partitionOf.delete(h)
     }
-    policy.forget(lane.hosts)
+    policy.forget(hosts)
     policy.update({ share: shareOf() })
   }
 
@@ -579,7 +562,8 @@ export function createScorer(deps: ScorerDeps): Scorer {
 
   function onStatus(s: CommandStatus): void {
     const cmds = policy.onStatus(s)
-    for (const m of routeCommands(cmds, undefined)) lanes.get(partitionOf.get(m.key ?? '') ?? -1)?.pending.push(m)
+    // No current lane: everything is queued on its host's lane for the next transaction.
+    routeCommands(cmds, undefined)
     routeStateChanges(undefined)
   }
 
