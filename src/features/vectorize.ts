@@ -30,8 +30,9 @@ export interface SampleProblem {
 /**
  * Writes a sample's metrics into `dst` (spec order, NaN for null or absent: "metrics the
  * model needs but the sample lacks count as missing"). Answers a problem when a value the
- * model uses is not finite (the decoder already refuses non-numbers; JSON cannot carry
- * Infinity, but a producer bug can still send 1e400, which parses to Infinity).
+ * model uses is not finite. MetricSampleV1's decoder already refuses those (1e400 parses to
+ * Infinity and fails the schema), so through Kafka this is a second line: a sample built in
+ * code skips the decoder.
  */
 export function sampleValues(
   metrics: readonly string[],
