@@ -76,6 +76,38 @@ export const ErrorCodes = {
     summary:
       "A metric sample arrived later than the allowed lateness behind its host's newest; it went to the dead-letter topic.",
   },
+  PREEMPT_ERR_API_INPUT: {
+    retriable: false,
+    summary: 'A REST request is invalid: a parameter, the body or its media type; the message names the field.',
+  },
+  PREEMPT_ERR_API_UNAUTHORIZED: {
+    retriable: false,
+    summary: 'A mutating REST route was called without a bearer token (or the API has none configured).',
+  },
+  PREEMPT_ERR_API_FORBIDDEN: {
+    retriable: false,
+    summary: 'A mutating REST route was called with a wrong bearer token.',
+  },
+  PREEMPT_ERR_API_NOT_FOUND: {
+    retriable: false,
+    summary: 'The REST route, host, command or model asked for does not exist (or is not known yet).',
+  },
+  PREEMPT_ERR_API_READ_ONLY: {
+    retriable: false,
+    summary: 'The route needs the scorer, and this API instance runs without one (`preempt api`).',
+  },
+  PREEMPT_ERR_API_TOO_LARGE: {
+    retriable: false,
+    summary: 'A REST request body is larger than api.bodyLimitBytes.',
+  },
+  PREEMPT_ERR_API_RATE_LIMITED: {
+    retriable: true,
+    summary: 'Too many requests to a rate-limited REST route.',
+  },
+  PREEMPT_ERR_INTERNAL: {
+    retriable: false,
+    summary: 'A bug: preempt failed in a way it does not expect. The log has the cause.',
+  },
   PREEMPT_ERR_CLI_USAGE: {
     retriable: false,
     summary: 'A command-line flag or argument is invalid.',

@@ -80,6 +80,30 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    /** The REST API (src/api/): `preempt serve --api-port`, `preempt api`. */
+    api: Type.Object(
+      {
+        /** Interface the API listens on. Default '127.0.0.1'. */
+        host: Type.String({ minLength: 1, maxLength: 255 }),
+        /** Bearer token the mutating routes require; env PREEMPT_API_TOKEN. Unset: they answer 401. */
+        token: Type.Optional(Type.String({ minLength: 16, maxLength: 512 })),
+        /** Origins allowed by CORS. Default [] (CORS off). */
+        corsOrigins: Type.Array(Type.String({ minLength: 1 })),
+        /** Largest request body, bytes. Default 1048576. */
+        bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024 }),
+        /** POST /v1/score requests per minute per client address. Default 600. */
+        scoreRatePerMinute: Type.Integer({ minimum: 1 }),
+        /** Scores kept per host for /v1/hosts/:host/history. Default 120. */
+        historyPoints: Type.Integer({ minimum: 1, maximum: 100_000 }),
+        /** …and none older than this behind the host's newest, ms. Default 21600000 (6 h). */
+        historyMs: Type.Integer({ minimum: 1000 }),
+        /** Commands kept (oldest forgotten first). Default 100000. */
+        maxCommands: Type.Integer({ minimum: 1 }),
+        /** Folder of model folders that GET /v1/models lists and activate loads. Default 'models'. */
+        modelsDir: Type.String({ minLength: 1 }),
+      },
+      { additionalProperties: false },
+    ),
     log: Type.Object(
       {
         /** pino level. Default 'info'; env PREEMPT_LOG_LEVEL. */
@@ -109,6 +133,16 @@ export const DEFAULT_CONFIG: Config = {
     softwareMetrics: [...DEFAULT_SOFTWARE_METRICS],
     guards: { ...DEFAULT_GUARDS },
   },
+  api: {
+    host: '127.0.0.1',
+    corsOrigins: [],
+    bodyLimitBytes: 1_048_576,
+    scoreRatePerMinute: 600,
+    historyPoints: 120,
+    historyMs: 21_600_000,
+    maxCommands: 100_000,
+    modelsDir: 'models',
+  },
   log: { level: 'info' },
 }
 
@@ -117,6 +151,7 @@ export const ENV_KEYS = {
   KAFKA_BROKERS: 'kafka.brokers',
   PREEMPT_KAFKA_CLIENT_ID: 'kafka.clientId',
   PREEMPT_LOG_LEVEL: 'log.level',
+  PREEMPT_API_TOKEN: 'api.token',
 } as const
 
 type DeepPartial<T> = {

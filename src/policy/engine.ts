@@ -136,6 +136,8 @@ export interface HostPolicy {
   state: HostStateName
   zone: string | null
   rack: string | null
+  /** The host's `service` label (for the API's filters). */
+  service: string | null
   /** Scores in a row ≥ hi since the last action attempt (what acting counts). */
   run: number
   /** Scores in a row ≥ hi, whatever the policy did: the alert rule behind `risk` (as `preempt score`'s alert). */
@@ -359,6 +361,7 @@ export class PolicyEngine {
         state: 'healthy',
         zone: o.labels['zone'] ?? null,
         rack: o.labels['rack'] ?? null,
+        service: o.labels['service'] ?? null,
         run: 0,
         streak: 0,
         episode: 0,
@@ -377,6 +380,7 @@ export class PolicyEngine {
     }
     if (o.labels['zone']) s.zone = o.labels['zone']
     if (o.labels['rack']) s.rack = o.labels['rack']
+    if (o.labels['service']) s.service = o.labels['service']
     const commands: HealingCommand[] = []
     const prevState = s.state
     const prevRun = s.run

@@ -106,6 +106,10 @@ export interface ScorerStats {
   computeMs: number
   commitMs: number
   assigned: number[]
+  /** Assigned partitions still restoring (no output until they are done). */
+  restoring: number
+  /** start() has joined the group. */
+  started: boolean
 }
 
 export interface ScorerDeps {
@@ -114,7 +118,13 @@ export interface ScorerDeps {
   config: ScorerConfig
   log: Logger
   /** Called after each committed batch (for progress output, the API and tests). */
-  onCommitted?: (info: { partition: number; predictions: EmittedPrediction[]; commands: HealingCommand[] }) => void
+  onCommitted?: (info: {
+    partition: number
+    predictions: EmittedPrediction[]
+    commands: HealingCommand[]
+    /** From the batch in hand to its transaction committed. */
+    ms: number
+  }) => void
 }
 
 export interface Scorer {
@@ -189,6 +199,8 @@ export function createScorer(deps: ScorerDeps): Scorer {
     computeMs: 0,
     commitMs: 0,
     assigned: [],
+    restoring: 0,
+    started: false,
   }
   const lanes = new Map<number, Lane>()
   /** Host → input partition (where its state is written). */
@@ -472,9 +484,14 @@ export function createScorer(deps: ScorerDeps): Scorer {
     stats.assigned = [...lanes.keys()].sort((a, b) => a - b)
     fresh.ready = (async () => {
       // The producer first: it fences a zombie that still holds this partition.
-      fresh.producer = await bus.transactionalProducer({ transactionalId: `${txPrefix}-${topics.metrics}-${p}` })
-      await restore(fresh)
-      policy.update({ share: shareOf() })
+      stats.restoring++
+      try {
+        fresh.producer = await bus.transactionalProducer({ transactionalId: `${txPrefix}-${topics.metrics}-${p}` })
+        await restore(fresh)
+        policy.update({ share: shareOf() })
+      } finally {
+        stats.restoring--
+      }
     })()
     fresh.chain = fresh.ready
     return fresh
@@ -539,7 +556,7 @@ export function createScorer(deps: ScorerDeps): Scorer {
       stats.batches++
       stats.predictions += predictions.length
       stats.lastBatchMs = performance.now() - t0
-      deps.onCommitted?.({ partition: lane.partition, predictions, commands })
+      deps.onCommitted?.({ partition: lane.partition, predictions, commands, ms: stats.lastBatchMs })
     })
   }
 
@@ -682,6 +699,7 @@ export function createScorer(deps: ScorerDeps): Scorer {
       await consumer.run((batch) => handleBatch(batch))
       flushTimer = setInterval(() => void flushPending(), 250)
       flushTimer.unref()
+      stats.started = true
       log.info({ group: groupId, input: topics.metrics, model: `${model.name}@${model.version}` }, 'scorer running')
     },
     async close(deadlineMs = 30_000) {

@@ -1,0 +1,178 @@
+/**
+ * GET /metrics: Prometheus text from a prom-client registry of its own (never the global
+ * one, so two apps in one process never collide). Scorer counters are read at scrape time
+ * (collect callbacks), never on the hot path; the batch-latency histogram is fed per
+ * committed batch through `observeBatch`.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import type { Admin } from '../bus/index.js'
+import type { Scorer } from '../stream/scorer.js'
+import { fleetStats } from './stats.js'
+import type { FleetView } from './view.js'
+
+export interface ApiMetrics {
+  registry: Registry
+  observeBatch(seconds: number): void
+}
+
+export interface MetricsSources {
+  view: FleetView
+  scorer?: Scorer | undefined
+  /** For the consumer lag of the scorer's group on the input topic. */
+  lag?: { admin: () => Promise<Admin>; groupId: string; topic: string } | undefined
+}
+
+/** A counter that mirrors a running total read at scrape time. */
+function mirror(c: Counter<string>, last: Map<string, number>, labels: Record<string, string>, total: number): void {
+  const key = `${(c as unknown as { name: string }).name}${JSON.stringify(labels)}`
+  const d = total - (last.get(key) ?? 0)
+  if (d > 0) c.inc(labels, d)
+  last.set(key, total)
+}
+
+export function createApiMetrics(src: MetricsSources): ApiMetrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'preempt_process_' })
+  const seen = new Map<string, number>()
+  const scorer = src.scorer
+
+  new Counter({
+    name: 'preempt_records_total',
+    help: 'Metric samples consumed by the scorer',
+    registers: [registry],
+    collect() {
+      if (scorer) mirror(this, seen, {}, scorer.stats().records)
+    },
+  })
+  new Counter({
+    name: 'preempt_predictions_total',
+    help: 'Predictions emitted',
+    registers: [registry],
+    collect() {
+      if (scorer) mirror(this, seen, {}, scorer.stats().predictions)
+    },
+  })
+  new Counter({
+    name: 'preempt_dead_letters_total',
+    help: 'Records sent to the dead-letter topic, by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      if (!scorer) return
+      for (const [reason, n] of Object.entries(scorer.stats().deadLetters)) mirror(this, seen, { reason }, n)
+    },
+  })
+  new Counter({
+    name: 'preempt_commands_total',
+    help: 'Healing commands sent, by action',
+    labelNames: ['action'],
+    registers: [registry],
+    collect() {
+      if (!scorer) return
+      for (const [action, n] of Object.entries(scorer.stats().commands)) mirror(this, seen, { action }, n)
+    },
+  })
+  new Counter({
+    name: 'preempt_guard_blocks_total',
+    help: 'Actions the safety budget blocked, by guard',
+    labelNames: ['guard'],
+    registers: [registry],
+    collect() {
+      if (!scorer) return
+      for (const [guard, n] of Object.entries(scorer.policy.counters.blocked)) mirror(this, seen, { guard }, n)
+    },
+  })
+  let lastRate = { at: Date.now(), records: 0 }
+  new Gauge({
+    name: 'preempt_records_per_second',
+    help: 'Samples consumed per second since the previous scrape',
+    registers: [registry],
+    collect() {
+      if (!scorer) return
+      const now = Date.now()
+      const records = scorer.stats().records
+      const dt = (now - lastRate.at) / 1000
+      if (dt > 0) this.set((records - lastRate.records) / dt)
+      lastRate = { at: now, records }
+    },
+  })
+  new Gauge({
+    name: 'preempt_model_info',
+    help: 'The active model (value 1)',
+    labelNames: ['name', 'version'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      if (scorer) this.set({ name: scorer.model.name, version: scorer.model.version }, 1)
+    },
+  })
+  new Gauge({
+    name: 'preempt_kill_switch',
+    help: '1 while the kill switch stops every action',
+    registers: [registry],
+    collect() {
+      const on = scorer ? scorer.policy.options.killSwitch : src.view.killSwitch
+      this.set(on ? 1 : 0)
+    },
+  })
+  new Gauge({
+    name: 'preempt_hosts',
+    help: 'Hosts known to the API, by policy state',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      const by: Record<string, number> = {}
+      for (const p of src.view.policies()) by[p.state] = (by[p.state] ?? 0) + 1
+      for (const [state, n] of Object.entries(by)) this.set({ state }, n)
+    },
+  })
+  new Gauge({
+    name: 'preempt_self_healing_seconds',
+    help: 'Incident stage times (detect, diagnose, recover, total), mean and median over the incidents the API knows',
+    labelNames: ['stage', 'stat'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      const s = fleetStats(src.view).selfHealing
+      const stages = { detect: s.detectMs, diagnose: s.diagnoseMs, recover: s.recoverMs, total: s.selfHealingMs }
+      for (const [stage, v] of Object.entries(stages)) {
+        if (v.mean !== null) this.set({ stage, stat: 'mean' }, v.mean / 1000)
+        if (v.median !== null) this.set({ stage, stat: 'median' }, v.median / 1000)
+      }
+    },
+  })
+  if (src.lag) {
+    const lag = src.lag
+    new Gauge({
+      name: 'preempt_consumer_lag',
+      help: "Records of the input topic not yet committed by the scorers' group, by partition",
+      labelNames: ['partition'],
+      registers: [registry],
+      async collect() {
+        try {
+          const admin = await lag.admin()
+          const [ends, committed] = await Promise.all([
+            admin.endOffsets(lag.topic),
+            admin.committedOffsets(lag.groupId, lag.topic),
+          ])
+          const c = new Map(committed.map((x) => [x.partition, x.offset]))
+          this.reset()
+          for (const e of ends) {
+            const at = c.get(e.partition) ?? e.low
+            this.set({ partition: String(e.partition) }, Number(BigInt(e.high) - BigInt(at)))
+          }
+        } catch {
+          // A scrape never fails on a broker hiccup: the gauge keeps its last values.
+        }
+      },
+    })
+  }
+  const batch = new Histogram({
+    name: 'preempt_batch_seconds',
+    help: 'Time from a batch in hand to its transaction committed',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  })
+  return { registry, observeBatch: (s) => batch.observe(s) }
+}
