@@ -255,6 +255,7 @@ export const Stats = Type.Object({
   }),
   selfHealing: Type.Object({
     incidents: Type.Integer(),
+    detectUnknown: Type.Integer(),
     detectMs: Summary,
     diagnoseMs: Summary,
     recoverMs: Summary,

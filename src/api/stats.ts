@@ -8,8 +8,9 @@
  *   failures; availability = MTBF / (MTBF + MTTR), 1 with no failure;
  * - per healing action (drain, restart) that succeeded, self-healing time = detect +
  *   diagnose + recover: detect from the onset of the host's risk (its first score at or
- *   above the command's low threshold, ¾ of its threshold, in the unbroken run before
- *   the deciding score) to the deciding score; diagnose from there to the actuator's
+ *   above ¾ of the command's threshold in the unbroken run before the deciding score,
+ *   found while the bounded score history still holds it; else the incident counts in
+ *   `detectUnknown` and is left out of detect and the total) to the deciding score; diagnose from there to the actuator's
  *   `accepted`; recover from `accepted` to `succeeded`;
  * - fault-tolerance rate: healing actions that succeeded / (those + failures): the share
  *   of incidents met by a completed action rather than an outage;
@@ -24,6 +25,8 @@ import type { FleetView } from './view.js'
 
 export interface StageTimes {
   incidents: number
+  /** Incidents whose onset the bounded score history no longer held (left out of detect and the total). */
+  detectUnknown: number
   detectMs: { mean: number | null; median: number | null }
   diagnoseMs: { mean: number | null; median: number | null }
   recoverMs: { mean: number | null; median: number | null }
@@ -86,7 +89,9 @@ export function fleetStats(view: FleetView): FleetStats {
   const recover: number[] = []
   const healed: number[] = []
   const succeededAt = new Map<string, number[]>()
-  for (const { command: c, statuses } of view.allCommands()) {
+  let detectUnknown = 0
+  for (const entry of view.allCommands()) {
+    const { command: c, statuses } = entry
     total++
     byAction[c.action] = (byAction[c.action] ?? 0) + 1
     if (c.dryRun) dryRun++
@@ -96,17 +101,17 @@ export function fleetStats(view: FleetView): FleetStats {
     const ok = statuses.find((s) => s.status === 'succeeded')
     if (!ok) continue
     const accepted = statuses.find((s) => s.status === 'accepted') ?? ok
-    const lo = c.reason.threshold * 0.75
-    const h = view.history(c.host, Number.NEGATIVE_INFINITY, c.reason.predictionTs) ?? []
-    let onset = c.reason.predictionTs
-    for (let i = h.length - 1; i >= 0 && h[i]!.score >= lo; i--) onset = h[i]!.ts
-    const d = c.reason.predictionTs - onset
+    const onset = view.onsetOf(entry)
     const g = Math.max(0, accepted.ts - c.reason.predictionTs)
     const r = Math.max(0, ok.ts - accepted.ts)
-    detect.push(d)
     diagnose.push(g)
     recover.push(r)
-    healed.push(d + g + r)
+    if (onset === undefined) detectUnknown++
+    else {
+      const d = c.reason.predictionTs - onset
+      detect.push(d)
+      healed.push(d + g + r)
+    }
     const list = succeededAt.get(c.host) ?? []
     list.push(c.reason.predictionTs)
     succeededAt.set(c.host, list)
@@ -144,10 +149,11 @@ export function fleetStats(view: FleetView): FleetStats {
     mtbfMs: mtbf,
     mttrMs: mttr,
     availability,
-    faultToleranceRate: healed.length + n ? healed.length / (healed.length + n) : null,
+    faultToleranceRate: recover.length + n ? recover.length / (recover.length + n) : null,
     commands: { total, byAction, byStatus, dryRun },
     selfHealing: {
-      incidents: healed.length,
+      incidents: recover.length,
+      detectUnknown,
       detectMs: summary(detect),
       diagnoseMs: summary(diagnose),
       recoverMs: summary(recover),

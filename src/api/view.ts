@@ -31,6 +31,13 @@ export interface ViewOptions {
 export interface CommandEntry {
   command: HealingCommand
   statuses: CommandStatus[]
+  /**
+   * Onset of the risk that led to the command (event time): its host's first score at or
+   * above ¾ of the command's threshold in the unbroken run before the deciding score. Found
+   * from the score history while it still holds the deciding score; undefined before (the
+   * prediction not read yet) and if never (history rolled over first).
+   */
+  onset?: number
 }
 
 class History {
@@ -176,6 +183,9 @@ export class FleetView {
     e.prediction = p
     if (!e.history) e.history = new History(this.opts.historyPoints)
     e.history.push(p.ts, p.score)
+    // A command read before its deciding prediction (topics are read concurrently).
+    const lastCmd = e.commands.length ? this.commands.get(e.commands.at(-1)!) : undefined
+    if (lastCmd && lastCmd.onset === undefined && lastCmd.command.reason.predictionTs === p.ts) this.onsetOf(lastCmd)
     if (p.ts < this.firstTs) this.firstTs = p.ts
     if (p.ts > this.lastTs) this.lastTs = p.ts
     this.horizonMs = p.horizonMs
@@ -202,6 +212,7 @@ export class FleetView {
     const e = this.entry(c.host)
     e.commands.push(c.id)
     if (e.commands.length > COMMANDS_PER_HOST) e.commands.shift()
+    this.onsetOf(entry)
   }
 
   applyStatus(s: CommandStatus): void {
@@ -225,6 +236,23 @@ export class FleetView {
     const e = this.entry(f.host)
     e.failures.push(f)
     if (e.failures.length > FAILURES_PER_HOST) e.failures.shift()
+  }
+
+  /** The onset of a command's risk (see CommandEntry.onset), computed once the history holds its deciding score. */
+  onsetOf(entry: CommandEntry): number | undefined {
+    if (entry.onset !== undefined) return entry.onset
+    const c = entry.command
+    const h = this.hosts.get(c.host)?.history
+    if (!h) return undefined
+    const pts = h.range(Number.NEGATIVE_INFINITY, c.reason.predictionTs, Number.NEGATIVE_INFINITY)
+    if (pts.at(-1)?.ts !== c.reason.predictionTs) return undefined
+    const lo = c.reason.threshold * 0.75
+    let i = pts.length - 1
+    while (i > 0 && pts[i - 1]!.score >= lo) i--
+    // A run that reaches the oldest point kept may have started earlier: unknown.
+    if (i === 0 && h.size === h.capacity) return undefined
+    entry.onset = pts[i]!.ts
+    return entry.onset
   }
 
   private pushBounded<T>(list: T[], item: T): void {

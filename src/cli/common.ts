@@ -1,8 +1,14 @@
+import { readFileSync } from 'node:fs'
 import { type Command, InvalidArgumentError } from 'commander'
 import { type Config, type ConfigOverrides, loadConfig } from '../config/index.js'
 import { createLogger, type Logger } from '../log.js'
 import type { PolicyOverrides } from '../policy/engine.js'
 import { parseDuration, type TimeUnit } from '../time.js'
+
+/** preempt's version (package.json). */
+export const PREEMPT_VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version
 
 export interface GlobalOpts {
   config?: string

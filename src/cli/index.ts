@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { Command, Option } from 'commander'
+import { registerApiCommand } from './api.js'
 import { registerBacktestCommand } from './backtest.js'
 import { registerKafkaCommands } from './kafka.js'
 import { registerModelCommands } from './model.js'
@@ -36,5 +37,6 @@ export function buildCli(deps: CliDeps): Command {
   registerModelCommands(program, deps.env)
   registerServeCommands(program, deps.env)
   registerBacktestCommand(program, deps.env)
+  registerApiCommand(program, deps.env)
   return program
 }

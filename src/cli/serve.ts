@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander'
+import { type ApiService, createApiService } from '../api/index.js'
 import { createBusFromConfig } from '../bus/index.js'
 import { loadModel } from '../model/artifact.js'
 import { initBackend } from '../model/backend.js'
@@ -6,7 +7,7 @@ import { replayCsv } from '../pipelines/replay.js'
 import { setKillSwitch } from '../stream/control.js'
 import { streamModelOf } from '../stream/model.js'
 import { createScorer } from '../stream/scorer.js'
-import { addPolicyFlags, boot, type GlobalOpts, type PolicyFlags, parse, policyOf } from './common.js'
+import { addPolicyFlags, boot, type GlobalOpts, type PolicyFlags, PREEMPT_VERSION, parse, policyOf } from './common.js'
 import { addDataFlags, csvOptions, type DataFlags } from './data-flags.js'
 
 interface ServeFlags extends PolicyFlags {
@@ -20,6 +21,7 @@ interface ServeFlags extends PolicyFlags {
   idleExit?: number
   closeDeadline: number
   progress: boolean
+  apiPort?: number
 }
 
 /** Resolves when the process is asked to stop (SIGINT, SIGTERM). */
@@ -71,11 +73,17 @@ export function registerServeCommands(program: Command, env: NodeJS.ProcessEnv):
     )
     .option('--close-deadline <dur>', 'on SIGTERM, close within this long', parse.duration('--close-deadline'), 30_000)
     .option('--no-progress', 'no periodic progress line')
+    .option(
+      '--api-port <port>',
+      'also serve the REST API on this port (0: any free port); interface api.host',
+      parse.int('--api-port', 0, 65_535),
+    )
     .addHelpText(
       'after',
       `
 Examples:
   preempt serve --model models/fleet --dry-run            # the first week: monitor, act on nothing
+  PREEMPT_API_TOKEN=… preempt serve --model models/fleet --api-port 8080   # with the REST API (/docs)
   KAFKA_BROKERS=kafka-1:9092 preempt serve --model models/fleet --max-concurrent 5
   preempt kill-switch on                                  # stop every action at once`,
     )
@@ -89,10 +97,12 @@ Examples:
       if (f.killSwitch) policy.killSwitch = true
       if (f.commandTtl !== undefined) policy.commandTtlMs = f.commandTtl
       const bus = createBusFromConfig(config, logger)
+      let api: ApiService | undefined
       const scorer = createScorer({
         bus,
         model,
         log: logger,
+        onCommitted: (info) => api?.metrics.observeBatch(info.ms / 1000),
         config: {
           topics: config.topics,
           groupId: f.group,
@@ -106,6 +116,20 @@ Examples:
       )
       const signalled = stopSignal()
       await scorer.start()
+      if (f.apiPort !== undefined) {
+        api = await createApiService({
+          bus,
+          config,
+          log: logger,
+          version: PREEMPT_VERSION,
+          scorer,
+          scorerGroup: f.group,
+          modelDir: f.model,
+        })
+        await api.start()
+        const url = await api.listen(f.apiPort)
+        process.stderr.write(`preempt serve: REST API on ${url} (OpenAPI at ${url}/docs)\n`)
+      }
       const stopped = f.idleExit
         ? Promise.race([
             signalled,
@@ -127,6 +151,7 @@ Examples:
       const why = await stopped
       if (progress) clearInterval(progress)
       process.stderr.write(`preempt serve: ${why}: finishing the batch in hand and closing\n`)
+      await api?.close()
       await scorer.close(f.closeDeadline)
       await bus.close()
       const s = scorer.stats()

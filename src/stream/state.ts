@@ -59,7 +59,12 @@ export function decodeStateRecord(value: Buffer | null): StateRecord | undefined
     if (typeof h.host !== 'string' || typeof h.state !== 'string' || !Array.isArray(h.actions)) return undefined
     return {
       kind: 'host',
-      host: { ...h, service: h.service ?? null, streak: h.streak ?? 0, cooldownUntil: h.cooldownUntil ?? Number.NEGATIVE_INFINITY },
+      host: {
+        ...h,
+        service: h.service ?? null,
+        streak: h.streak ?? 0,
+        cooldownUntil: h.cooldownUntil ?? Number.NEGATIVE_INFINITY,
+      },
     }
   }
   if (w['kind'] === 'checkpoint' && typeof w['event_ts'] === 'number' && typeof w['offset'] === 'string')

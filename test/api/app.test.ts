@@ -361,6 +361,8 @@ describe('REST API on the in-memory bus (inject)', () => {
     const sh = s.selfHealing
     expect(sh.selfHealingMs.mean).toBe(sh.detectMs.mean + sh.diagnoseMs.mean + sh.recoverMs.mean)
     expect(sh.recoverMs.mean).toBe(5 * 30_000)
+    expect(sh.detectUnknown).toBe(0)
+    expect(sh.detectMs.mean).toBeGreaterThanOrEqual(2 * 30_000) // the 3-in-a-row rule at least
     expect(s.faultToleranceRate).toBe(0.5) // one healed incident, one failure
     expect(s.alerts.total).toBe(3)
     expect(s.alerts.recall).toBe(1) // host-007 alerted before its failure
