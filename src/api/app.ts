@@ -187,6 +187,38 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     // One line per 4xx/5xx from the error handler; none per request (10k req/s would drown the log).
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
+    // Room for the longest host (256) and command id (128); longer answers 414 below.
+    routerOptions: { maxParamLength: 300 },
+    // Malformed HTTP (headers over Node's 16 KiB, a broken request line) never reaches
+    // fastify's handlers: answered on the socket, still in the one error shape.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
+      if (err.code === 'ECONNRESET' || !socket.writable) return
+      const tooLarge = err.code === 'HPE_HEADER_OVERFLOW'
+      const status = tooLarge ? 431 : 400
+      const body = JSON.stringify({
+        error: {
+          code: 'PREEMPT_ERR_API_INPUT',
+          message: tooLarge
+            ? 'the request line and headers are over 16 KiB; send a shorter URL (cursor, filters)'
+            : 'malformed HTTP request',
+        },
+      })
+      socket.end(
+        `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      )
+    },
+    // Errors raised before routing (a bad URL, a path parameter over the limit): same shape.
+    frameworkErrors: (err, req, reply) => {
+      const status = typeof err.statusCode === 'number' ? err.statusCode : 400
+      req.log.info({ status, url: req.url, fst: err.code }, err.message)
+      void (reply as FastifyReply).code(status).send({
+        error: {
+          code: codeOfStatus(status),
+          message: status === 414 ? 'a path parameter is longer than any host, command id or model name' : err.message,
+          field: 'params',
+        },
+      })
+    },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   })
 
@@ -313,7 +345,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         description:
           'Filter by risk band, service, zone; sorted by score (highest first) or host; cursor pagination. Lists may lag the newest predictions by up to a second.',
         querystring: S.PredictionsQuery,
-        response: { 200: S.PredictionsPage, ...errors(400) },
+        response: { 200: S.PredictionsPage, ...errors(400, 431) },
       },
     },
     async (req) => {
@@ -345,7 +377,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       schema: {
         summary: 'A host: latest prediction with top features, policy state, recent commands and statuses',
         params: S.HostParams,
-        response: { 200: S.HostDetail, ...errors(400, 404) },
+        response: { 200: S.HostDetail, ...errors(400, 404, 414) },
       },
     },
     async (req) => {
@@ -372,7 +404,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
           'Bounded retention: the last api.historyPoints scores of the host (default 120), none older than api.historyMs (default 6 h) behind its newest.',
         params: S.HostParams,
         querystring: S.HistoryQuery,
-        response: { 200: S.History, ...errors(400, 404) },
+        response: { 200: S.History, ...errors(400, 404, 414) },
       },
     },
     async (req) => {
@@ -395,7 +427,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       schema: {
         summary: 'Commands, newest first, with their statuses',
         querystring: S.CommandsQuery,
-        response: { 200: S.CommandList, ...errors(400) },
+        response: { 200: S.CommandList, ...errors(400, 431) },
       },
     },
     async (req) => {
@@ -414,7 +446,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       schema: {
         summary: 'A command, its statuses, and the guard decisions about its host around it',
         params: S.CommandParams,
-        response: { 200: S.CommandDetail, ...errors(400, 404) },
+        response: { 200: S.CommandDetail, ...errors(400, 404, 414) },
       },
     },
     async (req) => {
@@ -485,7 +517,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       schema: {
         summary: "One model's metadata and evaluation figures",
         params: S.ModelParams,
-        response: { 200: S.ModelInfo, ...errors(400, 404) },
+        response: { 200: S.ModelInfo, ...errors(400, 404, 414) },
       },
     },
     async (req) => {
@@ -507,7 +539,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         description:
           'Loads and validates the model folder, then swaps it in between batches (windows are rebuilt when its features differ).',
         params: S.ModelParams,
-        response: { 200: S.Activated, ...errors(400, 401, 403, 404, 409, 422) },
+        response: { 200: S.Activated, ...errors(400, 401, 403, 404, 409, 414, 422) },
         ...secured,
       },
     },

@@ -62,15 +62,22 @@ export const PredictionsQuery = Type.Object(
         { description: 'Risk band' },
       ),
     ),
-    service: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
-    zone: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+    service: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    zone: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
     sort: Type.Optional(
       Type.Union([Type.Literal('score'), Type.Literal('host')], {
         description: 'score: highest first (default); host: by name',
       }),
     ),
     limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
-    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: "The previous page's `next`" })),
+    cursor: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 1024,
+        pattern: '^[A-Za-z0-9_-]+$',
+        description: "The previous page's `next`",
+      }),
+    ),
   },
   { additionalProperties: false },
 )
