@@ -319,7 +319,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     if (!timingSafeEqual(digest(h.replace(/^Bearer\s+/i, '')), token))
       throw new PreemptError('PREEMPT_ERR_API_FORBIDDEN', 'wrong bearer token')
   }
-  const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, S.ErrorBody]))
+  const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, S.serializable(S.ErrorBody)]))
   const secured = { security: [{ bearer: [] }] }
 
   const activeModel = () => deps.scorer?.model ?? deps.model
@@ -337,6 +337,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       : { source: 'unavailable' as const, items: [] }
 
   // ---- predictions and hosts -------------------------------------------------------------
+  const pageCache = { version: -1, pages: new Map<string, string>() }
   app.get(
     '/v1/predictions',
     {
@@ -345,10 +346,10 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         description:
           'Filter by risk band, service, zone; sorted by score (highest first) or host; cursor pagination. Lists may lag the newest predictions by up to a second.',
         querystring: S.PredictionsQuery,
-        response: { 200: S.PredictionsPage, ...errors(400, 431) },
+        response: { 200: S.serializable(S.PredictionsPage), ...errors(400, 431) },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const q = req.query as {
         risk?: 'ok' | 'watch' | 'act'
         service?: string
@@ -363,11 +364,33 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
           "querystring/cursor is not a cursor of this listing (pass a page's `next` with the same sort)",
           { details: { field: 'querystring/cursor' } },
         )
-      const page = view.list(q)
-      return {
-        ...page,
-        items: page.items.map((i) => ({ ...predictionWire(i), state: i.state, zone: i.zone, service: i.service })),
+      // A page is the same for the same query on the same snapshot: served from its JSON.
+      const version = view.listVersion()
+      if (version !== pageCache.version) {
+        pageCache.pages.clear()
+        pageCache.version = version
       }
+      const key = `${q.risk}|${q.service}|${q.zone}|${q.sort}|${q.limit}|${q.cursor}`
+      const hit = pageCache.pages.get(key)
+      if (hit) return reply.type('application/json; charset=utf-8').send(hit)
+      const page = view.list(q)
+      const items = page.items.map(({ prediction: p, policy }) => ({
+        v: 1 as const,
+        host: p.host,
+        ts: p.ts,
+        scored_at: p.scoredAt,
+        score: p.score,
+        risk: p.risk,
+        model: p.model,
+        horizon_ms: p.horizonMs,
+        top: p.top,
+        state: policy?.state ?? null,
+        zone: policy?.zone ?? null,
+        service: policy?.service ?? null,
+      }))
+      const body = JSON.stringify({ items, next: page.next, total: page.total })
+      if (pageCache.pages.size < 1024) pageCache.pages.set(key, body)
+      return reply.type('application/json; charset=utf-8').send(body)
     },
   )
 
@@ -377,7 +400,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       schema: {
         summary: 'A host: latest prediction with top features, policy state, recent commands and statuses',
         params: S.HostParams,
-        response: { 200: S.HostDetail, ...errors(400, 404, 414) },
+        response: { 200: S.serializable(S.HostDetail), ...errors(400, 404, 414) },
       },
     },
     async (req) => {
@@ -404,7 +427,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
           'Bounded retention: the last api.historyPoints scores of the host (default 120), none older than api.historyMs (default 6 h) behind its newest.',
         params: S.HostParams,
         querystring: S.HistoryQuery,
-        response: { 200: S.History, ...errors(400, 404, 414) },
+        response: { 200: S.serializable(S.History), ...errors(400, 404, 414) },
       },
     },
     async (req) => {
@@ -427,7 +450,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       schema: {
         summary: 'Commands, newest first, with their statuses',
         querystring: S.CommandsQuery,
-        response: { 200: S.CommandList, ...errors(400, 431) },
+        response: { 200: S.serializable(S.CommandList), ...errors(400, 431) },
       },
     },
     async (req) => {
@@ -446,7 +469,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       schema: {
         summary: 'A command, its statuses, and the guard decisions about its host around it',
         params: S.CommandParams,
-        response: { 200: S.CommandDetail, ...errors(400, 404, 414) },
+        response: { 200: S.serializable(S.CommandDetail), ...errors(400, 404, 414) },
       },
     },
     async (req) => {
@@ -479,7 +502,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         description:
           'The samples fill a fresh feature engine in event-time order; the newest vector is scored and explained. Body at most api.bodyLimitBytes; rate-limited per client address (api.scoreRatePerMinute).',
         body: S.ScoreBody,
-        response: { 200: S.ScoreResult, ...errors(400, 409, 413, 415, 429) },
+        response: { 200: S.serializable(S.ScoreResult), ...errors(400, 409, 413, 415, 429) },
       },
     },
     async (req) => {
@@ -498,7 +521,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     {
       schema: {
         summary: 'The models of api.modelsDir (and the active one): metadata and held-out evaluation figures',
-        response: { 200: S.ModelList },
+        response: { 200: S.serializable(S.ModelList) },
       },
     },
     async () => {
@@ -517,7 +540,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       schema: {
         summary: "One model's metadata and evaluation figures",
         params: S.ModelParams,
-        response: { 200: S.ModelInfo, ...errors(400, 404, 414) },
+        response: { 200: S.serializable(S.ModelInfo), ...errors(400, 404, 414) },
       },
     },
     async (req) => {
@@ -539,7 +562,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         description:
           'Loads and validates the model folder, then swaps it in between batches (windows are rebuilt when its features differ).',
         params: S.ModelParams,
-        response: { 200: S.Activated, ...errors(400, 401, 403, 404, 409, 414, 422) },
+        response: { 200: S.serializable(S.Activated), ...errors(400, 401, 403, 404, 409, 414, 422) },
         ...secured,
       },
     },
@@ -565,7 +588,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     {
       schema: {
         summary: "The safety budget's state: guards, kill switch, hosts by state",
-        response: { 200: S.PolicyView },
+        response: { 200: S.serializable(S.PolicyView) },
       },
     },
     async () => {
@@ -612,7 +635,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         summary: 'Stop (on: true) or resume (on: false) every action, on every scorer',
         description: 'Written to the state topic, which every scorer reads; this instance applies it at once.',
         body: S.KillSwitchBody,
-        response: { 200: S.KillSwitchResult, ...errors(400, 401, 403, 409, 415, 503) },
+        response: { 200: S.serializable(S.KillSwitchResult), ...errors(400, 401, 403, 409, 415, 503) },
         ...secured,
       },
     },
@@ -634,7 +657,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       schema: {
         summary: 'Live fleet figures: MTBF, MTTR, availability, self-healing time, alert precision/recall, lead times',
         description: 'Definitions in docs/api.md. Computed from what this instance has materialised.',
-        response: { 200: S.Stats },
+        response: { 200: S.serializable(S.Stats) },
       },
     },
     async () => {
@@ -656,16 +679,20 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     },
   )
 
-  app.get('/healthz', { schema: { summary: 'The process is alive', response: { 200: S.Health } } }, async () => ({
-    status: 'ok' as const,
-  }))
+  app.get(
+    '/healthz',
+    { schema: { summary: 'The process is alive', response: { 200: S.serializable(S.Health) } } },
+    async () => ({
+      status: 'ok' as const,
+    }),
+  )
 
   app.get(
     '/readyz',
     {
       schema: {
         summary: 'Ready: broker reachable, partitions restored, read model caught up, model loaded (503 otherwise)',
-        response: { 200: S.Ready, 503: S.Ready },
+        response: { 200: S.serializable(S.Ready), 503: S.serializable(S.Ready) },
       },
     },
     async (_req, reply) => {

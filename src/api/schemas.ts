@@ -24,6 +24,29 @@ function inline<T extends TObject>(s: T): TObject<T['properties']> {
   return rest as unknown as TObject<T['properties']>
 }
 
+/**
+ * A response schema as fast-json-stringify serialises fastest: a union of string literals
+ * becomes one `enum`, and `X | null` becomes X with `nullable: true` (OpenAPI 3.0). An
+ * `anyOf` makes the serializer validate each value with ajv to pick a branch, which cost 30×
+ * on a page of 100 predictions. Same JSON, same documented shape.
+ */
+export function serializable(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(serializable)
+  if (typeof schema !== 'object' || schema === null) return schema
+  const o = schema as Record<string, unknown>
+  const any = o['anyOf'] as Record<string, unknown>[] | undefined
+  const { anyOf: _a, ...rest } = o
+  if (any?.every((b) => typeof b['const'] === 'string'))
+    return { ...rest, type: 'string', enum: any.map((b) => b['const']) }
+  if (any?.length === 2 && any.some((b) => b['type'] === 'null')) {
+    const other = serializable(any.find((b) => b['type'] !== 'null')) as Record<string, unknown>
+    if (!('anyOf' in other)) return { ...rest, ...other, nullable: true }
+  }
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(o)) out[k] = serializable(v)
+  return out
+}
+
 const Nullable = <T extends import('@sinclair/typebox').TSchema>(t: T) => Type.Union([t, Type.Null()])
 const Num = Type.Number()
 const NullNum = Nullable(Num)

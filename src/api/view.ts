@@ -92,12 +92,14 @@ export interface ListQuery {
 }
 
 export interface ListPage {
-  items: (Prediction & { state: string | null; zone: string | null; service: string | null })[]
+  /** Entries as held (no copies: a page is built into its wire form by the caller). */
+  items: { prediction: Prediction; policy: HostPolicy | undefined }[]
   next: string | null
   total: number
 }
 
 interface Snapshot {
+  version: number
   builtAt: number
   byScore: HostEntry[]
   byHost: HostEntry[]
@@ -322,9 +324,14 @@ export class FleetView {
     const byHost = scored.slice().sort(cmpHost)
     const byRisk: Snapshot['byRisk'] = { ok: [], watch: [], act: [] }
     for (const e of byScore) byRisk[e.prediction!.risk].push(e)
-    this.snapshot = { builtAt: now, byScore, byHost, byRisk }
+    this.snapshot = { version: (this.snapshot?.version ?? 0) + 1, builtAt: now, byScore, byHost, byRisk }
     this.dirty = false
     return this.snapshot
+  }
+
+  /** Version of the lists' snapshot (rebuilt at most every snapshotMs): equal versions, equal pages. */
+  listVersion(now = Date.now()): number {
+    return this.snap(now).version
   }
 
   /** Latest prediction per host: filtered, sorted, one page after the cursor. */
@@ -363,12 +370,7 @@ export class FleetView {
       const e = rows[i]!
       if (q.service !== undefined && e.policy?.service !== q.service) continue
       if (q.zone !== undefined && e.policy?.zone !== q.zone) continue
-      items.push({
-        ...e.prediction!,
-        state: e.policy?.state ?? null,
-        zone: e.policy?.zone ?? null,
-        service: e.policy?.service ?? null,
-      })
+      items.push({ prediction: e.prediction!, policy: e.policy })
       last = e
     }
     // More rows after this page? (with filters: one that matches)
