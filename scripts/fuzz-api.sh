@@ -18,7 +18,7 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
   "$venv/bin/pip" install -q 'schemathesis==4.32.5'
 fi
 echo "== starting the API harness"
-npx tsx scripts/api-harness.ts --port 0 >"$out/harness.out" 2>"$out/harness.err" &
+node --import tsx scripts/api-harness.ts --port 0 >"$out/harness.out" 2>"$out/harness.err" &
 harness=$!
 trap 'kill -TERM $harness 2>/dev/null || true; wait $harness 2>/dev/null || true' EXIT
 for _ in $(seq 1 240); do

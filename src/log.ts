@@ -25,12 +25,21 @@ const KAFKA_TO_PINO: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 }
 
+/**
+ * kafkajs warns on every idempotent producer whose retries are bounded. Ours are on purpose
+ * (8, then PREEMPT_ERR_BUS_PRODUCE): a send that gives up fails its caller, and a
+ * transactional batch that gives up is aborted, so nothing is written twice. The warning
+ * told every user of `simulate --kafka` something untrue about their run; it goes to debug.
+ */
+const BENIGN_KAFKA_WARNINGS = new Set(['Limiting retries for the idempotent producer may invalidate EoS guarantees'])
+
 /** Bridges kafkajs's logger into pino (module 'kafkajs', object first, then message). */
 export function kafkaLogCreator(root: Logger) {
   const log = root.child({ module: 'kafkajs' })
   return () =>
     ({ level, log: entry }: LogEntry) => {
       const { message, timestamp: _ts, logger: _l, ...rest } = entry
+      if (BENIGN_KAFKA_WARNINGS.has(message)) return log.debug(rest, message)
       log[KAFKA_TO_PINO[level] ?? 'info'](rest, message)
     }
 }

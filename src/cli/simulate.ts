@@ -5,7 +5,7 @@ import { createBusFromConfig } from '../bus/index.js'
 import { runSimulationToCsv } from '../sim/csv.js'
 import { runSimulationOnKafka } from '../sim/kafka-mode.js'
 import { DEFAULT_SIM_PARAMS, type SimParams } from '../sim/model.js'
-import { formatOutcome, type OutcomeReport } from '../sim/outcome.js'
+import { computeOutcome, formatOutcome, type OutcomeReport } from '../sim/outcome.js'
 import { formatDuration } from '../time.js'
 import { boot, type GlobalOpts, parse } from './common.js'
 
@@ -152,8 +152,15 @@ Examples:
             speed: opts.speed,
             signal: ac.signal,
             onTick: (sim) => {
-              if (opts.progress && sim.now % 3_600_000 < params.intervalMs)
-                process.stderr.write(`simulated ${formatDuration(sim.now - params.startMs)}\n`)
+              if (opts.progress && sim.now % 3_600_000 < params.intervalMs) {
+                const o = computeOutcome(sim, sim.now)
+                const acts = Object.entries(o.actions.byAction)
+                  .map(([a, n]) => `${a} ${n}`)
+                  .join(', ')
+                process.stderr.write(
+                  `simulated ${formatDuration(sim.now - params.startMs)}: ${o.failures.total} failures, ${o.outages} outages, ${o.failures.averted} averted; commands carried out: ${acts || 'none'}\n`,
+                )
+              }
             },
           })
           outcome = r.outcome
