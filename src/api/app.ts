@@ -24,7 +24,12 @@ import Fastify, {
 } from 'fastify'
 import type { Bus } from '../bus/index.js'
 import type { Config } from '../config/index.js'
-import type { CommandStatus, FailureEvent, HealingCommand, Prediction } from '../contracts/index.js'
+import {
+  healingCommandWire as commandWire,
+  failureEventWire as failureWire,
+  predictionWire,
+  commandStatusWire as statusWire,
+} from '../contracts/index.js'
 import { type ErrorCode, isPreemptError, PreemptError } from '../errors.js'
 import type { Logger } from '../log.js'
 import { loadModel } from '../model/artifact.js'
@@ -87,61 +92,6 @@ function codeOfStatus(status: number): ErrorCode {
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest()
-
-function predictionWire(p: Prediction) {
-  return {
-    v: 1 as const,
-    host: p.host,
-    ts: p.ts,
-    scored_at: p.scoredAt,
-    score: p.score,
-    risk: p.risk,
-    model: p.model,
-    horizon_ms: p.horizonMs,
-    top: p.top,
-  }
-}
-
-function commandWire(c: HealingCommand) {
-  return {
-    v: 1 as const,
-    id: c.id,
-    host: c.host,
-    action: c.action,
-    issued_at: c.issuedAt,
-    expires_at: c.expiresAt,
-    dry_run: c.dryRun,
-    episode: c.episode,
-    reason: {
-      score: c.reason.score,
-      threshold: c.reason.threshold,
-      model: c.reason.model,
-      prediction_ts: c.reason.predictionTs,
-      top: c.reason.top,
-    },
-  }
-}
-
-function statusWire(s: CommandStatus) {
-  return {
-    v: 1 as const,
-    command_id: s.commandId,
-    host: s.host,
-    status: s.status,
-    ts: s.ts,
-    ...(s.detail !== undefined ? { detail: s.detail } : {}),
-  }
-}
-
-function failureWire(f: FailureEvent) {
-  return {
-    v: 1 as const,
-    host: f.host,
-    ts: f.ts,
-    kind: f.kind,
-    ...(f.recoveredTs !== undefined ? { recovered_ts: f.recoveredTs } : {}),
-  }
-}
 
 function policyWire(h: HostPolicy) {
   return {
@@ -374,20 +324,13 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       const hit = pageCache.pages.get(key)
       if (hit) return reply.type('application/json; charset=utf-8').send(hit)
       const page = view.list(q)
-      const items = page.items.map(({ prediction: p, policy }) => ({
-        v: 1 as const,
-        host: p.host,
-        ts: p.ts,
-        scored_at: p.scoredAt,
-        score: p.score,
-        risk: p.risk,
-        model: p.model,
-        horizon_ms: p.horizonMs,
-        top: p.top,
-        state: policy?.state ?? null,
-        zone: policy?.zone ?? null,
-        service: policy?.service ?? null,
-      }))
+      const items = page.items.map(({ prediction, policy }) => {
+        const w = predictionWire(prediction) as ReturnType<typeof predictionWire> & Record<string, unknown>
+        w['state'] = policy?.state ?? null
+        w['zone'] = policy?.zone ?? null
+        w['service'] = policy?.service ?? null
+        return w
+      })
       const body = JSON.stringify({ items, next: page.next, total: page.total })
       if (pageCache.pages.size < 1024) pageCache.pages.set(key, body)
       return reply.type('application/json; charset=utf-8').send(body)

@@ -36,52 +36,35 @@ export function createApiMetrics(src: MetricsSources): ApiMetrics {
   const seen = new Map<string, number>()
   const scorer = src.scorer
 
-  new Counter({
-    name: 'preempt_records_total',
-    help: 'Metric samples consumed by the scorer',
-    registers: [registry],
-    collect() {
-      if (scorer) mirror(this, seen, {}, scorer.stats().records)
-    },
-  })
-  new Counter({
-    name: 'preempt_predictions_total',
-    help: 'Predictions emitted',
-    registers: [registry],
-    collect() {
-      if (scorer) mirror(this, seen, {}, scorer.stats().predictions)
-    },
-  })
-  new Counter({
-    name: 'preempt_dead_letters_total',
-    help: 'Records sent to the dead-letter topic, by reason',
-    labelNames: ['reason'],
-    registers: [registry],
-    collect() {
-      if (!scorer) return
-      for (const [reason, n] of Object.entries(scorer.stats().deadLetters)) mirror(this, seen, { reason }, n)
-    },
-  })
-  new Counter({
-    name: 'preempt_commands_total',
-    help: 'Healing commands sent, by action',
-    labelNames: ['action'],
-    registers: [registry],
-    collect() {
-      if (!scorer) return
-      for (const [action, n] of Object.entries(scorer.stats().commands)) mirror(this, seen, { action }, n)
-    },
-  })
-  new Counter({
-    name: 'preempt_guard_blocks_total',
-    help: 'Actions the safety budget blocked, by guard',
-    labelNames: ['guard'],
-    registers: [registry],
-    collect() {
-      if (!scorer) return
-      for (const [guard, n] of Object.entries(scorer.policy.counters.blocked)) mirror(this, seen, { guard }, n)
-    },
-  })
+  /** A counter that mirrors scorer totals, read at scrape time. */
+  const mirrored = (
+    name: string,
+    help: string,
+    labelNames: string[],
+    read: (sc: Scorer) => [Record<string, string>, number][],
+  ) =>
+    new Counter({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        if (scorer) for (const [labels, n] of read(scorer)) mirror(this, seen, labels, n)
+      },
+    })
+  const by = (label: string, totals: Record<string, number>): [Record<string, string>, number][] =>
+    Object.entries(totals).map(([k, n]) => [{ [label]: k }, n])
+  mirrored('preempt_records_total', 'Metric samples consumed by the scorer', [], (sc) => [[{}, sc.stats().records]])
+  mirrored('preempt_predictions_total', 'Predictions emitted', [], (sc) => [[{}, sc.stats().predictions]])
+  mirrored('preempt_dead_letters_total', 'Records sent to the dead-letter topic, by reason', ['reason'], (sc) =>
+    by('reason', sc.stats().deadLetters),
+  )
+  mirrored('preempt_commands_total', 'Healing commands sent, by action', ['action'], (sc) =>
+    by('action', sc.stats().commands),
+  )
+  mirrored('preempt_guard_blocks_total', 'Actions the safety budget blocked, by guard', ['guard'], (sc) =>
+    by('guard', sc.policy.counters.blocked),
+  )
   let lastRate = { at: Date.now(), records: 0 }
   new Gauge({
     name: 'preempt_records_per_second',

@@ -44,8 +44,13 @@ export const decodeCommandStatus = createDecoder({
   },
 })
 
-export function encodeCommandStatus(s: CommandStatus): Buffer {
+/** The wire form of a status. */
+export function commandStatusWire(s: CommandStatus): CommandStatusV1 {
   const wire: CommandStatusV1 = { v: 1, command_id: s.commandId, host: s.host, status: s.status, ts: s.ts }
   if (s.detail !== undefined) wire.detail = s.detail
-  return encodeJson(wire)
+  return wire
+}
+
+export function encodeCommandStatus(s: CommandStatus): Buffer {
+  return encodeJson(commandStatusWire(s))
 }

@@ -49,8 +49,13 @@ export const decodeFailureEvent = createDecoder({
   },
 })
 
-export function encodeFailureEvent(e: FailureEvent): Buffer {
+/** The wire form of a failure. */
+export function failureEventWire(e: FailureEvent): FailureEventV1 {
   const wire: FailureEventV1 = { v: 1, host: e.host, ts: e.ts, kind: e.kind }
   if (e.recoveredTs !== undefined) wire.recovered_ts = e.recoveredTs
-  return encodeJson(wire)
+  return wire
+}
+
+export function encodeFailureEvent(e: FailureEvent): Buffer {
+  return encodeJson(failureEventWire(e))
 }

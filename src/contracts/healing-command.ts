@@ -103,8 +103,9 @@ export const decodeHealingCommand = createDecoder({
   },
 })
 
-export function encodeHealingCommand(c: HealingCommand): Buffer {
-  return encodeJson({
+/** The wire form of a command (what is on the control topic and what the API returns). */
+export function healingCommandWire(c: HealingCommand): HealingCommandV1 {
+  return {
     v: 1,
     id: c.id,
     host: c.host,
@@ -120,5 +121,9 @@ export function encodeHealingCommand(c: HealingCommand): Buffer {
       prediction_ts: c.reason.predictionTs,
       top: c.reason.top,
     },
-  } satisfies HealingCommandV1)
+  }
+}
+
+export function encodeHealingCommand(c: HealingCommand): Buffer {
+  return encodeJson(healingCommandWire(c))
 }

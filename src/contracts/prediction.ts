@@ -75,6 +75,21 @@ export const decodePrediction = createDecoder({
   },
 })
 
+/** The wire form of a prediction (the API's answers; the topic's bytes come from encodePrediction). */
+export function predictionWire(p: Prediction): PredictionV1 {
+  return {
+    v: 1,
+    host: p.host,
+    ts: p.ts,
+    scored_at: p.scoredAt,
+    score: p.score,
+    risk: p.risk,
+    model: p.model,
+    horizon_ms: p.horizonMs,
+    top: p.top,
+  }
+}
+
 /**
  * Hand-written: one prediction per scored sample makes this the scorer's hottest encoder
  * (JSON.stringify of the object cost ~10 % of a batch). The output is byte-identical to
