@@ -33,6 +33,19 @@ const KAFKA_TO_PINO: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
  */
 const BENIGN_KAFKA_WARNINGS = new Set(['Limiting retries for the idempotent producer may invalidate EoS guarantees'])
 
+/**
+ * kafkajs logs every failed request at error level, also the transient ones it then retries
+ * (a coordinator still loading after a broker start, a leader election). Those go to debug:
+ * when retries run out, preempt raises PREEMPT_ERR_BUS_* and that is logged at error.
+ */
+const TRANSIENT_KAFKA_ERRORS = [
+  "The coordinator is loading and hence can't process requests",
+  'The coordinator is not available',
+  'This is not the correct coordinator',
+  'There is no leader for this topic-partition',
+  'This server does not host this topic-partition',
+]
+
 /** Bridges kafkajs's logger into pino (module 'kafkajs', object first, then message). */
 export function kafkaLogCreator(root: Logger) {
   const log = root.child({ module: 'kafkajs' })
@@ -40,6 +53,8 @@ export function kafkaLogCreator(root: Logger) {
     ({ level, log: entry }: LogEntry) => {
       const { message, timestamp: _ts, logger: _l, ...rest } = entry
       if (BENIGN_KAFKA_WARNINGS.has(message)) return log.debug(rest, message)
+      const error = typeof rest['error'] === 'string' ? rest['error'] : ''
+      if (error && TRANSIENT_KAFKA_ERRORS.some((t) => error.startsWith(t))) return log.debug(rest, message)
       log[KAFKA_TO_PINO[level] ?? 'info'](rest, message)
     }
 }

@@ -411,4 +411,17 @@ describe('REST API on the in-memory bus (inject)', () => {
     expectError(await get(`/v1/hosts/${'h'.repeat(257)}`), 400, 'PREEMPT_ERR_API_INPUT')
     expect((await get('/v1/predictions')).headers['access-control-allow-origin']).toBeUndefined()
   })
+
+  it('CORS answers only the configured origins', async () => {
+    const withCors = await createApiService({
+      bus,
+      config: loadConfig({ overrides: { topics, api: { corsOrigins: ['https://ops.example'] } } }),
+      log,
+      version: 'test',
+    })
+    const ask = (origin: string) => withCors.app.inject({ method: 'GET', url: '/healthz', headers: { origin } })
+    expect((await ask('https://ops.example')).headers['access-control-allow-origin']).toBe('https://ops.example')
+    expect((await ask('https://evil.example')).headers['access-control-allow-origin']).toBeUndefined()
+    await withCors.close()
+  })
 })
