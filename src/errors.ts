@@ -104,9 +104,9 @@ export const ErrorCodes = {
     retriable: true,
     summary: 'Too many requests to a rate-limited REST route.',
   },
-  PREEMPT_ERR_INTERNAL: {
+  PREEMPT_ERR_API_INTERNAL: {
     retriable: false,
-    summary: 'A bug: preempt failed in a way it does not expect. The log has the cause.',
+    summary: 'A bug: the API failed in a way it does not expect (HTTP 500). The log has the cause.',
   },
   PREEMPT_ERR_CLI_USAGE: {
     retriable: false,

@@ -61,7 +61,7 @@ export interface ApiDeps {
   stateTopic: string
   /** Readiness checks beyond the model: name → passing. */
   readiness?: () => Promise<Record<string, boolean>>
-  /** Folder the active model was loaded from (activate remembers the new one). */
+  /** Called after a model folder was activated. */
   onActivated?: (name: string, dir: string) => void
   version: string
 }
@@ -215,7 +215,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     req.log.error({ err, url: req.url }, 'request failed')
     return reply.code(500).send({
       error: {
-        code: 'PREEMPT_ERR_INTERNAL',
+        code: 'PREEMPT_ERR_API_INTERNAL',
         message: `internal error (request ${req.id}); the server log has the cause`,
       },
     })
@@ -472,7 +472,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       const items = await deps.models.list()
       return {
         active: active ? { name: active.name, version: active.version } : null,
-        items: items.map((m) => ({ ...m, active: !!active && m.name === active.name && m.version === active.version })),
+        items: items.map((m) => ({ ...m, active: m.dir === deps.models.activeDir })),
       }
     },
   )
@@ -491,8 +491,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       const dir = await deps.models.dirOf(name)
       const info = (await deps.models.list()).find((m) => m.dir === dir || m.name === name)
       if (!info) throw new PreemptError('PREEMPT_ERR_API_NOT_FOUND', `no model "${name}"`)
-      const active = activeModel()
-      return { ...info, active: !!active && info.version === active.version && info.name === active.name }
+      return { ...info, active: info.dir === deps.models.activeDir }
     },
   )
 

@@ -62,7 +62,7 @@ export async function createApiService(o: ApiServiceOptions): Promise<ApiService
   })
   const models = new ModelRegistry(config.api.modelsDir)
   const active = o.scorer?.model ?? o.model
-  if (active && o.modelDir) models.remember(active.name, o.modelDir)
+  if (active && o.modelDir) models.activate(active.name, o.modelDir)
   let admin: Awaited<ReturnType<Bus['admin']>> | undefined
   const adminOnce = async () => {
     admin ??= await bus.admin()
@@ -88,7 +88,7 @@ export async function createApiService(o: ApiServiceOptions): Promise<ApiService
     bus,
     stateTopic: config.topics.state,
     version: o.version,
-    onActivated: (name, dir) => models.remember(name, dir),
+    onActivated: (name, dir) => models.activate(name, dir),
     readiness: async () => {
       if (Date.now() - brokerOk.at > 2000) {
         const ok = await Promise.race([

@@ -71,8 +71,18 @@ export class ModelRegistry {
     private readonly extra = new Map<string, string>(),
   ) {}
 
+  /** Folder of the model being served (GET /v1/models marks it active). */
+  activeDir: string | undefined
+
   remember(name: string, dir: string): void {
     this.extra.set(name, resolve(dir))
+  }
+
+  /** Marks the folder served from now on (and lists it under `name` when outside modelsDir). */
+  activate(name: string, dir: string): void {
+    const inside = resolve(join(this.modelsDir, name)) === resolve(dir)
+    if (!inside) this.remember(name, dir)
+    this.activeDir = resolve(dir)
   }
 
   /** Folder names under modelsDir with a preempt.json, and the remembered ones. */
@@ -82,7 +92,8 @@ export class ModelRegistry {
       for (const e of await readdir(this.modelsDir, { withFileTypes: true }))
         if (e.isDirectory()) dirs.set(e.name, join(this.modelsDir, e.name))
     } catch {}
-    for (const [n, d] of this.extra) dirs.set(n, d)
+    const seen = new Set([...dirs.values()].map((d) => resolve(d)))
+    for (const [n, d] of this.extra) if (!seen.has(d)) dirs.set(n, d)
     const out: ModelInfo[] = []
     for (const [n, d] of [...dirs].sort(([a], [b]) => (a < b ? -1 : 1))) {
       const info = await modelInfo(d)

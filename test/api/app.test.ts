@@ -1,4 +1,4 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -7,6 +7,7 @@ import { createMemoryBus, MemoryCluster } from '../../src/bus/index.js'
 import { loadConfig } from '../../src/config/index.js'
 import { encodeCommandStatus, encodeFailureEvent } from '../../src/contracts/index.js'
 import { createLogger } from '../../src/log.js'
+import { initBackend } from '../../src/model/backend.js'
 import { createScorer, type Scorer } from '../../src/stream/scorer.js'
 import { eventually } from '../helpers/bus.js'
 import { fakeModel, fleetRecords, T0, topicsFor } from '../stream/helpers.js'
@@ -424,4 +425,28 @@ describe('REST API on the in-memory bus (inject)', () => {
     expect((await ask('https://evil.example')).headers['access-control-allow-origin']).toBeUndefined()
     await withCors.close()
   })
+
+  // Last: it swaps the scorer's model for the rest of the file.
+  it('POST /v1/models/:name/activate swaps a real model in without a restart', async () => {
+    await initBackend()
+    await cp('models/demo', join(modelsDir, 'real'), { recursive: true })
+    const res = await api.app.inject({
+      method: 'POST',
+      url: '/v1/models/real/activate',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    })
+    expect(res.statusCode).toBe(200)
+    const meta = JSON.parse(await readFile('models/demo/preempt.json', 'utf8'))
+    expect(res.json()).toEqual({
+      active: { name: meta.name, version: meta.version },
+      previous: { name: 'fake', version: '1' },
+    })
+    expect(scorer.model.name).toBe(meta.name)
+    const list = (await get('/v1/models')).json()
+    expect(list.active).toEqual({ name: meta.name, version: meta.version })
+    expect(list.items.find((m: { name: string }) => m.name === 'real').active).toBe(true)
+    expect((await get('/metrics')).body).toContain(
+      `preempt_model_info{name="${meta.name}",version="${meta.version}"} 1`,
+    )
+  }, 60_000)
 })
