@@ -108,6 +108,11 @@ export const ErrorCodes = {
     retriable: false,
     summary: 'A bug: the API failed in a way it does not expect (HTTP 500). The log has the cause.',
   },
+  PREEMPT_ERR_IO_FILE: {
+    retriable: false,
+    summary:
+      'A file or folder the command reads or writes cannot be used (missing, a folder, no permission, disk full).',
+  },
   PREEMPT_ERR_CLI_USAGE: {
     retriable: false,
     summary: 'A command-line flag or argument is invalid.',
@@ -115,6 +120,22 @@ export const ErrorCodes = {
 } as const satisfies Record<string, { retriable: boolean; summary: string }>
 
 export type ErrorCode = keyof typeof ErrorCodes
+
+/**
+ * The exit code of a command that ends with `code` (sysexits.h where one fits; docs/errors.md):
+ * 2 usage, 65 bad data, 66 missing or unusable input, 69 Kafka unavailable, 74 file I/O,
+ * 78 configuration, 70 a bug (no catalogue code), 1 anything else.
+ */
+export function exitCodeOf(code: ErrorCode): number {
+  if (code === 'PREEMPT_ERR_CLI_USAGE') return 2
+  if (code === 'PREEMPT_ERR_DATA_CSV' || code === 'PREEMPT_ERR_MODEL_ARTIFACT') return 66
+  if (code.startsWith('PREEMPT_ERR_DATA_') || code === 'PREEMPT_ERR_MODEL_DATA') return 65
+  if (code === 'PREEMPT_ERR_CONTRACT_INVALID' || code.startsWith('PREEMPT_ERR_STREAM_')) return 65
+  if (code.startsWith('PREEMPT_ERR_BUS_') || code === 'PREEMPT_ERR_KAFKA_SCRIPT') return 69
+  if (code === 'PREEMPT_ERR_IO_FILE') return 74
+  if (code.startsWith('PREEMPT_ERR_CONFIG_')) return 78
+  return 1
+}
 
 export interface PreemptErrorOptions {
   cause?: unknown

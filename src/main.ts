@@ -1,27 +1,19 @@
 /**
- * Process entry: CLI → config → service. A crash is logged, then the process exits
- * non-zero; it never carries on in an unknown state.
+ * Process entry: CLI → config → service. Whatever ends a command becomes one line and an
+ * exit code (cli/run.ts); an error that escapes every handler does too, and the process
+ * never carries on in an unknown state.
  */
-import { buildCli } from './cli/index.js'
-import { isPreemptError } from './errors.js'
-import { createLogger } from './log.js'
+import { reportFailure, runCli } from './cli/run.js'
 
-const log = createLogger({ level: process.env['PREEMPT_LOG_LEVEL'] ?? 'info' }).child({ module: 'main' })
-
-process.on('uncaughtException', (err) => {
-  log.fatal({ err }, 'uncaught exception: exiting')
-  process.exit(70)
-})
-process.on('unhandledRejection', (err) => {
-  log.fatal({ err }, 'unhandled rejection: exiting')
-  process.exit(70)
-})
-
-try {
-  await buildCli({ env: process.env }).parseAsync(process.argv)
-} catch (err) {
-  if (isPreemptError(err)) {
-    process.stderr.write(`preempt: ${err.message} [${err.code}]\n`)
-    process.exitCode = 1
-  } else throw err
+const io = { stderr: (s: string) => void process.stderr.write(s), stdout: (s: string) => void process.stdout.write(s) }
+const debug = process.env['PREEMPT_LOG_LEVEL'] === 'debug' || process.env['PREEMPT_LOG_LEVEL'] === 'trace'
+let reported: number | undefined
+/** A failure that escaped the command (a stream's error after its promise was settled …): one line, once. */
+const die = (err: unknown) => {
+  reported ??= reportFailure(err, io, debug ? 'debug' : 'silent')
+  process.exit(reported)
 }
+process.on('uncaughtException', die)
+process.on('unhandledRejection', die)
+
+process.exitCode = await runCli(process.argv, process.env, io)

@@ -27,7 +27,7 @@ export function registerApiCommand(program: Command, env: NodeJS.ProcessEnv): vo
     .option('--model <dir>', 'model folder for POST /v1/score (without it, that route answers 409)')
     .option(
       '--wait-for-topics <dur>',
-      'how long to wait for the scorer to create its topics (default 60s)',
+      'how long to wait for the scorer to create its topics',
       parse.duration('--wait-for-topics'),
       60_000,
     )

@@ -25,7 +25,7 @@ export function registerBacktestCommand(program: Command, env: NodeJS.ProcessEnv
     ),
   )
     .requiredOption('--model <dir>', 'model folder written by preempt train')
-    .option('--report <file>', 'write the outcome JSON (with scorer, without, naive) here')
+    .option('--report <path>', 'write the outcome JSON (with scorer, without, naive) here')
     .option('--no-naive', 'skip the naive static-threshold policy run')
     .option('--no-progress', 'no progress output')
     .addHelpText(

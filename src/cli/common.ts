@@ -52,15 +52,18 @@ export const parse = {
     }
   },
   duration(flag: string, unit: TimeUnit = 'ms') {
-    return (v: string) => {
-      try {
-        const ms = parseDuration(v, unit)
-        if (ms <= 0) throw new RangeError('must be positive')
-        return ms
-      } catch (err) {
-        throw new InvalidArgumentError(`${flag}: ${(err as Error).message}`)
-      }
-    }
+    return Object.assign(
+      (v: string) => {
+        try {
+          const ms = parseDuration(v, unit)
+          if (ms <= 0) throw new RangeError('must be positive')
+          return ms
+        } catch (err) {
+          throw new InvalidArgumentError(`${flag}: ${(err as Error).message}`)
+        }
+      },
+      { unit },
+    )
   },
   time(flag: string) {
     return (v: string) => {

@@ -38,9 +38,14 @@ export function addDataFlags(cmd: Command, opts: { horizonRequired?: boolean } =
     .option('--failures <file>', 'labels: failures CSV (timestamp,host[,kind])')
     .option('--label-col <name>', 'labels: a column marking failure instants (1/true)')
     .option('--run-to-failure', "labels: each entity's last row is its failure")
-    .option(
-      `--horizon <dur>`,
-      `predict failures within this (e.g. 30m, 1h, or 30 steps)${opts.horizonRequired ? '' : '; default: the model’s'}`,
+    .addOption(
+      Object.assign(
+        new Option(
+          '--horizon <dur>',
+          `predict failures within this (e.g. 30m, 1h, or 30 steps)${opts.horizonRequired ? '' : '; default: the model’s'}`,
+        ),
+        { mandatory: Boolean(opts.horizonRequired) },
+      ),
     )
     .option('--lead <dur>', 'failures sooner than this are too late to act on (default 0)')
     .option('--skip-bad-rows', 'count and skip invalid rows instead of failing on the first')
@@ -78,6 +83,23 @@ export function durationFlag(flag: string, value: string | undefined, unit: Time
   } catch (err) {
     throw new InvalidArgumentError(`${flag}: ${(err as Error).message}`)
   }
+}
+
+/** --horizon and --lead together: the horizon positive, the lead shorter than it. */
+export function horizonAndLead(
+  f: DataFlags,
+  unit: TimeUnit,
+  fallback: { horizon?: number; lead?: number } = {},
+): { horizon: number; lead: number } {
+  const horizon = durationFlag('--horizon', f.horizon, unit, fallback.horizon)
+  const lead = durationFlag('--lead', f.lead, unit, fallback.lead ?? 0)
+  if (horizon <= 0)
+    throw new InvalidArgumentError(`--horizon must be longer than 0 (e.g. ${unit === 'step' ? '30' : '30m'}).`)
+  if (lead >= horizon)
+    throw new InvalidArgumentError(
+      `--lead (${f.lead ?? lead}) must be shorter than --horizon (${f.horizon ?? horizon}): a failure is predicted between lead and horizon ahead.`,
+    )
+  return { horizon, lead }
 }
 
 export function labelSource(f: DataFlags) {

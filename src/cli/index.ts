@@ -1,5 +1,9 @@
 import { readFileSync } from 'node:fs'
-import { Command, Option } from 'commander'
+import { mkdir, stat } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { Command, InvalidArgumentError, Option } from 'commander'
+import { PreemptError } from '../errors.js'
+import { formatDuration } from '../time.js'
 import { registerApiCommand } from './api.js'
 import { registerBacktestCommand } from './backtest.js'
 import { registerKafkaCommands } from './kafka.js'
@@ -31,12 +35,83 @@ export function buildCli(deps: CliDeps): Command {
         'silent',
       ]),
     )
-    .showHelpAfterError('(run with --help for usage)')
   registerKafkaCommands(program, deps.env)
   registerSimulateCommand(program, deps.env)
   registerModelCommands(program, deps.env)
   registerServeCommands(program, deps.env)
   registerBacktestCommand(program, deps.env)
   registerApiCommand(program, deps.env)
+  collectRequiredOptions(program)
+  program.hook('preAction', async (_program, action) => {
+    missingRequired(action)
+    await checkInputFiles(action)
+    await prepareOutputFiles(action)
+  })
   return program
+}
+
+const requiredOf = new WeakMap<Command, Option[]>()
+
+/**
+ * Commander reports one missing required option per run. Ours are checked together before
+ * the action (all missing ones in one message), and marked "(required)" in --help.
+ */
+function collectRequiredOptions(cmd: Command): void {
+  // Defaults of duration flags in the unit people type (30s, not 30000).
+  for (const o of cmd.options) {
+    const unit = (o.parseArg as { unit?: string } | undefined)?.unit
+    if (unit === 'ms' && typeof o.defaultValue === 'number' && o.defaultValueDescription === undefined)
+      o.defaultValueDescription = formatDuration(o.defaultValue)
+  }
+  const req = cmd.options.filter((o) => o.mandatory)
+  for (const o of req) {
+    o.mandatory = false
+    o.description = `(required) ${o.description}`
+  }
+  if (req.length) requiredOf.set(cmd, req)
+  for (const sub of cmd.commands) collectRequiredOptions(sub)
+}
+
+function missingRequired(cmd: Command): void {
+  const values = cmd.opts()
+  const missing = (requiredOf.get(cmd) ?? []).filter((o) => values[o.attributeName()] === undefined)
+  if (missing.length)
+    throw new InvalidArgumentError(
+      `preempt ${cmd.name()} needs ${missing.map((o) => o.flags).join(', ')} (missing: ${missing.length === 1 ? 'it' : 'all of them'})`,
+    )
+}
+
+/**
+ * Every option whose value is an input `<file>` (--data, --failures, --hosts of replay …) is
+ * checked before the command starts: the flag, the path and what is wrong, as a data error.
+ */
+async function checkInputFiles(cmd: Command): Promise<void> {
+  const values = cmd.opts()
+  for (const o of cmd.options) {
+    if (!o.flags.includes('<file>')) continue
+    const v = values[o.attributeName()]
+    if (typeof v !== 'string' && !Array.isArray(v)) continue
+    const flag = o.long ?? o.flags
+    for (const path of Array.isArray(v) ? v : [v]) {
+      const s = await stat(path).catch(() => undefined)
+      if (!s) throw new PreemptError('PREEMPT_ERR_DATA_CSV', `${flag} ${path}: no such file (from ${process.cwd()})`)
+      if (!s.isFile()) throw new PreemptError('PREEMPT_ERR_DATA_CSV', `${flag} ${path}: is a folder, not a file`)
+      if (s.size === 0) throw new PreemptError('PREEMPT_ERR_DATA_CSV', `${flag} ${path}: is empty`)
+    }
+  }
+}
+
+/** Options whose value is an output `<path>` (score --out, --report): their folder is created first. */
+async function prepareOutputFiles(cmd: Command): Promise<void> {
+  const values = cmd.opts()
+  for (const o of cmd.options) {
+    const v = values[o.attributeName()]
+    if (!o.flags.includes('<path>') || typeof v !== 'string') continue
+    const s = await stat(v).catch(() => undefined)
+    if (s?.isDirectory())
+      throw new PreemptError('PREEMPT_ERR_IO_FILE', `${o.long} ${v}: is a folder; name a file in it`)
+    await mkdir(dirname(v), { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+      throw new PreemptError('PREEMPT_ERR_IO_FILE', `${o.long} ${v}: cannot create its folder (${err.code})`)
+    })
+  }
 }

@@ -28,7 +28,7 @@ import { type AlertRule, AlertTracker, alertRuleOf, describeRule } from '../poli
 import { costModelOf } from '../policy/cost.js'
 import { formatSpan, type TimeUnit } from '../time.js'
 import { boot, type GlobalOpts, parse } from './common.js'
-import { addDataFlags, csvOptions, type DataFlags, durationFlag, labelSource } from './data-flags.js'
+import { addDataFlags, csvOptions, type DataFlags, durationFlag, horizonAndLead, labelSource } from './data-flags.js'
 
 /** Progress on stderr: a live line on a terminal, plain lines elsewhere. */
 function reporter(enabled: boolean) {
@@ -199,11 +199,13 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
       const unit = csv.timeUnit
       const cd = costDefaults(unit)
       const t0 = Date.now()
+      const labels = labelSource(f)
+      const { horizon, lead } = horizonAndLead(f, unit)
       const res = await trainFromCsv({
         csv,
-        labels: labelSource(f),
-        horizon: durationFlag('--horizon', f.horizon, unit),
-        lead: durationFlag('--lead', f.lead, unit, 0),
+        labels,
+        horizon,
+        lead,
         out: f.out,
         name: f.name ?? basename(f.out),
         split: f.split,
@@ -265,7 +267,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
       .description('score a metric CSV with a model: host,timestamp,score,alert per feature vector'),
   )
     .requiredOption('--model <dir>', 'model folder written by preempt train')
-    .option('--out <file>', 'output CSV (default: stdout)')
+    .option('--out <path>', 'output CSV (default: stdout); its folder is created')
     .option('--threshold <p>', "alert threshold (default: the model's)", parse.number('--threshold', 0, 1))
     .option(
       '--consecutive <k>',
@@ -358,8 +360,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
             rows.push(...r)
           },
         )
-        const horizon = durationFlag('--horizon', f.horizon, csv.timeUnit, meta.horizon)
-        const lead = durationFlag('--lead', f.lead, csv.timeUnit, meta.lead)
+        const { horizon, lead } = horizonAndLead(f, csv.timeUnit, { horizon: meta.horizon, lead: meta.lead })
         const metrics = meta.featureSpec.metrics
         const window = {
           horizon,

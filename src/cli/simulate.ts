@@ -109,7 +109,7 @@ export function registerSimulateCommand(program: Command, env: NodeJS.ProcessEnv
         }),
     )
     .option('--gzip-level <n>', 'CSV mode: gzip level 1 (fast) … 9 (small)', parse.int('--gzip-level', 1, 9), 1)
-    .option('--report <file>', 'also write the outcome report (JSON) here')
+    .option('--report <path>', 'also write the outcome report (JSON) here')
     .option('--no-progress', 'no progress output')
     .addHelpText(
       'after',

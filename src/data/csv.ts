@@ -143,6 +143,25 @@ function badInput(file: string, line: number, message: string, fix: string): Pre
 }
 
 /** Parses a time cell on the internal axis, or undefined. */
+/** A header that names a column twice is refused: which of the two would be the metric? */
+function checkHeader(file: string, line: number, header: string[]): void {
+  const seen = new Set<string>()
+  for (const c of header) {
+    if (seen.has(c))
+      throw badInput(file, line, `column "${c}" appears twice in the header`, 'Rename or drop one of them.')
+    seen.add(c)
+  }
+}
+
+/** The header of a file (its first record). */
+export async function readHeader(file: string): Promise<string[]> {
+  for await (const { record, line } of records(file)) {
+    checkHeader(file, line, record)
+    return record
+  }
+  throw badInput(file, 1, 'the file is empty', 'Give a CSV with a header row.')
+}
+
 export function parseTime(raw: string, unit: TimeUnit): number | undefined {
   if (raw === '') return undefined
   const n = Number(raw)
@@ -186,10 +205,12 @@ export async function discoverMetrics(opts: CsvOptions): Promise<string[]> {
   }
   let header: string[] | undefined
   const numeric = new Map<string, number>()
+  const words = new Map<string, number>()
   let rows = 0
   for await (const { record, line } of records(file)) {
     if (!header) {
       header = record
+      checkHeader(file, line, header)
       for (const need of [opts.timeCol, opts.entityCol, ...(opts.labelCol ? [opts.labelCol] : [])])
         if (!header.includes(need))
           throw badInput(file, line, `no column "${need}" in the header (${header.join(',')})`, 'Name the right one with --time-col / --entity-col / --label-col.')
@@ -205,13 +226,15 @@ export async function discoverMetrics(opts: CsvOptions): Promise<string[]> {
     for (const [c] of numeric) {
       const v = record[header.indexOf(c)]
       if (v === undefined || v === '') continue
-      if (!Number.isFinite(Number(v))) numeric.delete(c)
-      else numeric.set(c, (numeric.get(c) ?? 0) + 1)
+      if (Number.isFinite(Number(v))) numeric.set(c, (numeric.get(c) ?? 0) + 1)
+      else words.set(c, (words.get(c) ?? 0) + 1)
     }
     if (++rows >= 200) break
   }
   if (!header) throw badInput(file, 1, 'the file is empty', 'Give a CSV with a header row.')
-  return header.filter((c) => numeric.has(c))
+  // A column mostly of numbers, with a stray word, is a metric with a bad row (readRows names its
+  // line); a column of words (a zone, a service) is not a metric.
+  return header.filter((c) => numeric.has(c) && (numeric.get(c) ?? 0) > (words.get(c) ?? 0))
 }
 
 /**
@@ -238,6 +261,7 @@ export async function* readRows(opts: CsvOptions, metrics: string[], stats: CsvS
     for await (const { record, line } of records(file)) {
       if (!header) {
         header = record
+        checkHeader(file, line, header)
         tCol = header.indexOf(opts.timeCol)
         eCol = header.indexOf(opts.entityCol)
         lCol = opts.labelCol ? header.indexOf(opts.labelCol) : -1
@@ -248,7 +272,12 @@ export async function* readRows(opts: CsvOptions, metrics: string[], stats: CsvS
           vCol = header.indexOf(LONG_COLS[1])
           if (mCol < 0 || vCol < 0)
             throw badInput(file, line, 'a long file needs columns metric and value', 'Use --format wide for one column per metric.')
-        } else cols = metrics.map((m) => header!.indexOf(m))
+        } else {
+          cols = metrics.map((m) => header!.indexOf(m))
+          const absent = metrics.filter((_, i) => cols[i]! < 0)
+          if (absent.length)
+            throw badInput(file, line, `no column for ${absent.join(', ')} in the header (${header.join(',')})`, 'Give every file the same metric columns, or name them with --metrics.')
+        }
         continue
       }
       stats.rows++

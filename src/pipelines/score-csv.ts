@@ -3,7 +3,7 @@
  * exactly as the streaming scorer sees a topic's records. One result per emitted vector.
  */
 import type { CsvOptions, CsvStats } from '../data/csv.js'
-import { readRows } from '../data/csv.js'
+import { readHeader, readRows } from '../data/csv.js'
 import { type FailureTable, LifeTracker } from '../data/labels.js'
 import { PreemptError } from '../errors.js'
 import { FeatureEngine } from '../features/engine.js'
@@ -61,8 +61,15 @@ export async function scoreCsv(
   onScored: (rows: ScoredRow[]) => void | Promise<void>,
 ): Promise<ScoreCsvSummary> {
   const spec = loaded.meta.featureSpec
-  const metrics = o.csv.metrics ?? loaded.meta.csv.metrics
+  let metrics = o.csv.metrics ?? loaded.meta.csv.metrics
   checkColumns(loaded, metrics, o.csv.files[0] ?? '')
+  // …and that the data has them: a wide file without a model's metric would score nothing but NaN.
+  if (o.csv.format !== 'long') {
+    const headers = await Promise.all(o.csv.files.map((f) => readHeader(f)))
+    headers.forEach((h, i) => checkColumns(loaded, h, o.csv.files[i]!))
+    // Columns the training data had but the model does not use may be absent.
+    if (!o.csv.metrics) metrics = metrics.filter((m) => headers.every((h) => h.includes(m)))
+  }
   const engine = new FeatureEngine(spec)
   const scorer = new Scorer(loaded)
   const F = engine.size

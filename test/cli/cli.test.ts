@@ -1,37 +1,29 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { buildCli } from '../../src/cli/index.js'
+import { runCli } from '../../src/cli/run.js'
 
-function run(args: string[]) {
+async function run(args: string[]) {
   const out: string[] = []
-  const program = buildCli({ env: {} })
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => out.push(s), writeErr: (s) => out.push(s) })
-  for (const c of program.commands)
-    c.exitOverride().configureOutput({ writeOut: (s) => out.push(s), writeErr: (s) => out.push(s) })
-  let code = 0
-  try {
-    program.parse(['node', 'preempt', ...args])
-  } catch (err) {
-    code = (err as { exitCode?: number }).exitCode ?? -1
-  }
+  const io = { stdout: (s: string) => void out.push(s), stderr: (s: string) => void out.push(s) }
+  const code = await runCli(['node', 'preempt', ...args], {}, io)
   return { code, out: out.join('') }
 }
 
 describe('preempt CLI', () => {
-  it('prints the package version', () => {
+  it('prints the package version', async () => {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))
-    expect(run(['--version'])).toEqual({ code: 0, out: `${pkg.version}\n` })
+    expect(await run(['--version'])).toEqual({ code: 0, out: `${pkg.version}\n` })
   })
 
-  it('lists the kafka commands in help', () => {
-    const { out } = run(['kafka', '--help'])
+  it('lists the kafka commands in help', async () => {
+    const { out } = await run(['kafka', '--help'])
     for (const sub of ['up', 'down', 'status']) expect(out).toMatch(new RegExp(`\\n\\s+${sub}\\b`))
   })
 
-  it('refuses an unknown command with a hint', () => {
-    const r = run(['frobnicate'])
-    expect(r.code).toBe(1)
+  it('refuses an unknown command with a hint', async () => {
+    const r = await run(['frobnicate'])
+    expect(r.code).toBe(2)
+    expect(r.out).toContain('[PREEMPT_ERR_CLI_USAGE]')
     expect(r.out).toContain("unknown command 'frobnicate'")
     expect(r.out).toContain('--help')
   })

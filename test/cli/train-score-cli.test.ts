@@ -98,7 +98,7 @@ describe('preempt train / score / evaluate on the committed sample fleet', () =>
     expect(prAuc(compared!)).toBe(prAuc(own!))
     // A model to compare with that does not exist fails before any work, and says which.
     const bad = await evaluateWith(join(dir, 'nope')).catch((x: { stderr: string; code: number }) => x)
-    expect((bad as { code: number }).code).toBe(1)
+    expect((bad as { code: number }).code).toBe(66) // PREEMPT_ERR_MODEL_ARTIFACT
     expect((bad as { stderr: string }).stderr).toMatch(/nope: not a preempt model/)
   }, 180_000)
 
@@ -118,7 +118,7 @@ describe('preempt train / score / evaluate on the committed sample fleet', () =>
       '--out',
       join(dir, 'x'),
     ]).catch((e: { stderr: string; code: number }) => e)
-    expect((err as { code: number }).code).toBe(1)
+    expect((err as { code: number }).code).toBe(65) // PREEMPT_ERR_DATA_ROW
     expect((err as { stderr: string }).stderr).toMatch(/no column "timestamp".*--time-col/)
   })
 })

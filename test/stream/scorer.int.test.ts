@@ -61,10 +61,13 @@ function owned(ctx: TestContext, bus: Bus & { ownTopics: string[] }, prefix: str
   return t
 }
 
-async function replay(bus: Bus, topics: ScorerTopics) {
-  // The fixture's event times are weeks old: on a compacted predictions topic the broker
-  // rolls segments at once and compacts them to the latest per host. These tests count
-  // every prediction, so the topic they read keeps everything.
+/**
+ * The fixture's event times are weeks old: on a compacted predictions topic the broker rolls
+ * segments at once and compacts them to the latest per host. These tests count every
+ * prediction, so the topics they read keep everything. Call it before any scorer starts
+ * (a scorer creates a missing predictions topic compacted).
+ */
+async function keepEverything(bus: Bus, topics: ScorerTopics) {
   const admin = await bus.admin()
   await admin.createTopics([
     { topic: topics.predictions, partitions: PARTITIONS, configs: { 'retention.ms': '-1' } },
@@ -72,6 +75,10 @@ async function replay(bus: Bus, topics: ScorerTopics) {
     { topic: topics.deadLetter, partitions: PARTITIONS, configs: { 'retention.ms': '-1' } },
   ])
   await admin.close()
+}
+
+async function replay(bus: Bus, topics: ScorerTopics) {
+  await keepEverything(bus, topics)
   return replayCsv({
     bus,
     csv: fx.csv,
@@ -282,7 +289,10 @@ describe('streaming scorer against the real broker', () => {
     const topics = owned(ctx, bus, 'reb')
     const r = await replay(bus, ref)
     await serveInProcess(bus, ref, uniqueName('g'), r.rows)
-    // Both members join before the input arrives, so both have work when it does.
+    // Both members join before the input arrives, so both have work when it does. The output
+    // topics exist first: the scorers would create the predictions topic compacted (a flake
+    // seen in CI: early predictions compacted away before the test read them).
+    await keepEverything(bus, topics)
     const pre = await bus.admin()
     await pre.createTopics([{ topic: topics.metrics, partitions: PARTITIONS, configs: { 'retention.ms': '-1' } }])
     await pre.close()
