@@ -3,6 +3,7 @@ import { createWriteStream } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { type Command, Option } from 'commander'
+import { looksLikeSteps } from '../data/csv.js'
 import { scanCsv } from '../data/dataset.js'
 import { FailureTable, loadPredictability } from '../data/labels.js'
 import { type EvaluationReport, evaluateScores } from '../eval/evaluate.js'
@@ -196,6 +197,12 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
     .action(async (f: TrainFlags, cmd: Command) => {
       const { logger } = boot(cmd.optsWithGlobals<GlobalOpts>(), env, {}, { quiet: true })
       const csv = csvOptions(f)
+      if (f.timeUnit === undefined && (await looksLikeSteps(csv))) {
+        csv.timeUnit = 'step'
+        process.stderr.write(
+          `time unit: step (the ${csv.timeCol} column holds small whole numbers, not epoch ms; --time-unit ms overrides)\n`,
+        )
+      }
       const unit = csv.timeUnit
       const cd = costDefaults(unit)
       const t0 = Date.now()

@@ -162,6 +162,31 @@ export async function readHeader(file: string): Promise<string[]> {
   throw badInput(file, 1, 'the file is empty', 'Give a CSV with a header row.')
 }
 
+/**
+ * Whether the time column looks like steps (cycles, ticks) rather than epoch ms: every value
+ * in the first 200 rows a whole number below 10⁸ (epoch ms that small would be 1970-01-02).
+ * Cycle data read as ms would print "false alarms per host-day" in the tens of thousands.
+ */
+export async function looksLikeSteps(opts: CsvOptions): Promise<boolean> {
+  const file = opts.files[0]
+  if (!file) return false
+  let header: string[] | undefined
+  let col = -1
+  let n = 0
+  for await (const { record } of records(file)) {
+    if (!header) {
+      header = record
+      col = header.indexOf(opts.timeCol)
+      if (col < 0) return false
+      continue
+    }
+    const raw = record[col] ?? ''
+    if (!/^\d+$/.test(raw) || Number(raw) >= 1e8) return false
+    if (++n >= 200) break
+  }
+  return n > 0
+}
+
 export function parseTime(raw: string, unit: TimeUnit): number | undefined {
   if (raw === '') return undefined
   const n = Number(raw)

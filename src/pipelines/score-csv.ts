@@ -66,7 +66,7 @@ export async function scoreCsv(
   // …and that the data has them: a wide file without a model's metric would score nothing but NaN.
   if (o.csv.format !== 'long') {
     const headers = await Promise.all(o.csv.files.map((f) => readHeader(f)))
-    headers.forEach((h, i) => checkColumns(loaded, h, o.csv.files[i]!))
+    for (let i = 0; i < headers.length; i++) checkColumns(loaded, headers[i]!, o.csv.files[i]!)
     // Columns the training data had but the model does not use may be absent.
     if (!o.csv.metrics) metrics = metrics.filter((m) => headers.every((h) => h.includes(m)))
   }

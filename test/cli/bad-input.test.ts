@@ -26,7 +26,10 @@ const empty = f('empty.csv', '')
 const binary = f('binary.csv', Buffer.from([0, 159, 146, 150, 255, 0, 1, 2, 3, 0, 0, 7]))
 const truncatedGz = f('truncated.csv.gz', gzipSync(`${header}${rows}\n`).subarray(0, 40))
 const dupHeaders = f('dup.csv', `timestamp,host,cpu,cpu\n1764547200000,h1,0.1,0.2\n`)
-const nonFinite = f('nonfinite.csv', `${header}1764547200000,h1,Infinity,0.5\n1764547260000,h1,1e400,0.5\n`)
+const nonFinite = f(
+  'nonfinite.csv',
+  `${header}${rows.split('\n').slice(0, 5).join('\n')}\n1764549000000,h1,1e400,0.5\n`,
+)
 const wrongType = f('wrongtype.csv', `${header}${rows.split('\n').slice(0, 5).join('\n')}\n1764549000000,h1,hot,0.5\n`)
 const noTime = f('notime.csv', `when,host,cpu\nyesterday,h1,0.1\n`)
 const badConfig = f('bad-config.json', '{"kafka": {"brokers": ')
@@ -170,6 +173,13 @@ const cases: Case[] = [
     exit: 65,
     code: 'DATA_ROW',
     says: /--time-col/,
+  },
+  {
+    name: 'train --data with a non-finite number',
+    args: ['train', '--data', nonFinite, '--failures', failures, '--horizon', '30m', '--out', out],
+    exit: 65,
+    code: 'DATA_ROW',
+    says: /nonfinite\.csv:7.*cpu "1e400" is not a number/,
   },
   // simulate
   {
