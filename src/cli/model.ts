@@ -6,9 +6,10 @@ import { type Command, Option } from 'commander'
 import { looksLikeSteps } from '../data/csv.js'
 import { scanCsv } from '../data/dataset.js'
 import { FailureTable, loadPredictability } from '../data/labels.js'
-import { type EvaluationReport, evaluateScores } from '../eval/evaluate.js'
+import { type EvaluationReport, evaluateScores, verdicts } from '../eval/evaluate.js'
 import { renderReport } from '../eval/report.js'
 import { Aggregates } from '../features/spec.js'
+import { samplingDiffers } from '../math/spacing.js'
 import { loadModel, type ModelMetadataV1, saveMetadata } from '../model/artifact.js'
 import { Backends, initBackend } from '../model/backend.js'
 import { type ModelKind, ModelKinds } from '../model/mlp.js'
@@ -98,6 +99,7 @@ function summarize(e: EvaluationReport, unit: TimeUnit): string {
     lines.push(
       `  naive baseline (${e.baseline.rule}): alert precision ${fmtPct(e.baseline.precision)}, event recall ${fmtPct(e.baseline.eventRecall)}, best recall at precision ≥ 0.9 ${fmtPct(e.baseline.recallAtPrecision90)}`,
     )
+  for (const v of verdicts(e)) lines.push(`  WARNING: ${v}`)
   return lines.join('\n')
 }
 
@@ -246,6 +248,10 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         [
           `model ${m.name} (${m.kind}) → ${res.dir} (${((Date.now() - t0) / 1000).toFixed(1)} s, backend ${m.backend})`,
           `  ${m.featureNames.length} features from ${m.featureSpec.metrics.length} metrics (dropped as constant: ${m.droppedConstant.join(', ') || 'none'})`,
+          (() => {
+            const p = m.training['failuresPerSplit'] as { train: number; val: number; test: number }
+            return `  failures per split (by ${f.split}): train ${p.train}, validation ${p.val}, test ${p.test}${Math.min(p.val, p.test) < 10 ? ' — fewer than 10 in a split: its figures are rough' : ''}`
+          })(),
           ...(res.cleaning
             ? [
                 res.cleaning.skipped
@@ -325,6 +331,11 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
       process.stderr.write(
         `${f.progress && process.stderr.isTTY ? '\n' : ''}scored ${summary.vectors} vectors from ${summary.rows} rows (${summary.late} late samples${summary.stats.badRows ? `, ${summary.stats.badRows} bad rows skipped` : ''})\n`,
       )
+      const trained = loaded.meta.data.interval
+      if (trained && summary.interval && samplingDiffers(trained, summary.interval))
+        process.stderr.write(
+          `warning: this data is sampled every ${formatSpan(summary.interval, csv.timeUnit)}, the model was trained on samples every ${formatSpan(trained, csv.timeUnit)}: window counts and rates differ, so the scores may be off. Resample the data, or train on data sampled like it.\n`,
+        )
     })
 
   addDataFlags(

@@ -6,6 +6,7 @@
  *                  time (never by row), positives kept, negatives reservoir-sampled with their
  *                  weight recorded, so a file larger than RAM still trains.
  */
+import { SpacingSampler } from '../math/spacing.js'
 import { PreemptError } from '../errors.js'
 import { FeatureEngine } from '../features/engine.js'
 import type { FeatureSpecV1 } from '../features/spec.js'
@@ -25,6 +26,8 @@ export interface ScanResult {
   /** Failures from the label column, or each entity's last row with run-to-failure. */
   failures: FailureTable
   stats: CsvStats
+  /** Median time between an entity's consecutive samples (null: too few). */
+  interval: number | null
 }
 
 export async function scanCsv(
@@ -46,8 +49,10 @@ export async function scanCsv(
   let tMin = Number.POSITIVE_INFINITY
   let tMax = Number.NEGATIVE_INFINITY
   let rows = 0
+  const spacing = new SpacingSampler()
   for await (const row of readRows(opts, metrics, stats)) {
     rows++
+    spacing.add(row.entity, row.ts)
     if (row.ts < tMin) tMin = row.ts
     if (row.ts > tMax) tMax = row.ts
     const prev = last.get(row.entity)
@@ -63,7 +68,17 @@ export async function scanCsv(
   }
   if (labels.runToFailure) for (const [e, t] of last) failures.add(e, t)
   const constant = metrics.filter((_, m) => !(max[m]! > min[m]!))
-  return { metrics, constant, entities: [...last.keys()], rows, tMin, tMax, failures: failures.seal(), stats }
+  return {
+    metrics,
+    constant,
+    entities: [...last.keys()],
+    rows,
+    tMin,
+    tMax,
+    failures: failures.seal(),
+    stats,
+    interval: spacing.median(),
+  }
 }
 
 export const Splits = ['train', 'val', 'test'] as const

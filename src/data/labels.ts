@@ -53,6 +53,11 @@ export class FailureTable {
     return this.byEntity.get(entity) ?? []
   }
 
+  /** An entity's failures with from ≤ ts ≤ to: those a split's rows of it can speak to. */
+  between(entity: string, from: number, to: number): number[] {
+    return this.of(entity).filter((ts) => ts >= from && ts <= to)
+  }
+
   /** Label of a vector at `ts`. */
   label(entity: string, ts: number, horizon: number, lead: number): Label {
     const f = this.next(entity, ts)

@@ -115,10 +115,21 @@ export function eventIndexOf(
     ts: rows[i]!.ts,
     score: rows[i]!.score,
   }))
+  // Only the failures these rows can speak to: from an entity's first row to a horizon past
+  // its last. A time split's test rows must not be charged with the failures of the
+  // training period (nor of the far future).
+  const span = new Map<number, [number, number]>()
+  for (const p of points) {
+    const s = span.get(p.host)
+    if (!s) span.set(p.host, [p.ts, p.ts])
+    else if (p.ts > s[1]) s[1] = p.ts
+  }
   const fps: FailurePoint[] = []
-  for (const [entity, idx] of entities)
-    for (const ts of failures.of(entity))
+  for (const [entity, idx] of entities) {
+    const [from, to] = span.get(idx)!
+    for (const ts of failures.between(entity, from, to + o.horizon))
       fps.push({ host: idx, ts, predictable: o.predictable ? o.predictable(entity, ts) : true })
+  }
   const index = new EventIndex(points, fps, { horizon: o.horizon, lead: o.lead, dayLength: o.dayLength })
   return { index, order, points, failurePoints: fps }
 }
@@ -287,3 +298,31 @@ export function evaluateScores(rows: ScoredRow[], failures: FailureTable, o: Eva
     operatingPoints,
   }
 }
+
+/**
+ * What a person must be told about an evaluation before trusting the model, in words: worse
+ * than chance (ROC-AUC below 0.5: it ranks failing hosts below healthy ones), or beaten by
+ * the naive static threshold (fewer failures found at no better precision).
+ */
+export function verdicts(e: EvaluationReport): string[] {
+  const out: string[] = []
+  if (e.rocAuc < 0.5)
+    out.push(
+      `worse than chance (ROC-AUC ${e.rocAuc.toFixed(3)} < 0.5): its scores rank failing hosts below healthy ones. Do not deploy it; check the labels and the time unit.`,
+    )
+  const b = e.baseline
+  const a = e.atThreshold
+  if (
+    b &&
+    b.eventRecall !== null &&
+    a.eventRecall !== null &&
+    a.eventRecall < b.eventRecall &&
+    (a.precision ?? 0) <= (b.precision ?? 0)
+  )
+    out.push(
+      `the naive baseline (${b.rule}) does better: it finds ${fmtShare(b.eventRecall)} of the failures at ${fmtShare(b.precision)} precision, the model ${fmtShare(a.eventRecall)} at ${fmtShare(a.precision)}. Use the baseline, or more data.`,
+    )
+  return out
+}
+
+const fmtShare = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(0)} %`)

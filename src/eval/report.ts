@@ -5,7 +5,7 @@
  * static-threshold baseline side by side.
  */
 import { describeRule } from '../policy/alert.js'
-import type { EvaluationReport } from './evaluate.js'
+import { type EvaluationReport, verdicts } from './evaluate.js'
 
 interface Series {
   points: [number, number][]
@@ -267,7 +267,11 @@ ${line('PR-AUC / ROC-AUC (vectors)', `${e.prAuc.toFixed(3)} / ${e.rocAuc.toFixed
     .join('')
   return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(r.title)}</title>
 <style>body{font:14px system-ui,sans-serif;margin:24px;color:#222;max-width:1400px}h1{margin-bottom:0}figure{display:inline-block;margin:8px;vertical-align:top}figcaption{font-weight:600;font-size:13px}table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#f4f4f4}.grid{display:flex;flex-wrap:wrap}</style></head><body>
-<h1>${esc(r.title)}</h1><p>${esc(r.subtitle)}</p>
+<h1>${esc(r.title)}</h1><p>${esc(r.subtitle)}</p>${verdicts(e)
+    .map(
+      (v) => `<p style="background:#fde8e8;border-left:4px solid #c33;padding:8px 12px"><b>Warning:</b> ${esc(v)}</p>`,
+    )
+    .join('')}
 <div class="grid"><div><h3>Summary</h3><table>${summary}
 ${row('alert rule', describeRule(e))}${row('PR-AUC', e.prAuc.toFixed(4))}${row('ROC-AUC', e.rocAuc.toFixed(4))}${row('F1 (vectors)', e.f1.toFixed(4))}
 ${row('availability without → with model', `${pct(e.availability.availabilityWithout)} → ${pct(e.availability.availabilityWith)}`)}</table></div>

@@ -43,7 +43,8 @@ export interface ModelMetadataV1 {
   droppedConstant: string[]
   backend: string
   training: Record<string, unknown>
-  data: { files: string[]; fingerprint: string; rows: number; entities: number }
+  /** interval: median time between an entity's samples, on the data's time axis (absent in older models). */
+  data: { files: string[]; fingerprint: string; rows: number; entities: number; interval?: number | null }
   versions: { preempt: string; tfjs: string; node: string }
 }
 

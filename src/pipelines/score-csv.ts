@@ -8,6 +8,7 @@ import { type FailureTable, LifeTracker } from '../data/labels.js'
 import { PreemptError } from '../errors.js'
 import { FeatureEngine } from '../features/engine.js'
 import { projectValues } from '../features/vectorize.js'
+import { SpacingSampler } from '../math/spacing.js'
 import type { LoadedModel } from '../model/artifact.js'
 import { Scorer } from '../model/scorer.js'
 
@@ -39,6 +40,8 @@ export interface ScoreCsvOptions {
 }
 
 export interface ScoreCsvSummary {
+  /** Median time between an entity's samples in the scored data. */
+  interval: number | null
   rows: number
   vectors: number
   late: number
@@ -101,8 +104,10 @@ export async function scoreCsv(
     for (let i = 0; i < pending.length; i++) pending[i]!.score = scores[i]!
     await onScored(pending.splice(0))
   }
+  const spacing = new SpacingSampler()
   for await (const row of readRows({ ...o.csv, metrics }, metrics, stats)) {
     if (++rows % 50_000 === 0) o.onProgress?.(rows)
+    spacing.add(row.entity, row.ts)
     if (life?.crossed(row.entity, row.ts)) engine.reset(row.entity)
     pick(row.values, values)
     const res = engine.push(row.entity, row.ts, values, out)
@@ -119,5 +124,5 @@ export async function scoreCsv(
   }
   await flush()
   o.onProgress?.(rows)
-  return { rows, vectors, late, stats }
+  return { rows, vectors, late, stats, interval: spacing.median() }
 }

@@ -227,6 +227,27 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
     tMax: scan.tMax,
     horizon: cfg.horizon,
   }
+  // Failures per split, before any work: a split with none cannot choose or judge anything.
+  const perSplit = { train: 0, val: 0, test: 0 }
+  for (const e of failures.entities())
+    for (const ts of failures.of(e)) {
+      const sp = splitOf(plan, e, ts)
+      if (sp) perSplit[sp]++
+    }
+  say(
+    'split',
+    `failures per split (by ${cfg.split}): train ${perSplit.train}, validation ${perSplit.val}, test ${perSplit.test}; each needs at least ${MIN_SPLIT_FAILURES}, and figures from fewer than 10 are rough`,
+  )
+  for (const [name, n] of [
+    ['training', perSplit.train],
+    ['validation', perSplit.val],
+    ['test', perSplit.test],
+  ] as const)
+    if (n < MIN_SPLIT_FAILURES)
+      throw new PreemptError(
+        'PREEMPT_ERR_DATA_LABELS',
+        `the ${name} split has ${n} failures (train ${perSplit.train}, validation ${perSplit.val}, test ${perSplit.test}; ${failures.size} in all); each split needs at least ${MIN_SPLIT_FAILURES}. Use more data (more hosts or a longer history)${cfg.split === 'time' ? ', or --split entity' : ''}.`,
+      )
   say('features', 'building feature vectors and labels')
   const ds = await buildDataset({
     csv: cfg.csv,
@@ -335,6 +356,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
     backend: backend.name,
     training: {
       split: plan,
+      failuresPerSplit: perSplit,
       epochs: trained.epochs,
       bestEpoch: trained.bestEpoch,
       valPrAuc: trained.valPrAuc,
@@ -363,6 +385,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
       fingerprint: await fingerprint(cfg.csv.files),
       rows: scan.rows,
       entities: scan.entities.length,
+      interval: scan.interval,
     },
     versions: { preempt: pkg.version, tfjs: tf.version.tfjs, node: process.version },
   }
@@ -504,6 +527,9 @@ export function featureImportance(
 }
 
 /** A few entities with failures, their scores over time, for the report. */
+/** Failures a split needs before training starts (the alert rule is chosen on validation, judged on test). */
+export const MIN_SPLIT_FAILURES = 1
+
 export function traces(rows: ScoredRow[], failures: FailureTable, k: number): HostTrace[] {
   const by = new Map<string, [number, number][]>()
   for (const r of rows) {
@@ -511,14 +537,14 @@ export function traces(rows: ScoredRow[], failures: FailureTable, k: number): Ho
     list.push([r.ts, r.score])
     by.set(r.entity, list)
   }
-  const withFailures = [...by.keys()].filter((e) => failures.of(e).length).slice(0, k)
-  return withFailures.map((e) => {
-    const pts = by.get(e)!.sort((a, b) => a[0] - b[0])
+  const out: HostTrace[] = []
+  for (const [e, list] of by) {
+    if (out.length >= k) break
+    const pts = list.sort((a, b) => a[0] - b[0])
+    const fs = failures.between(e, pts[0]![0], pts.at(-1)![0] + 1)
+    if (!fs.length) continue
     const step = Math.max(1, Math.floor(pts.length / 600))
-    return {
-      entity: e,
-      points: pts.filter((_, i) => i % step === 0),
-      failures: failures.of(e).filter((f) => f >= pts[0]![0] && f <= pts.at(-1)![0] + 1),
-    }
-  })
+    out.push({ entity: e, points: pts.filter((_, i) => i % step === 0), failures: fs })
+  }
+  return out
 }

@@ -62,8 +62,16 @@ export async function tuneAlertRule(loaded: LoadedModel, o: TuneOptions): Promis
       rows.push(...r)
     },
   )
-  const entities = new Set(rows.map((r) => r.entity))
+  const span = new Map<string, [number, number]>()
+  for (const r of rows) {
+    const s = span.get(r.entity)
+    if (!s) span.set(r.entity, [r.ts, r.ts])
+    else {
+      if (r.ts < s[0]) s[0] = r.ts
+      if (r.ts > s[1]) s[1] = r.ts
+    }
+  }
   let failures = 0
-  for (const e of entities) failures += o.failures.of(e).length
+  for (const [e, [from, to]] of span) failures += o.failures.between(e, from, to + o.window.horizon).length
   return { rule: pageRule(rows, o.failures, { ...o.window, target: o.target }), vectors: rows.length, failures }
 }

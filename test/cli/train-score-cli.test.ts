@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { gunzipSync } from 'node:zlib'
 import { afterAll, describe, expect, it } from 'vitest'
 
 const run = promisify(execFile)
@@ -73,6 +74,36 @@ describe('preempt train / score / evaluate on the committed sample fleet', () =>
       alerts += Number(al)
     }
     expect(alerts).toBeGreaterThan(0)
+    // The model records how often its data was sampled (30 s); data sampled otherwise warns.
+    const meta = JSON.parse(readFileSync(join(model, 'preempt.json'), 'utf8'))
+    expect(meta.data.interval).toBeGreaterThan(25_000)
+    expect(meta.data.interval).toBeLessThan(35_000)
+    expect(s.stderr).not.toMatch(/warning: this data is sampled/)
+    const text = gunzipSync(readFileSync(join(data, 'metrics.csv.gz')))
+      .toString('utf8')
+      .trim()
+      .split('\n')
+    const seen = new Map<string, number>()
+    const thin = [text[0]!]
+    for (const line of text.slice(1)) {
+      const h = line.split(',')[1]!
+      const n = seen.get(h) ?? 0
+      seen.set(h, n + 1)
+      if (n % 3 === 0) thin.push(line)
+    }
+    writeFileSync(join(dir, 'thin.csv'), `${thin.join('\n')}\n`)
+    const t3 = await run('node', [
+      bin,
+      'score',
+      '--model',
+      model,
+      '--data',
+      join(dir, 'thin.csv'),
+      '--out',
+      join(dir, 't.csv'),
+      '--no-progress',
+    ])
+    expect(t3.stderr).toMatch(/warning: this data is sampled every 1\.5m, the model was trained on samples every 30(\.\d+)?s/)
     // evaluate on the fleet, beside another model
     const evaluateWith = (compare: string) =>
       run('node', [

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { FailureTable } from '../../src/data/labels.js'
-import { evaluateScores, eventIndexOf, OPERATING_THRESHOLDS, pageRule } from '../../src/eval/evaluate.js'
+import { evaluateScores, eventIndexOf, OPERATING_THRESHOLDS, pageRule, verdicts } from '../../src/eval/evaluate.js'
 import { consecutiveRuns, EventIndex } from '../../src/eval/events.js'
 import { bestF1, curves, thresholdForPrecision } from '../../src/math/curves.js'
 import { AlertTracker, alertRuleOf, describeRule } from '../../src/policy/alert.js'
@@ -181,5 +181,37 @@ describe('alert rule: k vectors in a row', () => {
     expect(t.observe('a', 0.9)).toBe(false)
     expect(alertRuleOf({ alert: 0.7 })).toEqual({ threshold: 0.7, consecutive: 1 })
     expect(describeRule({ threshold: 0.7, consecutive: 6 }, 2)).toBe('6 vectors in a row ≥ 0.70')
+  })
+})
+
+describe('split-aware failure counting', () => {
+  it("charges a split's rows only with the failures they can speak to (a time split's test rows, hand-built)", () => {
+    // Host a: test rows from t=1000 to 2000 (every 10). Failures: 500 (in the training
+    // period), 1500 (inside), 2050 (within a horizon of 100 after the last row), 5000 (far after).
+    const rows = Array.from({ length: 101 }, (_, i) => ({ entity: 'a', ts: 1000 + i * 10, score: 0.1 }))
+    // Host b: no failure at all in the table; host c: rows 1000..1100, failure at 900 only.
+    rows.push(...Array.from({ length: 11 }, (_, i) => ({ entity: 'b', ts: 1000 + i * 10, score: 0.1 })))
+    rows.push(...Array.from({ length: 11 }, (_, i) => ({ entity: 'c', ts: 1000 + i * 10, score: 0.1 })))
+    const failures = new FailureTable()
+    for (const ts of [500, 1500, 2050, 5000]) failures.add('a', ts)
+    failures.add('c', 900)
+    failures.seal()
+    const { failurePoints } = eventIndexOf(rows, failures, { horizon: 100, lead: 0, dayLength: 86_400_000 })
+    expect(failurePoints.map((f) => f.ts).sort((x, y) => x - y)).toEqual([1500, 2050])
+  })
+})
+
+describe('verdicts', () => {
+  it('says in words when a model is worse than chance or than the naive baseline', () => {
+    const base = {
+      rocAuc: 0.8,
+      atThreshold: { eventRecall: 0.8, precision: 0.9 },
+      baseline: { rule: 'disk_err_rate > 3', eventRecall: 0.5, precision: 0.7 },
+    }
+    expect(verdicts(base as never)).toEqual([])
+    expect(verdicts({ ...base, rocAuc: 0.42 } as never)[0]).toMatch(/worse than chance \(ROC-AUC 0\.420/)
+    const beaten = verdicts({ ...base, atThreshold: { eventRecall: 0.4, precision: 0.6 } } as never)
+    expect(beaten).toHaveLength(1)
+    expect(beaten[0]).toMatch(/naive baseline \(disk_err_rate > 3\) does better: it finds 50 % .* the model 40 %/)
   })
 })
