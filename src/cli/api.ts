@@ -4,6 +4,7 @@ import { createBusFromConfig } from '../bus/index.js'
 import { loadModel } from '../model/artifact.js'
 import { initBackend } from '../model/backend.js'
 import { streamModelOf } from '../stream/model.js'
+import { COMMANDS } from './commands.js'
 import { boot, type GlobalOpts, PREEMPT_VERSION, parse } from './common.js'
 
 interface ApiFlags {
@@ -15,9 +16,7 @@ interface ApiFlags {
 export function registerApiCommand(program: Command, env: NodeJS.ProcessEnv): void {
   program
     .command('api')
-    .description(
-      'the REST API alone (read side): predictions, hosts, commands, models, policy and stats from the topics; no scorer',
-    )
+    .description(COMMANDS.api.description)
     .option(
       '--port <port>',
       'port to listen on (0: any free port); interface api.host',

@@ -4,6 +4,7 @@ import { formatBacktest, runBacktest } from '../eval/backtest.js'
 import { loadModel } from '../model/artifact.js'
 import { initBackend } from '../model/backend.js'
 import { streamModelOf } from '../stream/model.js'
+import { COMMANDS } from './commands.js'
 import { addPolicyFlags, boot, type GlobalOpts, type PolicyFlags, policyOf } from './common.js'
 import { addFleetFlags, type FleetFlags, fleetParams } from './simulate.js'
 
@@ -15,15 +16,7 @@ interface BacktestFlags extends FleetFlags, PolicyFlags {
 }
 
 export function registerBacktestCommand(program: Command, env: NodeJS.ProcessEnv): void {
-  addPolicyFlags(
-    addFleetFlags(
-      program
-        .command('backtest')
-        .description(
-          'closed loop in one process: the simulated fleet and the streaming scorer on the in-memory bus, judged by outcomes beside the same fleet with no scorer and a naive policy',
-        ),
-    ),
-  )
+  addPolicyFlags(addFleetFlags(program.command('backtest').description(COMMANDS.backtest.description)))
     .requiredOption('--model <dir>', 'model folder written by preempt train')
     .option('--report <path>', 'write the outcome JSON (with scorer, without, naive) here')
     .option('--no-naive', 'skip the naive static-threshold policy run')

@@ -4,21 +4,37 @@ import { dirname } from 'node:path'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { PreemptError } from '../errors.js'
 import { formatDuration } from '../time.js'
-import { registerApiCommand } from './api.js'
-import { registerBacktestCommand } from './backtest.js'
-import { registerKafkaCommands } from './kafka.js'
-import { registerModelCommands } from './model.js'
-import { registerServeCommands } from './serve.js'
-import { registerSimulateCommand } from './simulate.js'
+import { COMMANDS, registrars } from './commands.js'
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 
 export interface CliDeps {
   env: NodeJS.ProcessEnv
+  /**
+   * The command about to run: only its module is loaded (with what it needs). Undefined: every
+   * command, fully. Null (no command on the line: --help, --version): every command listed by
+   * name and description, nothing loaded — `preempt --help` stays fast.
+   */
+  command?: string | null
 }
 
-/** The `preempt` command line. Subcommands arrive with their features; none is a stub. */
-export function buildCli(deps: CliDeps): Command {
+/** The first word of argv (after node and the script) that is a command, or null. */
+export function commandOf(argv: readonly string[]): string | null {
+  const args = argv.slice(2)
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!
+    if (a === '--config' || a === '--log-level') {
+      i++
+      continue
+    }
+    if (a.startsWith('-')) continue
+    return a
+  }
+  return null
+}
+
+/** The `preempt` command line. */
+export async function buildCli(deps: CliDeps): Promise<Command> {
   const program = new Command()
     .name('preempt')
     .description('Predicts host failures from streaming metrics and heals the fleet before they happen.')
@@ -35,12 +51,10 @@ export function buildCli(deps: CliDeps): Command {
         'silent',
       ]),
     )
-  registerKafkaCommands(program, deps.env)
-  registerSimulateCommand(program, deps.env)
-  registerModelCommands(program, deps.env)
-  registerServeCommands(program, deps.env)
-  registerBacktestCommand(program, deps.env)
-  registerApiCommand(program, deps.env)
+  const c = deps.command
+  if (c === undefined || (c !== null && c in COMMANDS))
+    for (const register of await registrars(c === undefined ? undefined : [c])) register(program, deps.env)
+  else for (const [name, info] of Object.entries(COMMANDS)) program.command(name).description(info.description)
   collectRequiredOptions(program)
   program.hook('preAction', async (_program, action) => {
     missingRequired(action)

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
 import { PreemptError } from '../errors.js'
+import { COMMANDS } from './commands.js'
 
 const SCRIPT = fileURLToPath(new URL('../../scripts/kafka/kafka.sh', import.meta.url))
 
@@ -17,9 +18,7 @@ export function runKafkaScript(args: string[], env: NodeJS.ProcessEnv): Promise<
 }
 
 export function registerKafkaCommands(program: Command, env: NodeJS.ProcessEnv): void {
-  const kafka = program
-    .command('kafka')
-    .description('the bundled single-node Apache Kafka broker (KRaft) on 127.0.0.1, for tests and the demo')
+  const kafka = program.command('kafka').description(COMMANDS.kafka.description)
   const run = async (args: string[]) => {
     const code = await runKafkaScript(args, env)
     if (code !== 0) process.exitCode = code

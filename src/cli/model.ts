@@ -29,6 +29,7 @@ import { splitShare, type TuneSplit, tuneAlertRule } from '../pipelines/tune.js'
 import { type AlertRule, AlertTracker, alertRuleOf, describeRule } from '../policy/alert.js'
 import { costModelOf } from '../policy/cost.js'
 import { formatSpan, type TimeUnit } from '../time.js'
+import { COMMANDS } from './commands.js'
 import { boot, type GlobalOpts, parse } from './common.js'
 import { addDataFlags, csvOptions, type DataFlags, durationFlag, horizonAndLead, labelSource } from './data-flags.js'
 
@@ -130,7 +131,7 @@ interface TrainFlags extends DataFlags {
 }
 
 export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv): void {
-  addDataFlags(program.command('train').description('train a failure-prediction model from metric CSVs'), {
+  addDataFlags(program.command('train').description(COMMANDS.train.description), {
     horizonRequired: true,
   })
     .requiredOption('--out <dir>', 'model folder to write (models/<name>)')
@@ -274,11 +275,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
       )
     })
 
-  addDataFlags(
-    program
-      .command('score')
-      .description('score a metric CSV with a model: host,timestamp,score,alert per feature vector'),
-  )
+  addDataFlags(program.command('score').description(COMMANDS.score.description))
     .requiredOption('--model <dir>', 'model folder written by preempt train')
     .option('--out <path>', 'output CSV (default: stdout); its folder is created')
     .option('--threshold <p>', "alert threshold (default: the model's)", parse.number('--threshold', 0, 1))
@@ -338,11 +335,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         )
     })
 
-  addDataFlags(
-    program
-      .command('evaluate')
-      .description('evaluate a model on labelled metric CSVs, beside a naive static-threshold baseline'),
-  )
+  addDataFlags(program.command('evaluate').description(COMMANDS.evaluate.description))
     .requiredOption('--model <dir>', 'model folder written by preempt train')
     .option('--out <dir>', 'write metrics.json and report.html here')
     .option('--threshold <p>', "alert threshold (default: the model's)", parse.number('--threshold', 0, 1))
@@ -444,13 +437,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
       },
     )
 
-  addDataFlags(
-    program
-      .command('tune')
-      .description(
-        "re-choose a model's alert rule (threshold × vectors in a row) on labelled data, without retraining",
-      ),
-  )
+  addDataFlags(program.command('tune').description(COMMANDS.tune.description))
     .requiredOption('--model <dir>', 'model folder written by preempt train (its preempt.json is updated)')
     .addOption(
       new Option(

@@ -7,7 +7,7 @@
 import { CommanderError } from 'commander'
 import { type ErrorCode, exitCodeOf, isPreemptError, PreemptError } from '../errors.js'
 import { createLogger } from '../log.js'
-import { buildCli } from './index.js'
+import { buildCli, commandOf } from './index.js'
 
 export interface RunIo {
   stderr: (s: string) => void
@@ -71,7 +71,7 @@ export function reportFailure(err: unknown, io: RunIo, debugLevel = 'silent'): n
 
 /** Parses and runs argv (node and script first, as process.argv); answers the exit code. */
 export async function runCli(argv: string[], env: NodeJS.ProcessEnv, io: RunIo): Promise<number> {
-  const program = buildCli({ env })
+  const program = await buildCli({ env, command: commandOf(argv) })
   program.exitOverride()
   program.configureOutput({
     writeOut: io.stdout,

@@ -7,6 +7,7 @@ import { replayCsv } from '../pipelines/replay.js'
 import { setKillSwitch } from '../stream/control.js'
 import { streamModelOf } from '../stream/model.js'
 import { createScorer } from '../stream/scorer.js'
+import { COMMANDS } from './commands.js'
 import { addPolicyFlags, boot, type GlobalOpts, type PolicyFlags, PREEMPT_VERSION, parse, policyOf } from './common.js'
 import { addDataFlags, csvOptions, type DataFlags } from './data-flags.js'
 
@@ -56,9 +57,7 @@ function idleSignal(idleMs: number, records: () => number) {
 
 export function registerServeCommands(program: Command, env: NodeJS.ProcessEnv): void {
   addPolicyFlags(program.command('serve'))
-    .description(
-      'the streaming scorer: consume metrics from Kafka, score them, and send guarded healing commands, exactly once',
-    )
+    .description(COMMANDS.serve.description)
     .requiredOption('--model <dir>', 'model folder written by preempt train')
     .option('--group <id>', 'consumer group (instances with the same group share the partitions)', 'preempt-scorer')
     .option('--from-beginning', 'a partition with no committed offset starts at its beginning (default: the end)')
@@ -160,11 +159,7 @@ Examples:
       )
     })
 
-  addDataFlags(
-    program
-      .command('replay')
-      .description('publish a metrics CSV to Kafka as MetricSampleV1 records (key = host), rate-controlled'),
-  )
+  addDataFlags(program.command('replay').description(COMMANDS.replay.description))
     .option('--hosts <file>', 'hosts CSV (host,zone,rack,service …): labels for every sample')
     .option(
       '--partitions <n>',
@@ -229,7 +224,7 @@ Examples:
 
   program
     .command('kill-switch')
-    .description('stop (on) or allow (off) every healing action of every scorer at once, through the state topic')
+    .description(COMMANDS['kill-switch'].description)
     .argument('<state>', 'on or off')
     .action(async (state: string, _o: unknown, cmd: Command) => {
       if (state !== 'on' && state !== 'off') throw new InvalidArgumentError('kill-switch takes "on" or "off".')

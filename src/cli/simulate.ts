@@ -7,6 +7,7 @@ import { runSimulationOnKafka } from '../sim/kafka-mode.js'
 import { DEFAULT_SIM_PARAMS, type SimParams } from '../sim/model.js'
 import { computeOutcome, formatOutcome, type OutcomeReport } from '../sim/outcome.js'
 import { formatDuration } from '../time.js'
+import { COMMANDS } from './commands.js'
 import { boot, type GlobalOpts, parse } from './common.js'
 
 interface SimulateOpts extends FleetFlags {
@@ -91,13 +92,7 @@ export interface FleetFlags {
 }
 
 export function registerSimulateCommand(program: Command, env: NodeJS.ProcessEnv): void {
-  addFleetFlags(
-    program
-      .command('simulate')
-      .description(
-        'a deterministic simulated fleet: failures with (and without) precursors, benign look-alikes, and an actuator that obeys healing commands',
-      ),
-  )
+  addFleetFlags(program.command('simulate').description(COMMANDS.simulate.description))
     .option('--out <dir>', 'CSV mode: write metrics.csv.gz, failures.csv, hosts.csv, manifest.json here')
     .option('--kafka', 'Kafka mode: publish to the metrics topic and obey the control topic')
     .addOption(

@@ -103,7 +103,9 @@ describe('preempt train / score / evaluate on the committed sample fleet', () =>
       join(dir, 't.csv'),
       '--no-progress',
     ])
-    expect(t3.stderr).toMatch(/warning: this data is sampled every 1\.5m, the model was trained on samples every 30(\.\d+)?s/)
+    expect(t3.stderr).toMatch(
+      /warning: this data is sampled every 1\.5m, the model was trained on samples every 30(\.\d+)?s/,
+    )
     // evaluate on the fleet, beside another model
     const evaluateWith = (compare: string) =>
       run('node', [

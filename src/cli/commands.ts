@@ -1,0 +1,77 @@
+/**
+ * The commands, their one-line descriptions, and the module that registers each. Light on
+ * purpose: `preempt --help` lists these without loading TensorFlow.js, kafkajs or fastify;
+ * a command's own module (and what it needs) is loaded only when that command runs.
+ */
+import type { Command } from 'commander'
+
+type Register = (program: Command, env: NodeJS.ProcessEnv) => void
+
+const load = {
+  kafka: async (): Promise<Register> => (await import('./kafka.js')).registerKafkaCommands,
+  simulate: async (): Promise<Register> => (await import('./simulate.js')).registerSimulateCommand,
+  model: async (): Promise<Register> => (await import('./model.js')).registerModelCommands,
+  serve: async (): Promise<Register> => (await import('./serve.js')).registerServeCommands,
+  backtest: async (): Promise<Register> => (await import('./backtest.js')).registerBacktestCommand,
+  api: async (): Promise<Register> => (await import('./api.js')).registerApiCommand,
+}
+
+export const COMMANDS = {
+  kafka: {
+    module: 'kafka',
+    description: 'the bundled single-node Apache Kafka broker (KRaft) on 127.0.0.1, for tests and the demo',
+  },
+  simulate: {
+    module: 'simulate',
+    description:
+      'a deterministic simulated fleet: failures with (and without) precursors, benign look-alikes, and an actuator that obeys healing commands',
+  },
+  train: { module: 'model', description: 'train a failure-prediction model from metric CSVs' },
+  score: {
+    module: 'model',
+    description: 'score a metric CSV with a model: host,timestamp,score,alert per feature vector',
+  },
+  evaluate: {
+    module: 'model',
+    description: 'evaluate a model on labelled metric CSVs, beside a naive static-threshold baseline',
+  },
+  tune: {
+    module: 'model',
+    description: "re-choose a model's alert rule (threshold × vectors in a row) on labelled data, without retraining",
+  },
+  serve: {
+    module: 'serve',
+    description:
+      'the streaming scorer: consume metrics from Kafka, score them, and send guarded healing commands, exactly once',
+  },
+  replay: {
+    module: 'serve',
+    description: 'publish a metrics CSV to Kafka as MetricSampleV1 records (key = host), rate-controlled',
+  },
+  'kill-switch': {
+    module: 'serve',
+    description: 'stop (on) or allow (off) every healing action of every scorer at once, through the state topic',
+  },
+  backtest: {
+    module: 'backtest',
+    description:
+      'closed loop in one process: the simulated fleet and the streaming scorer on the in-memory bus, judged by outcomes beside the same fleet with no scorer and a naive policy',
+  },
+  api: {
+    module: 'api',
+    description:
+      'the REST API alone (read side): predictions, hosts, commands, models, policy and stats from the topics; no scorer',
+  },
+} as const satisfies Record<string, { module: keyof typeof load; description: string }>
+
+export type CommandName = keyof typeof COMMANDS
+
+/** The register functions of the modules that hold `names` (all commands when undefined). */
+export async function registrars(names?: readonly string[]): Promise<Register[]> {
+  const modules = new Set(
+    Object.entries(COMMANDS)
+      .filter(([n]) => !names || names.includes(n))
+      .map(([, c]) => c.module),
+  )
+  return Promise.all([...modules].map((m) => load[m]()))
+}
