@@ -12,6 +12,8 @@ interface Series {
   color: string
   label: string
   dashed?: boolean
+  /** Break this line over silent periods (lineChart's gapOver). */
+  gaps?: boolean
 }
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!)
@@ -19,17 +21,46 @@ const W = 420
 const H = 260
 const PAD = 42
 
+/** Round tick values (steps of 1, 2, 2.5 or 5 × 10ⁿ) covering [lo, hi], about `n` of them. */
+export function niceTicks(lo: number, hi: number, n = 5): number[] {
+  if (!(hi > lo)) return [lo]
+  const raw = (hi - lo) / n
+  const mag = 10 ** Math.floor(Math.log10(raw))
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag
+  const out: number[] = []
+  for (let t = Math.ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9; t += step) out.push(+t.toPrecision(12))
+  return out
+}
+
+/** A tick label people read: 0.25, 30, 1,440 — never 1.4e+3. */
+export function tickLabel(v: number): string {
+  if (Math.abs(v) >= 1000) return Math.round(v).toLocaleString('en-US')
+  return String(+v.toPrecision(3))
+}
+
+/** Legend entries drawn above the plot, never over it. */
+function legend(items: { label: string; color: string; dashed?: boolean }[]): string {
+  let g = ''
+  let x = PAD
+  for (const it of items) {
+    g += `<line x1="${x}" y1="9" x2="${x + 16}" y2="9" stroke="${it.color}" stroke-width="2"${it.dashed ? ' stroke-dasharray="4 3"' : ''}/><text x="${x + 20}" y="12" font-size="10" fill="#333">${esc(it.label)}</text>`
+    x += 30 + it.label.length * 5.6
+  }
+  return g
+}
+
+/** Top of the plot area: room for the legend above it. */
+const TOP = 22
+
 function axes(xMin: number, xMax: number, yMin: number, yMax: number, xLabel: string, yLabel: string, xTicks = true) {
   const sx = (x: number) => PAD + ((x - xMin) / (xMax - xMin || 1)) * (W - PAD - 12)
-  const sy = (y: number) => H - PAD + -((y - yMin) / (yMax - yMin || 1)) * (H - PAD - 12)
-  const ticks = (lo: number, hi: number) => [0, 0.25, 0.5, 0.75, 1].map((f) => lo + f * (hi - lo))
-  const fmt = (v: number) => (Math.abs(v) >= 1000 ? v.toExponential(1) : +v.toPrecision(3)).toString()
-  let g = `<line x1="${PAD}" y1="${H - PAD}" x2="${W - 12}" y2="${H - PAD}" stroke="#444"/><line x1="${PAD}" y1="12" x2="${PAD}" y2="${H - PAD}" stroke="#444"/>`
+  const sy = (y: number) => H - PAD + -((y - yMin) / (yMax - yMin || 1)) * (H - PAD - TOP)
+  let g = `<line x1="${PAD}" y1="${H - PAD}" x2="${W - 12}" y2="${H - PAD}" stroke="#444"/><line x1="${PAD}" y1="${TOP}" x2="${PAD}" y2="${H - PAD}" stroke="#444"/>`
   if (xTicks)
-    for (const t of ticks(xMin, xMax))
-      g += `<text x="${sx(t)}" y="${H - PAD + 14}" font-size="10" text-anchor="middle">${fmt(t)}</text>`
-  for (const t of ticks(yMin, yMax))
-    g += `<text x="${PAD - 4}" y="${sy(t) + 3}" font-size="10" text-anchor="end">${fmt(t)}</text>`
+    for (const t of niceTicks(xMin, xMax))
+      g += `<line x1="${sx(t)}" y1="${H - PAD}" x2="${sx(t)}" y2="${H - PAD + 3}" stroke="#444"/><text x="${sx(t)}" y="${H - PAD + 14}" font-size="10" text-anchor="middle">${tickLabel(t)}</text>`
+  for (const t of niceTicks(yMin, yMax, 4))
+    g += `<line x1="${PAD - 3}" y1="${sy(t)}" x2="${PAD}" y2="${sy(t)}" stroke="#444"/><text x="${PAD - 5}" y="${sy(t) + 3}" font-size="10" text-anchor="end">${tickLabel(t)}</text>`
   g += `<text x="${(W + PAD) / 2}" y="${H - 6}" font-size="11" text-anchor="middle">${esc(xLabel)}</text>`
   g += `<text x="12" y="${H / 2}" font-size="11" text-anchor="middle" transform="rotate(-90 12 ${H / 2})">${esc(yLabel)}</text>`
   return { sx, sy, g }
@@ -38,7 +69,16 @@ function axes(xMin: number, xMax: number, yMin: number, yMax: number, xLabel: st
 export function lineChart(
   title: string,
   series: Series[],
-  o: { xLabel: string; yLabel: string; xRange?: [number, number]; yRange?: [number, number]; marks?: number[] },
+  o: {
+    xLabel: string
+    yLabel: string
+    xRange?: [number, number]
+    yRange?: [number, number]
+    marks?: number[]
+    marksLabel?: string
+    /** Break a line where consecutive points are further apart than this (silent periods as gaps). */
+    gapOver?: number
+  },
 ): string {
   const xs = series.flatMap((s) => s.points.map((p) => p[0]))
   const ys = series.flatMap((s) => s.points.map((p) => p[1]))
@@ -47,12 +87,20 @@ export function lineChart(
   const { sx, sy, g } = axes(x0, x1, y0, y1, o.xLabel, o.yLabel)
   let body = g
   for (const m of o.marks ?? [])
-    body += `<line x1="${sx(m)}" y1="12" x2="${sx(m)}" y2="${H - PAD}" stroke="#c00" stroke-width="1.5"/>`
-  series.forEach((s, i) => {
-    const d = s.points.map((p, j) => `${j ? 'L' : 'M'}${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join('')
+    body += `<line x1="${sx(m)}" y1="${TOP}" x2="${sx(m)}" y2="${H - PAD}" stroke="#c00" stroke-width="1.5"/>`
+  for (const s of series) {
+    const d = s.points
+      .map((p, j) => {
+        const jump = j === 0 || (s.gaps && o.gapOver !== undefined && p[0] - s.points[j - 1]![0] > o.gapOver)
+        return `${jump ? 'M' : 'L'}${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`
+      })
+      .join('')
     body += `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.6"${s.dashed ? ' stroke-dasharray="4 3"' : ''}/>`
-    body += `<text x="${W - 14}" y="${24 + i * 13}" font-size="10" text-anchor="end" fill="${s.color}">${esc(s.label)}</text>`
-  })
+  }
+  body += legend([
+    ...series.map((s) => ({ label: s.label, color: s.color, ...(s.dashed ? { dashed: true } : {}) })),
+    ...(o.marks?.length && o.marksLabel ? [{ label: o.marksLabel, color: '#c00' }] : []),
+  ])
   return `<figure><figcaption>${esc(title)}</figcaption><svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}">${body}</svg></figure>`
 }
 
@@ -60,7 +108,7 @@ export function barChart(
   title: string,
   labels: string[],
   groups: { values: number[]; color: string; label: string }[],
-  o: { yLabel: string; xLabel?: string; log?: boolean },
+  o: { yLabel: string; xLabel?: string; log?: boolean; mark?: { at: number; label: string } },
 ) {
   const tr = (v: number) => (o.log ? Math.log10(1 + v) : v)
   const max = Math.max(1e-9, ...groups.flatMap((g) => g.values.map(tr)))
@@ -76,13 +124,18 @@ export function barChart(
     if (i % Math.ceil(labels.length / 10) === 0)
       body += `<text x="${PAD + (i + 0.5) * bw}" y="${H - PAD + 14}" font-size="9" text-anchor="middle">${esc(l)}</text>`
   })
-  groups.forEach((gr, k) => {
-    body += `<text x="${W - 14}" y="${24 + k * 13}" font-size="10" text-anchor="end" fill="${gr.color}">${esc(gr.label)}</text>`
-  })
+  if (o.mark) {
+    const x = PAD + o.mark.at * bw
+    body += `<line x1="${x}" y1="${TOP}" x2="${x}" y2="${H - PAD}" stroke="#222" stroke-width="1.5" stroke-dasharray="4 3"/>`
+  }
+  body += legend([
+    ...groups.map((gr) => ({ label: gr.label, color: gr.color })),
+    ...(o.mark ? [{ label: o.mark.label, color: '#222', dashed: true }] : []),
+  ])
   return `<figure><figcaption>${esc(title)}${o.log ? ' (log scale)' : ''}</figcaption><svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}">${body}</svg></figure>`
 }
 
-export function hbarChart(title: string, items: { label: string; value: number }[]): string {
+export function hbarChart(title: string, items: { label: string; value: number }[], xLabel: string): string {
   const h = 18 * items.length + 20
   const max = Math.max(1e-12, ...items.map((i) => i.value))
   let body = ''
@@ -90,7 +143,8 @@ export function hbarChart(title: string, items: { label: string; value: number }
     const w = (it.value / max) * 240
     body += `<text x="208" y="${14 + i * 18}" font-size="10" text-anchor="end">${esc(it.label)}</text><rect x="212" y="${4 + i * 18}" width="${w}" height="13" fill="#3b7dd8"/><text x="${216 + w}" y="${14 + i * 18}" font-size="9">${it.value.toPrecision(3)}</text>`
   })
-  return `<figure><figcaption>${esc(title)}</figcaption><svg viewBox="0 0 520 ${h}" width="520" height="${h}">${body}</svg></figure>`
+  body += `<text x="332" y="${h - 2}" font-size="11" text-anchor="middle">${esc(xLabel)}</text>`
+  return `<figure><figcaption>${esc(title)}</figcaption><svg viewBox="0 0 520 ${h + 14}" width="520" height="${h + 14}">${body}</svg></figure>`
 }
 
 export interface HostTrace {
@@ -197,7 +251,7 @@ export function renderReport(r: ReportInput): string {
         { values: e.histogram.negative, color: '#8aa', label: 'negative' },
         { values: e.histogram.positive, color: '#d33', label: 'positive (fails within horizon)' },
       ],
-      { yLabel: 'vectors', log: true },
+      { yLabel: 'vectors', xLabel: 'score', log: true },
     ),
   )
   const leads = a.leadTimes.map((l) => l / r.timeScale)
@@ -205,26 +259,36 @@ export function renderReport(r: ReportInput): string {
     const max = Math.max(...leads)
     const bins = new Array(12).fill(0)
     for (const l of leads) bins[Math.min(11, Math.floor((l / (max || 1)) * 12))]++
+    const median = (a.medianLeadTime ?? 0) / r.timeScale
     figs.push(
       barChart(
         `Lead time of detected failures (${r.timeLabel})`,
-        bins.map((_, i) => ((i * max) / 12).toFixed(0)),
-        [{ values: bins, color: '#3b7dd8', label: `median ${((a.medianLeadTime ?? 0) / r.timeScale).toFixed(1)}` }],
+        bins.map((_, i) => tickLabel(max >= 12 ? Math.round((i * max) / 12) : (i * max) / 12)),
+        [{ values: bins, color: '#3b7dd8', label: 'failures detected' }],
         {
           yLabel: 'failures',
+          xLabel: `lead time (${r.timeLabel})`,
+          mark: { at: (median / (max || 1)) * 12, label: `median ${tickLabel(median)} ${r.timeLabel}` },
         },
       ),
     )
   }
   for (const t of r.traces) {
-    // Time on the x axis counts from the trace's first point.
+    // Time on the x axis counts from the trace's first point, in hours once it spans more than 3.
     const t0 = t.points[0]![0]
-    const x = (v: number) => (v - t0) / r.timeScale
+    const hours = r.timeLabel === 'minutes' && (t.points.at(-1)![0] - t0) / r.timeScale > 180
+    const scale = hours ? r.timeScale * 60 : r.timeScale
+    const unit = hours ? 'hours' : r.timeLabel
+    const x = (v: number) => (v - t0) / scale
+    const gaps: number[] = []
+    for (let i = 1; i < t.points.length; i++) gaps.push(t.points[i]![0] - t.points[i - 1]![0])
+    gaps.sort((p, q) => p - q)
+    const spacing = gaps[gaps.length >> 1] ?? 0
     figs.push(
       lineChart(
-        `Score over time: ${t.entity} (red: failures)`,
+        `Score over time: ${t.entity}`,
         [
-          { points: t.points.map(([tx, y]) => [x(tx), y]), color: '#3b7dd8', label: 'score' },
+          { points: t.points.map(([tx, y]) => [x(tx), y]), color: '#3b7dd8', label: 'score', gaps: true },
           {
             points: [
               [0, e.threshold],
@@ -235,11 +299,19 @@ export function renderReport(r: ReportInput): string {
             dashed: true,
           },
         ],
-        { xLabel: `${r.timeLabel} since its first vector`, yLabel: 'score', yRange: [0, 1], marks: t.failures.map(x) },
+        {
+          xLabel: `${unit} since its first vector (gaps: no samples)`,
+          yLabel: 'score',
+          yRange: [0, 1],
+          marks: t.failures.map(x),
+          marksLabel: 'failure',
+          // Points are thinned for the page: a gap is several thinned steps without a sample.
+          gapOver: spacing > 0 ? (spacing * 4) / scale : undefined,
+        },
       ),
     )
   }
-  if (r.importances.length) figs.push(hbarChart('Feature importance (mean |gradient × input|)', r.importances))
+  if (r.importances.length) figs.push(hbarChart('Feature importance', r.importances, 'mean |gradient × input|'))
 
   const row = (k: string, v: string) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`
   const b = e.baseline
@@ -257,7 +329,7 @@ ${line('alert precision (vectors)', pct(a.vectorPrecision), pct(oa?.vectorPrecis
 ${line('event recall', pct(a.eventRecall), pct(oa?.eventRecall), pct(b?.eventRecall))}
 ${line('recall of predictable failures', pct(a.predictableRecall), pct(oa?.predictableRecall), pct(b?.predictableRecall))}
 ${line(`median lead time (${r.timeLabel})`, lead(a.medianLeadTime), lead(oa?.medianLeadTime), lead(b?.medianLeadTime))}
-${line('false alarms per host-day', a.falseAlarmsPerHostDay?.toFixed(3) ?? '–', oa?.falseAlarmsPerHostDay?.toFixed(3) ?? '–', b?.falseAlarmsPerHostDay?.toFixed(3) ?? '–')}
+${line(r.timeLabel === 'steps' ? 'false alarms per host-100-steps' : 'false alarms per host-day', a.falseAlarmsPerHostDay?.toFixed(3) ?? '–', oa?.falseAlarmsPerHostDay?.toFixed(3) ?? '–', b?.falseAlarmsPerHostDay?.toFixed(3) ?? '–')}
 ${line('PR-AUC / ROC-AUC (vectors)', `${e.prAuc.toFixed(3)} / ${e.rocAuc.toFixed(3)}`, o ? `${o.prAuc.toFixed(3)} / ${o.rocAuc.toFixed(3)}` : '', '–')}</table>`
   const c = e.confusion
   const confusion = `<table><tr><th></th><th>alert</th><th>no alert</th></tr><tr><th>fails within horizon</th><td>${c.tp}</td><td>${c.fn}</td></tr><tr><th>does not</th><td>${c.fp}</td><td>${c.tn}</td></tr></table>`
