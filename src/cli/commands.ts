@@ -66,6 +66,25 @@ export const COMMANDS = {
 
 export type CommandName = keyof typeof COMMANDS
 
+/** Examples shown under a command's --help (commands that print their own have none here). */
+export const EXAMPLES: Partial<Record<CommandName, string[]>> = {
+  kafka: ['preempt kafka up', 'preempt kafka status', 'preempt kafka down'],
+  train: [
+    'preempt train --data data/sample-fleet/metrics.csv.gz --failures data/sample-fleet/failures.csv --horizon 1h --lead 2m --out models/sample',
+    'preempt train --data cmapss/train.csv --time-col cycle --entity-col unit --time-unit step --run-to-failure --horizon 30 --out models/cmapss',
+  ],
+  score: [
+    'preempt score --model models/sample --data data/sample-fleet/metrics.csv.gz --out scores/sample.csv',
+    'preempt score --model models/sample --data new.csv --threshold 0.6 --consecutive 3   # another alert rule',
+  ],
+  evaluate: [
+    'preempt evaluate --model models/sample --data fleet-b/metrics.csv.gz --failures fleet-b/failures.csv --out eval/b',
+    'preempt evaluate --model models/a --data d.csv --failures f.csv --compare models/b   # two models, same rows',
+  ],
+  tune: ['preempt tune --model models/sample --data d.csv --failures f.csv --target-precision 0.8'],
+  'kill-switch': ['preempt kill-switch on    # every scorer stops acting, at once', 'preempt kill-switch off'],
+}
+
 /** The register functions of the modules that hold `names` (all commands when undefined). */
 export async function registrars(names?: readonly string[]): Promise<Register[]> {
   const modules = new Set(

@@ -4,7 +4,7 @@ import { dirname } from 'node:path'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { PreemptError } from '../errors.js'
 import { formatDuration } from '../time.js'
-import { COMMANDS, registrars } from './commands.js'
+import { COMMANDS, type CommandName, EXAMPLES, registrars } from './commands.js'
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 
@@ -52,9 +52,13 @@ export async function buildCli(deps: CliDeps): Promise<Command> {
       ]),
     )
   const c = deps.command
-  if (c === undefined || (c !== null && c in COMMANDS))
+  if (c === undefined || (c !== null && c in COMMANDS)) {
     for (const register of await registrars(c === undefined ? undefined : [c])) register(program, deps.env)
-  else for (const [name, info] of Object.entries(COMMANDS)) program.command(name).description(info.description)
+    for (const cmd of program.commands) {
+      const ex = EXAMPLES[cmd.name() as CommandName]
+      if (ex) cmd.addHelpText('after', `\nExamples:\n${ex.map((e) => `  ${e}`).join('\n')}`)
+    }
+  } else for (const [name, info] of Object.entries(COMMANDS)) program.command(name).description(info.description)
   collectRequiredOptions(program)
   program.hook('preAction', async (_program, action) => {
     missingRequired(action)

@@ -27,4 +27,30 @@ describe('preempt CLI', () => {
     expect(r.out).toContain("unknown command 'frobnicate'")
     expect(r.out).toContain('--help')
   })
+
+  it('gives every command examples, marks required flags and shows durations as people type them', async () => {
+    for (const c of [
+      'kafka',
+      'simulate',
+      'train',
+      'score',
+      'evaluate',
+      'tune',
+      'serve',
+      'replay',
+      'kill-switch',
+      'backtest',
+      'api',
+    ]) {
+      const { code, out } = await run([c, '--help'])
+      expect(code, c).toBe(0)
+      expect(out, c).toMatch(/\nExamples:\n {2}preempt /)
+    }
+    const serve = (await run(['serve', '--help'])).out
+    expect(serve).toMatch(/--model <dir>\s+\(required\)/)
+    expect(serve).toMatch(/--close-deadline <dur>[^\n]*\n?[^\n]*\(default: 30s\)/)
+    // The top-level help lists every command without loading any.
+    const top = (await run(['--help'])).out
+    for (const c of ['train', 'serve', 'api', 'backtest', 'kill-switch']) expect(top).toContain(`  ${c}`)
+  })
 })
