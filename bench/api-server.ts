@@ -13,7 +13,7 @@ import { loadConfig } from '../src/config/index.js'
 import { createLogger } from '../src/log.js'
 import { loadModel } from '../src/model/artifact.js'
 import { initBackend } from '../src/model/backend.js'
-import type { HostPolicy } from '../src/policy/engine.js'
+import { newHostPolicy } from '../src/policy/engine.js'
 import { streamModelOf } from '../src/stream/model.js'
 
 const { values: a } = parseArgs({
@@ -44,25 +44,8 @@ for (let h = 0; h < hosts; h++) {
       ],
     })
   }
-  const policy: HostPolicy = {
-    host,
-    state: act ? 'at_risk' : 'healthy',
-    zone: `zone-${h % 6}`,
-    rack: `rack-${h % 400}`,
-    service: `svc-${h % 20}`,
-    run: 0,
-    streak: act ? 3 : 0,
-    episode: 0,
-    lastScore: 0.5,
-    lastTs: T0 + 7 * 30_000,
-    since: T0,
-    cooldownUntil: Number.NEGATIVE_INFINITY,
-    actions: [],
-    cordoned: false,
-    uncordonDue: false,
-    command: null,
-    blockedBy: null,
-  }
+  const policy = newHostPolicy(host, T0, { zone: `zone-${h % 6}`, rack: `rack-${h % 400}`, service: `svc-${h % 20}` })
+  if (act) Object.assign(policy, { state: 'at_risk', streak: 3 })
   view.applyPolicy(policy)
 }
 const app = await buildApp({

@@ -95,7 +95,7 @@ function missingRequired(cmd: Command): void {
   const missing = (requiredOf.get(cmd) ?? []).filter((o) => values[o.attributeName()] === undefined)
   if (missing.length)
     throw new InvalidArgumentError(
-      `preempt ${cmd.name()} needs ${missing.map((o) => o.flags).join(', ')} (missing: ${missing.length === 1 ? 'it' : 'all of them'})`,
+      `${cmd.name()}: missing ${missing.map((o) => o.flags).join(', ')} (required${missing.length > 1 ? ', all of them' : ''})`,
     )
 }
 

@@ -165,6 +165,29 @@ export interface HostPolicy {
   blockedBy: GuardName | null
 }
 
+/** A host's state when the policy first hears of it. */
+export function newHostPolicy(host: string, ts: number, labels: Readonly<Record<string, string>>): HostPolicy {
+  return {
+    host,
+    state: 'healthy',
+    zone: labels['zone'] ?? null,
+    rack: labels['rack'] ?? null,
+    service: labels['service'] ?? null,
+    run: 0,
+    streak: 0,
+    episode: 0,
+    lastScore: 0,
+    lastTs: ts,
+    since: ts,
+    cooldownUntil: Number.NEGATIVE_INFINITY,
+    actions: [],
+    cordoned: false,
+    uncordonDue: false,
+    command: null,
+    blockedBy: null,
+  }
+}
+
 export interface GuardDecision {
   ts: number
   host: string
@@ -356,25 +379,7 @@ export class PolicyEngine {
     this.now = Math.max(this.now, o.ts)
     let s = this.hosts.get(o.host)
     if (!s) {
-      s = {
-        host: o.host,
-        state: 'healthy',
-        zone: o.labels['zone'] ?? null,
-        rack: o.labels['rack'] ?? null,
-        service: o.labels['service'] ?? null,
-        run: 0,
-        streak: 0,
-        episode: 0,
-        lastScore: 0,
-        lastTs: o.ts,
-        since: o.ts,
-        cooldownUntil: Number.NEGATIVE_INFINITY,
-        actions: [],
-        cordoned: false,
-        uncordonDue: false,
-        command: null,
-        blockedBy: null,
-      }
+      s = newHostPolicy(o.host, o.ts, o.labels)
       this.hosts.set(o.host, s)
       this.changed.add(o.host)
     }
