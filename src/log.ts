@@ -55,6 +55,9 @@ export function kafkaLogCreator(root: Logger) {
       if (BENIGN_KAFKA_WARNINGS.has(message)) return log.debug(rest, message)
       const error = typeof rest['error'] === 'string' ? rest['error'] : ''
       if (error && TRANSIENT_KAFKA_ERRORS.some((t) => error.startsWith(t))) return log.debug(rest, message)
+      // Connection attempts kafkajs retries: the one that gives up becomes PREEMPT_ERR_BUS_CONNECT.
+      if (message.startsWith('Connection error:') || message.startsWith('Failed to connect to seed broker'))
+        return log.debug(rest, message)
       log[KAFKA_TO_PINO[level] ?? 'info'](rest, message)
     }
 }

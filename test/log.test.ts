@@ -18,8 +18,10 @@ describe('kafkajs log bridge', () => {
       error: "The coordinator is loading and hence can't process requests for this group",
     })
     say(logLevel.WARN, 'Limiting retries for the idempotent producer may invalidate EoS guarantees')
+    say(logLevel.ERROR, 'Connection error: connect ECONNREFUSED 127.0.0.1:9092')
+    say(logLevel.ERROR, 'Failed to connect to seed broker, trying another broker from the list: Connection error')
     say(logLevel.ERROR, 'Crash: KafkaJSNumberOfRetriesExceeded', { error: 'Connection error: ECONNREFUSED' })
-    expect(lines.map((l) => l.level)).toEqual([20, 20, 50])
-    expect(lines[2]!.msg).toBe('Crash: KafkaJSNumberOfRetriesExceeded')
+    expect(lines.map((l) => l.level)).toEqual([20, 20, 20, 20, 50])
+    expect(lines[4]!.msg).toBe('Crash: KafkaJSNumberOfRetriesExceeded')
   })
 })

@@ -65,7 +65,14 @@ Examples:
       })
       const url = await api.listen(f.port)
       process.stderr.write(`preempt api: ${url} (OpenAPI at ${url}/docs); reading ${config.topics.predictions} …\n`)
-      await Promise.race([api.start(), stopped])
+      try {
+        await Promise.race([api.start(), stopped])
+      } catch (err) {
+        // Nothing to serve (the topics never appeared …): close the listener, or the process would hang.
+        await api.close()
+        await bus.close()
+        throw err
+      }
       const why = await stopped
       process.stderr.write(`preempt api: ${why}: closing\n`)
       await api.close()
