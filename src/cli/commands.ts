@@ -14,6 +14,7 @@ const load = {
   serve: async (): Promise<Register> => (await import('./serve.js')).registerServeCommands,
   backtest: async (): Promise<Register> => (await import('./backtest.js')).registerBacktestCommand,
   api: async (): Promise<Register> => (await import('./api.js')).registerApiCommand,
+  inspect: async (): Promise<Register> => (await import('./inspect.js')).registerInspectCommand,
 }
 
 export const COMMANDS = {
@@ -25,6 +26,11 @@ export const COMMANDS = {
     module: 'simulate',
     description:
       'a deterministic simulated fleet: failures with (and without) precursors, benign look-alikes, and an actuator that obeys healing commands',
+  },
+  inspect: {
+    module: 'inspect',
+    description:
+      'profile a metrics history before training: sampling, metrics, missingness, failures, class balance, splits',
   },
   train: { module: 'model', description: 'train a failure-prediction model from metric CSVs' },
   score: {
@@ -69,6 +75,10 @@ export type CommandName = keyof typeof COMMANDS
 /** Examples shown under a command's --help (commands that print their own have none here). */
 export const EXAMPLES: Partial<Record<CommandName, string[]>> = {
   kafka: ['preempt kafka up', 'preempt kafka status', 'preempt kafka down'],
+  inspect: [
+    'preempt inspect --data data/sample-fleet/metrics.csv.gz --failures data/sample-fleet/failures.csv --horizon 1h --out inspect/sample',
+    'preempt inspect --data cmapss/train.csv --time-col cycle --entity-col unit --time-unit step --run-to-failure --horizon 30',
+  ],
   train: [
     'preempt train --data data/sample-fleet/metrics.csv.gz --failures data/sample-fleet/failures.csv --horizon 1h --lead 2m --out models/sample',
     'preempt train --data cmapss/train.csv --time-col cycle --entity-col unit --time-unit step --run-to-failure --horizon 30 --out models/cmapss',

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { PreemptError } from '../errors.js'
 import type { TimeUnit } from '../time.js'
-import { discoverMetrics, readRows } from './csv.js'
+import { type CsvOptions, discoverMetrics, readRows } from './csv.js'
 
 export const Label = { negative: 0, positive: 1, drop: -1 } as const
 export type Label = (typeof Label)[keyof typeof Label]
@@ -139,4 +139,35 @@ export async function loadPredictability(
   if (manifest.generator !== 'preempt simulate' || !Array.isArray(manifest.failures)) return undefined
   const known = new Map(manifest.failures.map((f) => [`${f.host}\u0000${f.ts}`, f.predictable]))
   return (entity, ts) => known.get(`${entity}\u0000${ts}`) ?? true
+}
+
+export interface LabelSource {
+  failuresFile?: string | undefined
+  labelCol?: string | undefined
+  runToFailure?: boolean | undefined
+}
+
+/** The failures of a label source: a failures file, else those the scan found (label column, run to failure). */
+export async function resolveFailures(
+  labels: LabelSource,
+  csv: Pick<CsvOptions, 'files' | 'timeCol' | 'entityCol' | 'timeUnit'>,
+  scanned: FailureTable,
+): Promise<FailureTable> {
+  if (labels.failuresFile)
+    return loadFailuresCsv(labels.failuresFile, {
+      timeCol: csv.timeCol,
+      entityCol: csv.entityCol,
+      timeUnit: csv.timeUnit,
+    })
+  if (scanned.size === 0)
+    throw new PreemptError(
+      'PREEMPT_ERR_DATA_LABELS',
+      `no failures found in ${csv.files.join(', ')}: give --failures FILE, --label-col NAME or --run-to-failure.`,
+    )
+  return scanned
+}
+
+/** The "day" of false alarms per host-day: 24 h, or 100 steps for dimensionless cycles. */
+export function dayLengthOf(unit: TimeUnit): number {
+  return unit === 'step' ? 100 : 86_400_000
 }

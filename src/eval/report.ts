@@ -121,7 +121,8 @@ export function barChart(
       const w = bw / groups.length
       body += `<rect x="${PAD + i * bw + k * w}" y="${sy(v)}" width="${Math.max(1, w - 1)}" height="${H - PAD - sy(v)}" fill="${gr.color}"><title>${esc(l)}: ${gr.values[i]}</title></rect>`
     })
-    if (i % Math.ceil(labels.length / 10) === 0)
+    const longest = Math.max(...labels.map((x) => x.length))
+    if (i % Math.ceil(labels.length / (longest > 5 ? 5 : 10)) === 0)
       body += `<text x="${PAD + (i + 0.5) * bw}" y="${H - PAD + 14}" font-size="9" text-anchor="middle">${esc(l)}</text>`
   })
   if (o.mark) {

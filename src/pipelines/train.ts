@@ -3,12 +3,19 @@
  * or a GRU over the engine's sequence) → calibration → thresholds → honest test evaluation,
  * optionally beside another model on the same test rows → models/<name>/.
  */
+
 import { createHash } from 'node:crypto'
 import { stat, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import type { CsvOptions } from '../data/csv.js'
 import { buildDataset, hash32, type SplitPlan, scanCsv, splitOf } from '../data/dataset.js'
-import { type FailureTable, loadFailuresCsv, loadPredictability } from '../data/labels.js'
+import {
+  dayLengthOf,
+  type FailureTable,
+  type LabelSource,
+  loadPredictability,
+  resolveFailures,
+} from '../data/labels.js'
 import { PreemptError } from '../errors.js'
 import { type EvaluationReport, type EventWindowOptions, evaluateScores, pageRule } from '../eval/evaluate.js'
 import { type HostTrace, renderReport } from '../eval/report.js'
@@ -21,7 +28,7 @@ import { calibrate, fitPlatt, type ModelKind, predictRaw, standardize, trainNetw
 import { Scorer } from '../model/scorer.js'
 import { alertRuleOf, describeRule } from '../policy/alert.js'
 import { type CostModel, costModelOf } from '../policy/cost.js'
-import { formatSpan, type TimeUnit } from '../time.js'
+import { formatSpan } from '../time.js'
 import { type CleaningReport, dropUnsupportedFailures } from './clean.js'
 import { type ScoredRow, scoreCsv } from './score-csv.js'
 
@@ -29,12 +36,6 @@ const pct1 = (x: number) => `${(x * 100).toFixed(1)} %`
 
 /** Scored rows held for event-level evaluation before whole entities are sampled. */
 export const DEFAULT_MAX_EVAL_ROWS = 4_000_000
-
-export interface LabelSource {
-  failuresFile?: string | undefined
-  labelCol?: string | undefined
-  runToFailure?: boolean | undefined
-}
 
 export interface TrainConfig {
   csv: CsvOptions
@@ -84,29 +85,7 @@ async function fingerprint(files: string[]): Promise<string> {
   return h.digest('hex').slice(0, 16)
 }
 
-export async function resolveFailures(
-  labels: LabelSource,
-  csv: CsvOptions,
-  scanned: FailureTable,
-): Promise<FailureTable> {
-  if (labels.failuresFile)
-    return loadFailuresCsv(labels.failuresFile, {
-      timeCol: csv.timeCol,
-      entityCol: csv.entityCol,
-      timeUnit: csv.timeUnit,
-    })
-  if (scanned.size === 0)
-    throw new PreemptError(
-      'PREEMPT_ERR_DATA_LABELS',
-      `no failures found in ${csv.files.join(', ')}: give --failures FILE, --label-col NAME or --run-to-failure.`,
-    )
-  return scanned
-}
-
-/** The "day" of false alarms per host-day: 24 h, or 100 steps for dimensionless cycles. */
-export function dayLengthOf(unit: TimeUnit): number {
-  return unit === 'step' ? 100 : 86_400_000
-}
+export { dayLengthOf, type LabelSource, resolveFailures }
 
 export interface TrainOutcome {
   meta: ModelMetadataV1

@@ -181,6 +181,20 @@ const cases: Case[] = [
     code: 'DATA_ROW',
     says: /nonfinite\.csv:7.*cpu "1e400" is not a number/,
   },
+  {
+    name: 'inspect --data missing',
+    args: ['inspect', '--data', join(dir, 'gone.csv')],
+    exit: 66,
+    code: 'DATA_CSV',
+    says: /gone\.csv/,
+  },
+  {
+    name: 'inspect --lead past --horizon',
+    args: ['inspect', '--data', good, '--horizon', '10m', '--lead', '1h'],
+    exit: 2,
+    code: 'CLI_USAGE',
+    says: /--lead/,
+  },
   // simulate
   {
     name: 'simulate with neither --out nor --kafka',
