@@ -109,6 +109,14 @@ wait "$sim"
 kill "$poller" 2>/dev/null || true
 poller=""
 sleep 3 # the last statuses reach the scorer
+# The same fleet as preempt's API sees it (GET /v1/stats: the topics, not the simulator).
+node -e '
+  fetch(process.argv[1] + "/v1/stats").then((r) => r.json()).then((s) => {
+    const h = (ms) => (ms === null ? "-" : (ms / 3600000).toFixed(1) + " h")
+    const m = (ms) => (ms === null ? "-" : (ms / 60000).toFixed(1) + " min")
+    console.log(`  [preempt] GET /v1/stats: ${s.failures} failures over ${Math.round(s.span.hostHours)} host-hours, MTBF ${h(s.mtbfMs)}, MTTR ${m(s.mttrMs)}, availability ${s.availability === null ? "-" : (s.availability * 100).toFixed(3) + " %"}; ${s.selfHealing.incidents} healed incidents, self-healing median ${m(s.selfHealing.selfHealingMs.median)} (detect ${m(s.selfHealing.detectMs.median)} + diagnose ${m(s.selfHealing.diagnoseMs.median)} + recover ${m(s.selfHealing.recoverMs.median)}); alert recall ${s.alerts.recall === null ? "-" : (s.alerts.recall * 100).toFixed(0) + " %"}, median lead ${m(s.alerts.leadTimeMs.median)}`)
+  }).catch((e) => console.log("  [preempt] /v1/stats: " + e.message))
+' "$url"
 
 echo "== 4. the same fleet with no preempt"
 preempt simulate --out "$out/bare" "${fleet[@]}" --no-progress --report "$out/without.json" >"$out/without.txt"

@@ -58,6 +58,8 @@ export function kafkaLogCreator(root: Logger) {
       // Connection attempts kafkajs retries: the one that gives up becomes PREEMPT_ERR_BUS_CONNECT.
       if (message.startsWith('Connection error:') || message.startsWith('Failed to connect to seed broker'))
         return log.debug(rest, message)
+      // The consumer recovering by itself after a retriable error: information, not an error.
+      if (message.startsWith('Restarting the consumer')) return log.info(rest, message)
       log[KAFKA_TO_PINO[level] ?? 'info'](rest, message)
     }
 }

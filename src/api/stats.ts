@@ -5,7 +5,9 @@
  * - span: the prediction event times seen, first to newest; host time = hosts × span;
  * - downtime of a failure: recovered_ts − ts (a failure not recovered yet: until the
  *   newest event time); MTBF = (host time − downtime) / failures; MTTR = downtime /
- *   failures; availability = MTBF / (MTBF + MTTR), 1 with no failure;
+ *   failures; availability = MTBF / (MTBF + MTTR), 1 with no failure. Every failure on the
+ *   topic counts, also one whose host was drained in time (the topic cannot say which were
+ *   averted): a pessimistic bound beside the simulator's outcome;
  * - per healing action (drain, restart) that succeeded, self-healing time = detect +
  *   diagnose + recover: detect from the onset of the host's risk (its first score at or
  *   above ¾ of the command's threshold in the unbroken run before the deciding score,
