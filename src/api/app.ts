@@ -269,7 +269,12 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     if (!timingSafeEqual(digest(h.replace(/^Bearer\s+/i, '')), token))
       throw new PreemptError('PREEMPT_ERR_API_FORBIDDEN', 'wrong bearer token')
   }
-  const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, S.serializable(S.ErrorBody)]))
+  /** A route's answers: the 200 schema and the error statuses it can give, in the form the serializer is fastest with. */
+  const errorBody = S.serializable(S.ErrorBody)
+  const answers = (ok: unknown, ...codes: number[]) => ({
+    200: S.serializable(ok),
+    ...Object.fromEntries(codes.map((c) => [c, errorBody])),
+  })
   const secured = { security: [{ bearer: [] }] }
 
   const activeModel = () => deps.scorer?.model ?? deps.model
@@ -296,7 +301,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         description:
           'Filter by risk band, service, zone; sorted by score (highest first) or host; cursor pagination. Lists may lag the newest predictions by up to a second.',
         querystring: S.PredictionsQuery,
-        response: { 200: S.serializable(S.PredictionsPage), ...errors(400, 431) },
+        response: answers(S.PredictionsPage, 400, 431),
       },
     },
     async (req, reply) => {
@@ -343,7 +348,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       schema: {
         summary: 'A host: latest prediction with top features, policy state, recent commands and statuses',
         params: S.HostParams,
-        response: { 200: S.serializable(S.HostDetail), ...errors(400, 404, 414) },
+        response: answers(S.HostDetail, 400, 404, 414),
       },
     },
     async (req) => {
@@ -370,7 +375,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
           'Bounded retention: the last api.historyPoints scores of the host (default 120), none older than api.historyMs (default 6 h) behind its newest.',
         params: S.HostParams,
         querystring: S.HistoryQuery,
-        response: { 200: S.serializable(S.History), ...errors(400, 404, 414) },
+        response: answers(S.History, 400, 404, 414),
       },
     },
     async (req) => {
@@ -393,7 +398,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       schema: {
         summary: 'Commands, newest first, with their statuses',
         querystring: S.CommandsQuery,
-        response: { 200: S.serializable(S.CommandList), ...errors(400, 431) },
+        response: answers(S.CommandList, 400, 431),
       },
     },
     async (req) => {
@@ -412,7 +417,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       schema: {
         summary: 'A command, its statuses, and the guard decisions about its host around it',
         params: S.CommandParams,
-        response: { 200: S.serializable(S.CommandDetail), ...errors(400, 404, 414) },
+        response: answers(S.CommandDetail, 400, 404, 414),
       },
     },
     async (req) => {
@@ -445,7 +450,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         description:
           'The samples fill a fresh feature engine in event-time order; the newest vector is scored and explained. Body at most api.bodyLimitBytes; rate-limited per client address (api.scoreRatePerMinute).',
         body: S.ScoreBody,
-        response: { 200: S.serializable(S.ScoreResult), ...errors(400, 409, 413, 415, 429) },
+        response: answers(S.ScoreResult, 400, 409, 413, 415, 429),
       },
     },
     async (req) => {
@@ -464,7 +469,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     {
       schema: {
         summary: 'The models of api.modelsDir (and the active one): metadata and held-out evaluation figures',
-        response: { 200: S.serializable(S.ModelList) },
+        response: answers(S.ModelList),
       },
     },
     async () => {
@@ -483,7 +488,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       schema: {
         summary: "One model's metadata and evaluation figures",
         params: S.ModelParams,
-        response: { 200: S.serializable(S.ModelInfo), ...errors(400, 404, 414) },
+        response: answers(S.ModelInfo, 400, 404, 414),
       },
     },
     async (req) => {
@@ -504,7 +509,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         description:
           'Loads and validates the model folder, then swaps it in between batches (windows are rebuilt when its features differ).',
         params: S.ModelParams,
-        response: { 200: S.serializable(S.Activated), ...errors(400, 401, 403, 404, 409, 414, 422) },
+        response: answers(S.Activated, 400, 401, 403, 404, 409, 414, 422),
         ...secured,
       },
     },
@@ -530,7 +535,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     {
       schema: {
         summary: "The safety budget's state: guards, kill switch, hosts by state",
-        response: { 200: S.serializable(S.PolicyView) },
+        response: answers(S.PolicyView),
       },
     },
     async () => {
@@ -577,7 +582,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         summary: 'Stop (on: true) or resume (on: false) every action, on every scorer',
         description: 'Written to the state topic, which every scorer reads; this instance applies it at once.',
         body: S.KillSwitchBody,
-        response: { 200: S.serializable(S.KillSwitchResult), ...errors(400, 401, 403, 409, 415, 503) },
+        response: answers(S.KillSwitchResult, 400, 401, 403, 409, 415, 503),
         ...secured,
       },
     },
@@ -599,7 +604,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       schema: {
         summary: 'Live fleet figures: MTBF, MTTR, availability, self-healing time, alert precision/recall, lead times',
         description: 'Definitions in docs/api.md. Computed from what this instance has materialised.',
-        response: { 200: S.serializable(S.Stats) },
+        response: answers(S.Stats),
       },
     },
     async () => {
@@ -621,13 +626,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     },
   )
 
-  app.get(
-    '/healthz',
-    { schema: { summary: 'The process is alive', response: { 200: S.serializable(S.Health) } } },
-    async () => ({
-      status: 'ok' as const,
-    }),
-  )
+  app.get('/healthz', { schema: { summary: 'The process is alive', response: answers(S.Health) } }, async () => ({
+    status: 'ok' as const,
+  }))
 
   app.get(
     '/readyz',

@@ -10,7 +10,13 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Admin, Bus, BusMessage, Consumer } from '../bus/index.js'
-import { decodeCommandStatus, decodeFailureEvent, decodeHealingCommand, decodePrediction } from '../contracts/index.js'
+import {
+  type Decoder,
+  decodeCommandStatus,
+  decodeFailureEvent,
+  decodeHealingCommand,
+  decodePrediction,
+} from '../contracts/index.js'
 import { PreemptError } from '../errors.js'
 import type { Logger } from '../log.js'
 import { decodeKillSwitch } from '../stream/control.js'
@@ -59,6 +65,22 @@ export function createMaterializer(deps: MaterializerDeps): Materializer {
   let undecodable = 0
   let isReady = false
 
+  /** Decodes a record of one topic into the view; answers why not when it cannot. */
+  const via =
+    <T>(decode: Decoder<T>, into: (v: T) => void) =>
+    (value: Buffer, ctx: { key: string | null }): string | undefined => {
+      const r = decode(value, ctx)
+      if (!r.ok) return r.error.message
+      into(r.value)
+      return undefined
+    }
+  const byTopic = new Map([
+    [topics.predictions, via(decodePrediction, (p) => view.applyPrediction(p))],
+    [topics.commands, via(decodeHealingCommand, (c) => view.applyCommand(c))],
+    [topics.commandStatus, via(decodeCommandStatus, (st) => view.applyStatus(st))],
+    [topics.failures, via(decodeFailureEvent, (f) => view.applyFailure(f))],
+  ])
+
   function apply(m: BusMessage): void {
     records++
     const ctx = { key: m.key }
@@ -74,23 +96,11 @@ export function createMaterializer(deps: MaterializerDeps): Materializer {
       return
     }
     if (m.value === null) return
-    const r =
-      m.topic === topics.predictions
-        ? decodePrediction(m.value, ctx)
-        : m.topic === topics.commands
-          ? decodeHealingCommand(m.value, ctx)
-          : m.topic === topics.commandStatus
-            ? decodeCommandStatus(m.value, ctx)
-            : decodeFailureEvent(m.value, ctx)
-    if (!r.ok) {
+    const problem = byTopic.get(m.topic)?.(m.value, ctx)
+    if (problem !== undefined) {
       undecodable++
-      if (undecodable <= 10) log.warn({ topic: m.topic, offset: m.offset, reason: r.error.message }, 'skipped a record')
-      return
+      if (undecodable <= 10) log.warn({ topic: m.topic, offset: m.offset, reason: problem }, 'skipped a record')
     }
-    if (m.topic === topics.predictions) view.applyPrediction(r.value as never)
-    else if (m.topic === topics.commands) view.applyCommand(r.value as never)
-    else if (m.topic === topics.commandStatus) view.applyStatus(r.value as never)
-    else view.applyFailure(r.value as never)
   }
 
   function checkReady(): void {

@@ -23,6 +23,7 @@
  *   precision reads low by construction: `alertsActedOn` counts alerts a succeeded action
  *   followed.
  */
+import { median } from '../math/stats.js'
 import type { FleetView } from './view.js'
 
 export interface StageTimes {
@@ -59,13 +60,7 @@ export interface FleetStats {
 const HEALING = new Set(['drain', 'restart'])
 
 function summary(xs: number[]): { mean: number | null; median: number | null } {
-  if (!xs.length) return { mean: null, median: null }
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return {
-    mean: s.reduce((a, b) => a + b, 0) / s.length,
-    median: s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2,
-  }
+  return { mean: xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null, median: median(xs) }
 }
 
 export function fleetStats(view: FleetView): FleetStats {

@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander'
-import type { CsvOptions } from '../data/csv.js'
+import { type CsvOptions, looksLikeSteps } from '../data/csv.js'
 import { parseDuration, type TimeUnit, TimeUnits } from '../time.js'
 
 /** The CSV flags shared by train, score, evaluate and replay (DESIGN.md section 4). */
@@ -68,6 +68,21 @@ export function csvOptions(f: DataFlags, defaults: Partial<CsvOptions> = {}): Cs
     skipBadRows: Boolean(f.skipBadRows),
   }
   return o
+}
+
+/**
+ * The CSV options of the flags, with the time unit inferred when --time-unit is not given:
+ * a time column of small whole numbers is steps (cycles), said on stderr.
+ */
+export async function csvOptionsInferred(f: DataFlags): Promise<CsvOptions> {
+  const csv = csvOptions(f)
+  if (f.timeUnit === undefined && (await looksLikeSteps(csv))) {
+    csv.timeUnit = 'step'
+    process.stderr.write(
+      `time unit: step (the ${csv.timeCol} column holds small whole numbers, not epoch ms; --time-unit ms overrides)\n`,
+    )
+  }
+  return csv
 }
 
 export function durationFlag(flag: string, value: string | undefined, unit: TimeUnit, fallback?: number): number {

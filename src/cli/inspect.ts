@@ -1,14 +1,13 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Command } from 'commander'
-import { looksLikeSteps } from '../data/csv.js'
 import { scanCsv } from '../data/dataset.js'
 import { FailureTable, resolveFailures } from '../data/labels.js'
 import { formatInspect, renderInspect } from '../eval/inspect-report.js'
 import { inspectCsv } from '../pipelines/inspect.js'
 import { COMMANDS } from './commands.js'
 import { boot, type GlobalOpts } from './common.js'
-import { addDataFlags, csvOptions, type DataFlags, horizonAndLead, labelSource } from './data-flags.js'
+import { addDataFlags, csvOptionsInferred, type DataFlags, horizonAndLead, labelSource } from './data-flags.js'
 
 interface InspectFlags extends DataFlags {
   out?: string
@@ -21,13 +20,7 @@ export function registerInspectCommand(program: Command, env: NodeJS.ProcessEnv)
     .option('--no-progress', 'no progress output')
     .action(async (f: InspectFlags, cmd: Command) => {
       boot(cmd.optsWithGlobals<GlobalOpts>(), env, {}, { quiet: true })
-      const csv = csvOptions(f)
-      if (f.timeUnit === undefined && (await looksLikeSteps(csv))) {
-        csv.timeUnit = 'step'
-        process.stderr.write(
-          `time unit: step (the ${csv.timeCol} column holds small whole numbers, not epoch ms; --time-unit ms overrides)\n`,
-        )
-      }
+      const csv = await csvOptionsInferred(f)
       const src = labelSource(f)
       const labelled = Boolean(src.failuresFile || src.labelCol || src.runToFailure)
       if (labelled && f.horizon === undefined)

@@ -3,7 +3,6 @@ import { createWriteStream } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { type Command, Option } from 'commander'
-import { looksLikeSteps } from '../data/csv.js'
 import { scanCsv } from '../data/dataset.js'
 import { FailureTable, loadPredictability } from '../data/labels.js'
 import { type EvaluationReport, evaluateScores, verdicts } from '../eval/evaluate.js'
@@ -31,7 +30,15 @@ import { costModelOf } from '../policy/cost.js'
 import { formatSpan, type TimeUnit } from '../time.js'
 import { COMMANDS } from './commands.js'
 import { boot, type GlobalOpts, parse } from './common.js'
-import { addDataFlags, csvOptions, type DataFlags, durationFlag, horizonAndLead, labelSource } from './data-flags.js'
+import {
+  addDataFlags,
+  csvOptions,
+  csvOptionsInferred,
+  type DataFlags,
+  durationFlag,
+  horizonAndLead,
+  labelSource,
+} from './data-flags.js'
 
 /** Progress on stderr: a live line on a terminal, plain lines elsewhere. */
 function reporter(enabled: boolean) {
@@ -199,13 +206,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
     .option('--no-progress', 'no progress output')
     .action(async (f: TrainFlags, cmd: Command) => {
       const { logger } = boot(cmd.optsWithGlobals<GlobalOpts>(), env, {}, { quiet: true })
-      const csv = csvOptions(f)
-      if (f.timeUnit === undefined && (await looksLikeSteps(csv))) {
-        csv.timeUnit = 'step'
-        process.stderr.write(
-          `time unit: step (the ${csv.timeCol} column holds small whole numbers, not epoch ms; --time-unit ms overrides)\n`,
-        )
-      }
+      const csv = await csvOptionsInferred(f)
       const unit = csv.timeUnit
       const cd = costDefaults(unit)
       const t0 = Date.now()

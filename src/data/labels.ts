@@ -53,9 +53,29 @@ export class FailureTable {
     return this.byEntity.get(entity) ?? []
   }
 
-  /** An entity's failures with from ≤ ts ≤ to: those a split's rows of it can speak to. */
+  /** An entity's failures with from ≤ ts ≤ to. */
   between(entity: string, from: number, to: number): number[] {
     return this.of(entity).filter((ts) => ts >= from && ts <= to)
+  }
+
+  /**
+   * Per entity of `rows`, the failures those rows can speak to: from its first row to a
+   * horizon past its last. A time split's rows are not charged with the failures of the
+   * other periods.
+   */
+  seenBy(rows: Iterable<{ entity: string; ts: number }>, horizon: number): Map<string, number[]> {
+    const span = new Map<string, [number, number]>()
+    for (const r of rows) {
+      const s = span.get(r.entity)
+      if (!s) span.set(r.entity, [r.ts, r.ts])
+      else {
+        if (r.ts < s[0]) s[0] = r.ts
+        if (r.ts > s[1]) s[1] = r.ts
+      }
+    }
+    const out = new Map<string, number[]>()
+    for (const [e, [from, to]] of span) out.set(e, this.between(e, from, to + horizon))
+    return out
   }
 
   /** Label of a vector at `ts`. */

@@ -115,21 +115,12 @@ export function eventIndexOf(
     ts: rows[i]!.ts,
     score: rows[i]!.score,
   }))
-  // Only the failures these rows can speak to: from an entity's first row to a horizon past
-  // its last. A time split's test rows must not be charged with the failures of the
-  // training period (nor of the far future).
-  const span = new Map<number, [number, number]>()
-  for (const p of points) {
-    const s = span.get(p.host)
-    if (!s) span.set(p.host, [p.ts, p.ts])
-    else if (p.ts > s[1]) s[1] = p.ts
-  }
+  // Only the failures these rows can speak to (a time split's test rows are not charged
+  // with the training period's failures).
   const fps: FailurePoint[] = []
-  for (const [entity, idx] of entities) {
-    const [from, to] = span.get(idx)!
-    for (const ts of failures.between(entity, from, to + o.horizon))
-      fps.push({ host: idx, ts, predictable: o.predictable ? o.predictable(entity, ts) : true })
-  }
+  for (const [entity, list] of failures.seenBy(rows, o.horizon))
+    for (const ts of list)
+      fps.push({ host: entities.get(entity)!, ts, predictable: o.predictable ? o.predictable(entity, ts) : true })
   const index = new EventIndex(points, fps, { horizon: o.horizon, lead: o.lead, dayLength: o.dayLength })
   return { index, order, points, failurePoints: fps }
 }

@@ -1,4 +1,5 @@
 import { Label, labelFor } from '../data/labels.js'
+import { median } from '../math/stats.js'
 import { type AlertRule, nextRun } from '../policy/alert.js'
 
 /**
@@ -82,12 +83,7 @@ export interface EventEvalOptions {
   dayLength: number
 }
 
-export function median(xs: number[]): number | null {
-  if (!xs.length) return null
-  const s = Float64Array.from(xs).sort()
-  const m = s.length >> 1
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
-}
+export { median }
 
 /**
  * Per host, the failure times (sorted) and the observed span. `points` must be sorted by

@@ -4,9 +4,8 @@
  */
 import type { InspectReport } from '../pipelines/inspect.js'
 import { formatSpan, type TimeUnit } from '../time.js'
-import { barChart, lineChart, tickLabel } from './report.js'
+import { barChart, esc, lineChart, tickLabel } from './report.js'
 
-const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!)
 const num = (x: number | null) => (x === null ? '–' : tickLabel(x))
 const pct = (x: number) => `${(x * 100).toFixed(x < 0.01 && x > 0 ? 2 : 1)} %`
 const time = (t: number, unit: string) =>

@@ -3,6 +3,8 @@
  * Training records it with the model; scoring compares (windows count samples, and a model
  * trained on 30 s samples reads 10 s data with three times the counts).
  */
+import { median } from './stats.js'
+
 export class SpacingSampler {
   private readonly last = new Map<string, number>()
   private readonly gaps: number[] = []
@@ -17,10 +19,7 @@ export class SpacingSampler {
 
   /** The median gap, or null with no two samples of one entity. */
   median(): number | null {
-    if (!this.gaps.length) return null
-    const s = [...this.gaps].sort((a, b) => a - b)
-    const m = s.length >> 1
-    return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+    return median(this.gaps)
   }
 }
 

@@ -15,6 +15,7 @@ import { type SplitPlan, splitOf } from '../data/dataset.js'
 import { type FailureTable, Label } from '../data/labels.js'
 import { defaultWindows } from '../features/spec.js'
 import { Rng } from '../math/random.js'
+import { median } from '../math/stats.js'
 
 export interface MetricProfile {
   name: string
@@ -69,13 +70,6 @@ const BUCKETS = 20
 function quantile(sorted: number[], q: number): number | null {
   if (!sorted.length) return null
   return sorted[Math.min(sorted.length - 1, Math.floor(q * (sorted.length - 1) + 0.5))]!
-}
-
-function median(xs: number[]): number | null {
-  if (!xs.length) return null
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
 }
 
 export interface InspectOptions {

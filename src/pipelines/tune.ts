@@ -62,16 +62,7 @@ export async function tuneAlertRule(loaded: LoadedModel, o: TuneOptions): Promis
       rows.push(...r)
     },
   )
-  const span = new Map<string, [number, number]>()
-  for (const r of rows) {
-    const s = span.get(r.entity)
-    if (!s) span.set(r.entity, [r.ts, r.ts])
-    else {
-      if (r.ts < s[0]) s[0] = r.ts
-      if (r.ts > s[1]) s[1] = r.ts
-    }
-  }
   let failures = 0
-  for (const [e, [from, to]] of span) failures += o.failures.between(e, from, to + o.window.horizon).length
+  for (const list of o.failures.seenBy(rows, o.window.horizon).values()) failures += list.length
   return { rule: pageRule(rows, o.failures, { ...o.window, target: o.target }), vectors: rows.length, failures }
 }

@@ -14,6 +14,7 @@
  *   the silence alarm), diagnose to the action starting, recover to the service being whole.
  * - an action is necessary when its host fails within `necessaryWindowMs` after it.
  */
+import { median } from '../math/stats.js'
 import type { ActionRecord, FailureRecord, FleetSim } from './engine.js'
 import type { FailureMode } from './model.js'
 
@@ -57,13 +58,6 @@ export interface OutcomeReport {
   availability: number
   selfHealing: { incidents: number; meanMs: number | null; medianMs: number | null }
   incidents: IncidentReport[]
-}
-
-function median(xs: number[]): number | null {
-  if (!xs.length) return null
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
 }
 
 /** Whether an action was needed: its host failed within the window after it. */
