@@ -310,7 +310,7 @@ class KafkaAdmin implements Admin {
  * cost a tenth of the scorer's produce path. Records with a partition or no key go straight
  * through; the cache is dropped when a topic's partition count changes.
  */
-const cachedPartitioner: ICustomPartitioner = () => {
+export const cachedPartitioner: ICustomPartitioner = () => {
   const inner = Partitioners.DefaultPartitioner()
   const byTopic = new Map<string, { partitions: number; keys: Map<string, number> }>()
   return (args) => {
