@@ -13,6 +13,11 @@ const die = (err: unknown) => {
   reported ??= reportFailure(err, io, debug ? 'debug' : 'silent')
   process.exit(reported)
 }
+// The reader of our output went away (`preempt score … | head`): stop quietly, as Unix tools do.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0)
+  die(err)
+})
 process.on('uncaughtException', die)
 process.on('unhandledRejection', die)
 

@@ -54,3 +54,19 @@ describe('preempt CLI', () => {
     for (const c of ['train', 'serve', 'api', 'backtest', 'kill-switch']) expect(top).toContain(`  ${c}`)
   })
 })
+
+describe('preempt as a process', () => {
+  it('stops quietly, exit 0, when the reader of its output goes away (| head)', async () => {
+    const { spawn } = await import('node:child_process')
+    const bin = new URL('../../bin/preempt.js', import.meta.url).pathname
+    const child = spawn(process.execPath, [bin, 'score', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    child.stdout.destroy() // the reader is gone before the first write
+    let stderr = ''
+    child.stderr.on('data', (d) => {
+      stderr += d
+    })
+    const code = await new Promise<number | null>((done) => child.on('close', done))
+    expect(stderr).toBe('')
+    expect(code).toBe(0)
+  }, 30_000)
+})
