@@ -11,7 +11,7 @@ import { Aggregates } from '../features/spec.js'
 import { samplingDiffers } from '../math/spacing.js'
 import { loadModel, type ModelMetadataV1, saveMetadata } from '../model/artifact.js'
 import { Backends, initBackend } from '../model/backend.js'
-import { type ModelKind, ModelKinds } from '../model/mlp.js'
+import { type ClassWeight, ClassWeights, type ModelKind, ModelKinds } from '../model/mlp.js'
 import { type ScoredRow, scoreCsv } from '../pipelines/score-csv.js'
 import {
   compareOn,
@@ -131,7 +131,8 @@ interface TrainFlags extends DataFlags {
   costFalseAlarm?: string
   actionSuccess: number
   backend?: (typeof Backends)[number]
-  modelKind: ModelKind
+  modelKind: ModelKind | 'auto'
+  classWeight: ClassWeight | 'auto'
   sequenceLength: number
   compare?: string
   progress: boolean
@@ -174,10 +175,18 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
     .addOption(
       new Option(
         '--model-kind <kind>',
-        'mlp: window features; gru: a recurrent net over the last samples, bucketed in event time',
+        'auto: gbdt and mlp on the same split, the better validation PR-AUC wins; gbdt: gradient-boosted trees on window features; mlp: a network on window features; gru: a recurrent net over the last samples, bucketed in event time',
       )
-        .choices([...ModelKinds])
-        .default('mlp'),
+        .choices(['auto', ...ModelKinds])
+        .default('auto'),
+    )
+    .addOption(
+      new Option(
+        '--class-weight <w>',
+        'auto: both tried per kind, validation PR-AUC chooses; balanced: failures weigh as much as all the rest; none: rows as sampled',
+      )
+        .choices(['auto', ...ClassWeights])
+        .default('auto'),
     )
     .option(
       '--sequence-length <n>',
@@ -231,6 +240,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         epochs: f.epochs,
         cleanLabels: f.cleanLabels,
         kind: f.modelKind,
+        classWeight: f.classWeight,
         sequenceLength: f.sequenceLength,
         compare: f.compare,
         targetPrecision: f.targetPrecision,
@@ -249,6 +259,13 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
       process.stdout.write(
         [
           `model ${m.name} (${m.kind}) → ${res.dir} (${((Date.now() - t0) / 1000).toFixed(1)} s, backend ${m.backend})`,
+          ...(() => {
+            const cs = m.training['candidates'] as { kind: string; classWeight: string; valPrAuc: number }[]
+            if (cs.length < 2) return [`  class weighting ${m.training['classWeight']}`]
+            return [
+              `  chosen on validation PR-AUC: ${cs.map((c) => `${c.kind} (${c.classWeight}) ${c.valPrAuc.toFixed(4)}${c.kind === m.kind && c.classWeight === m.training['classWeight'] ? ' ← chosen' : ''}`).join(', ')}`,
+            ]
+          })(),
           `  ${m.featureNames.length} features from ${m.featureSpec.metrics.length} metrics (dropped as constant: ${m.droppedConstant.join(', ') || 'none'})`,
           (() => {
             const p = m.training['failuresPerSplit'] as { train: number; val: number; test: number }

@@ -1,5 +1,6 @@
 /**
- * Model artifact `models/<name>/`: tfjs `model.json` + `weights.bin`, and `preempt.json`
+ * Model artifact `models/<name>/`: the model itself — tfjs `model.json` + `weights.bin` for
+ * the networks, `trees.json` for gradient-boosted trees — and `preempt.json`
  * (ModelMetadataV1: everything needed to turn samples into a calibrated score again).
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
@@ -10,6 +11,7 @@ import type { CostModel } from '../policy/cost.js'
 import type { TimeUnit } from '../time.js'
 
 import { tf } from './backend.js'
+import { GbdtModel, gbdtJsonProblem } from './gbdt.js'
 import { type Calibration, type ModelKind, ModelKinds, type Normalization } from './mlp.js'
 
 export interface ModelMetadataV1 {
@@ -48,14 +50,22 @@ export interface ModelMetadataV1 {
   versions: { preempt: string; tfjs: string; node: string }
 }
 
+/** A network (tfjs) or trees: what `meta.kind` says. */
+export type TrainedModel = tf.LayersModel | GbdtModel
+
 export interface LoadedModel {
-  model: tf.LayersModel
+  model: TrainedModel
   meta: ModelMetadataV1
   dir: string
 }
 
-export async function saveModel(dir: string, model: tf.LayersModel, meta: ModelMetadataV1): Promise<void> {
+export async function saveModel(dir: string, model: TrainedModel, meta: ModelMetadataV1): Promise<void> {
   await mkdir(dir, { recursive: true })
+  if (model instanceof GbdtModel) {
+    await writeFile(join(dir, 'trees.json'), JSON.stringify(model.toJSON()))
+    await saveMetadata(dir, meta)
+    return
+  }
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
       const weightData = artifacts.weightData
@@ -83,6 +93,8 @@ export async function saveMetadata(dir: string, meta: ModelMetadataV1): Promise<
 }
 
 export async function loadModel(dir: string): Promise<LoadedModel> {
+  const kind = await peekKind(dir)
+  if (kind === 'gbdt') return loadTrees(dir)
   let metaText: string
   let modelText: string
   let weights: Buffer
@@ -125,6 +137,50 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
     }),
   )
   return { model, meta, dir }
+}
+
+/** The kind preempt.json names (undefined when it cannot be read: the full load says why). */
+async function peekKind(dir: string): Promise<string | undefined> {
+  try {
+    return JSON.parse(await readFile(join(dir, 'preempt.json'), 'utf8'))?.kind
+  } catch {
+    return undefined
+  }
+}
+
+async function loadTrees(dir: string): Promise<LoadedModel> {
+  let metaText: string
+  let treesText: string
+  try {
+    ;[metaText, treesText] = await Promise.all([
+      readFile(join(dir, 'preempt.json'), 'utf8'),
+      readFile(join(dir, 'trees.json'), 'utf8'),
+    ])
+  } catch (err) {
+    throw new PreemptError(
+      'PREEMPT_ERR_MODEL_ARTIFACT',
+      `${dir}: not a preempt model (${(err as Error).message}). Point --model at a folder written by \`preempt train\`.`,
+      { cause: err },
+    )
+  }
+  const meta = checkMetadata(dir, metaText)
+  let json: unknown
+  try {
+    json = JSON.parse(treesText)
+  } catch (err) {
+    throw new PreemptError(
+      'PREEMPT_ERR_MODEL_ARTIFACT',
+      `${dir}/trees.json is not JSON (${(err as Error).message}): the artifact is corrupt. Train it again or restore the folder.`,
+      { cause: err },
+    )
+  }
+  const problem = gbdtJsonProblem(json, meta.featureNames.length)
+  if (problem)
+    throw new PreemptError(
+      'PREEMPT_ERR_MODEL_ARTIFACT',
+      `${dir}/trees.json: ${problem}: the artifact is corrupt. Train it again or restore the folder.`,
+    )
+  return { model: new GbdtModel(json as ConstructorParameters<typeof GbdtModel>[0]), meta, dir }
 }
 
 const isNums = (x: unknown, n?: number) =>

@@ -37,12 +37,20 @@ export interface Calibration {
   b: number
 }
 
-/** Network kinds: `mlp` on window features; `gru` over the engine's bucketed sequence. */
-export const ModelKinds = ['mlp', 'gru'] as const
+/**
+ * Model kinds: `mlp` on window features; `gru` over the engine's bucketed sequence; `gbdt`
+ * gradient-boosted trees on window features (model/gbdt.ts).
+ */
+export const ModelKinds = ['mlp', 'gru', 'gbdt'] as const
 export type ModelKind = (typeof ModelKinds)[number]
+/** How training weighs the classes: positives given the negatives' total weight, or the rows' own weights. */
+export const ClassWeights = ['balanced', 'none'] as const
+export type ClassWeight = (typeof ClassWeights)[number]
 
 export interface TrainOptions {
-  kind?: ModelKind
+  kind?: Exclude<ModelKind, 'gbdt'>
+  /** Default 'balanced'. */
+  classWeight?: ClassWeight
   /** gru: time steps of the sequence (the feature vector is [steps × channels]). */
   steps?: number
   /** Hidden layer widths. Default [32, 16] (mlp); gru: [recurrent units, dense units], default [24, 16]. */
@@ -286,7 +294,10 @@ export async function trainNetwork(
   const P = train.positives
   const N = train.negatives
   // Balanced: each class carries half the loss, whatever the sampling kept.
-  const classWeight = { 0: n / (2 * Math.max(1, N)), 1: n / (2 * Math.max(1, P)) }
+  const classWeight =
+    (opts.classWeight ?? 'balanced') === 'balanced'
+      ? { 0: n / (2 * Math.max(1, N)), 1: n / (2 * Math.max(1, P)) }
+      : undefined
   const lr = opts.learningRate ?? 1e-3
   const model = kind === 'gru' ? buildGru(F, opts.steps ?? 0, hidden, seed, lr) : buildMlp(F, hidden, seed, lr)
   const rng = new Rng(seed)
@@ -310,7 +321,13 @@ export async function trainNetwork(
     }
     const xt = tf.tensor2d(xs, [n, F])
     const yt = tf.tensor2d(ys, [n, 1])
-    const h = await model.fit(xt, yt, { epochs: 1, batchSize, shuffle: false, classWeight, verbose: 0 })
+    const h = await model.fit(xt, yt, {
+      epochs: 1,
+      batchSize,
+      shuffle: false,
+      ...(classWeight && { classWeight }),
+      verbose: 0,
+    })
     xt.dispose()
     yt.dispose()
     const loss = Number(h.history['loss']?.[0] ?? Number.NaN)

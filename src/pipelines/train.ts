@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto'
 import { stat, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import type { CsvOptions } from '../data/csv.js'
-import { buildDataset, hash32, type SplitPlan, scanCsv, splitOf } from '../data/dataset.js'
+import { buildDataset, hash32, type SampleSet, type SplitPlan, scanCsv, splitOf } from '../data/dataset.js'
 import {
   dayLengthOf,
   type FailureTable,
@@ -19,12 +19,23 @@ import {
 import { PreemptError } from '../errors.js'
 import { type EvaluationReport, type EventWindowOptions, evaluateScores, pageRule } from '../eval/evaluate.js'
 import { type HostTrace, renderReport } from '../eval/report.js'
-import { type Aggregate, createFeatureSpec, featureMetric, featureNames } from '../features/spec.js'
+import { type Aggregate, createFeatureSpec, type FeatureSpecV1, featureMetric, featureNames } from '../features/spec.js'
 import type { Logger } from '../log.js'
 import { bestF1, curves, thresholdForPrecision } from '../math/curves.js'
-import { type LoadedModel, loadModel, type ModelMetadataV1, saveModel } from '../model/artifact.js'
+import { type LoadedModel, loadModel, type ModelMetadataV1, saveModel, type TrainedModel } from '../model/artifact.js'
 import { type BackendName, initBackend, tf } from '../model/backend.js'
-import { calibrate, fitPlatt, type ModelKind, predictRaw, standardize, trainNetwork } from '../model/mlp.js'
+import { type GbdtOptions, trainGbdt } from '../model/gbdt.js'
+import {
+  type ClassWeight,
+  calibrate,
+  computeNormalization,
+  fitPlatt,
+  type ModelKind,
+  type Normalization,
+  predictRaw,
+  standardize,
+  trainNetwork,
+} from '../model/mlp.js'
 import { Scorer } from '../model/scorer.js'
 import { alertRuleOf, describeRule } from '../policy/alert.js'
 import { type CostModel, costModelOf } from '../policy/cost.js'
@@ -62,8 +73,15 @@ export interface TrainConfig {
   hidden?: number[] | undefined
   /** Drop training failures nothing unusual preceded (see clean.ts). Default true. */
   cleanLabels?: boolean | undefined
-  /** Network kind (default mlp). */
-  kind?: ModelKind | undefined
+  /**
+   * Model kind, or 'auto' (the default): gradient-boosted trees and the MLP trained on the
+   * same split, the better validation PR-AUC chosen (a tie goes to the trees, the simpler).
+   */
+  kind?: ModelKind | 'auto' | undefined
+  /** Class weighting, or 'auto' (the default): both tried per kind, validation PR-AUC chooses. */
+  classWeight?: ClassWeight | 'auto' | undefined
+  /** Options of the trees (tests and benches shrink them). */
+  gbdt?: GbdtOptions | undefined
   /** gru: buckets of the sequence over the longest window (default 24). */
   sequenceLength?: number | undefined
   /** A trained model to score on the same held-out test rows and show beside this one. */
@@ -250,7 +268,9 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
         'PREEMPT_ERR_DATA_LABELS',
         `the ${name} split has no positive example (failures: ${failures.size}, counts ${JSON.stringify(ds.counts)}). Use more data, a longer --horizon, or --split ${cfg.split === 'entity' ? 'time' : 'entity'}.`,
       )
-  const kind = cfg.kind ?? 'mlp'
+  const kinds: ModelKind[] = cfg.kind === undefined || cfg.kind === 'auto' ? ['gbdt', 'mlp'] : [cfg.kind]
+  const weights: ClassWeight[] =
+    cfg.classWeight === undefined || cfg.classWeight === 'auto' ? ['none', 'balanced'] : [cfg.classWeight]
   let trainSet = ds.train
   let cleaning: CleaningReport | undefined
   if (cfg.cleanLabels !== false) {
@@ -269,23 +289,29 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
     )
     log.info({ ...c.report, dropped: c.report.dropped.length }, 'labels cleaned')
   }
-  const trained = await trainNetwork(trainSet, ds.val, {
-    kind,
-    steps: spec.sequence,
-    seed: cfg.seed,
-    epochs: cfg.epochs,
-    hidden: cfg.hidden,
-    onEpoch: (e) =>
-      say(
-        'train',
-        `epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, val PR-AUC ${e.valPrAuc.toFixed(4)}${e.best ? ' (best)' : ''}`,
-      ),
-  })
-  // Calibration and thresholds on validation (weighted: sampled negatives stand for the rest).
-  const zVal = standardize(ds.val.x, ds.val.size, trained.normalization)
-  const rawVal = predictRaw(trained.model, zVal, ds.val.size)
+  // Every candidate (kind × class weighting) on the same split; validation PR-AUC chooses.
   const yVal = ds.val.y.subarray(0, ds.val.size)
   const wVal = ds.val.weights()
+  const candidates: Candidate[] = []
+  for (const kind of kinds)
+    for (const classWeight of weights) {
+      const c = await fitCandidate(kind, classWeight, trainSet, ds.val, cfg, spec, (d) => say('train', d))
+      c.valPrAuc = curves(c.rawVal, yVal, wVal).prAuc
+      say('train', `${c.label}: validation PR-AUC ${c.valPrAuc.toFixed(4)} (${c.seconds.toFixed(1)} s)`)
+      candidates.push(c)
+    }
+  const trained = chooseCandidate(candidates)
+  for (const c of candidates) if (c !== trained) c.model.dispose()
+  const kind = trained.kind
+  if (candidates.length > 1) {
+    const next = candidates.filter((c) => c !== trained).sort((a, b) => b.valPrAuc - a.valPrAuc)[0]!
+    say(
+      'choose',
+      `${trained.label} chosen: validation PR-AUC ${trained.valPrAuc.toFixed(4)}, ${(trained.valPrAuc - next.valPrAuc).toFixed(4)} above ${next.label}`,
+    )
+  }
+  // Calibration and thresholds on validation (weighted: sampled negatives stand for the rest).
+  const rawVal = trained.rawVal
   const calibration = fitPlatt(rawVal, yVal, wVal)
   const calVal = Array.from(rawVal, (r) => calibrate(r, calibration))
   const valCurves = curves(calVal, yVal, wVal)
@@ -336,10 +362,10 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
     training: {
       split: plan,
       failuresPerSplit: perSplit,
-      epochs: trained.epochs,
-      bestEpoch: trained.bestEpoch,
+      ...trained.detail,
+      classWeight: trained.classWeight,
       valPrAuc: trained.valPrAuc,
-      history: trained.history,
+      candidates: candidates.map(candidateJson),
       counts: ds.counts,
       kept: {
         train: {
@@ -433,7 +459,9 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
     `${JSON.stringify(
       {
         kind,
+        classWeight: trained.classWeight,
         validation: { prAuc: valCurves.prAuc, rocAuc: valCurves.rocAuc, threshold: alert },
+        candidates: candidates.map((c) => ({ ...candidateJson(c), chosen: c === trained })),
         test: test && { ...test, curve: undefined },
         ...(comparison && {
           compare: comparisonJson(comparison),
@@ -450,7 +478,12 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
         title: `preempt model ${cfg.name}`,
         subtitle: `trained ${meta.createdAt} on ${meta.data.files.join(', ')} (${scan.rows} rows, ${scan.entities.length} entities); test split by ${cfg.split}; backend ${backend.name}`,
         summary: {
-          model: kind === 'gru' ? `gru over ${spec.sequence} buckets of the longest window` : 'mlp on window features',
+          model: `${kind === 'gru' ? `gru over ${spec.sequence} buckets of the longest window` : kind === 'gbdt' ? `gradient-boosted trees (${trained.detail['bestTrees']} trees) on window features` : 'mlp on window features'}; class weighting ${trained.classWeight}`,
+          ...(candidates.length > 1 && {
+            'chosen on validation PR-AUC': candidates
+              .map((c) => `${c.label} ${c.valPrAuc.toFixed(4)}${c === trained ? ' ← chosen' : ''}`)
+              .join('; '),
+          }),
           horizon: formatSpan(cfg.horizon, cfg.csv.timeUnit),
           lead: formatSpan(cfg.lead, cfg.csv.timeUnit),
           'time unit': cfg.csv.timeUnit,
@@ -458,7 +491,9 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
           'metrics dropped as constant': scan.constant.join(', ') || 'none',
           'test vectors': test.vectors,
           'test failures': test.atThreshold.failures,
-          'best epoch': `${trained.bestEpoch} of ${trained.epochs}`,
+          ...(kind === 'gbdt'
+            ? { trees: `${trained.detail['bestTrees']} kept of ${trained.detail['trees']} grown` }
+            : { 'best epoch': `${trained.detail['bestEpoch']} of ${trained.detail['epochs']}` }),
         },
         evaluation: test,
         timeLabel: cfg.csv.timeUnit === 'step' ? 'steps' : 'minutes',
@@ -470,6 +505,102 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
     )
   trained.model.dispose()
   return { meta, test, comparison, cleaning, dir: cfg.out }
+}
+
+/** One trained candidate model, before calibration. */
+interface Candidate {
+  kind: ModelKind
+  classWeight: ClassWeight
+  label: string
+  model: TrainedModel
+  normalization: Normalization
+  /** Validation outputs before calibration. */
+  rawVal: Float32Array
+  valPrAuc: number
+  seconds: number
+  /** Epochs or trees, and their history. */
+  detail: Record<string, unknown>
+}
+
+const SIMPLER: ModelKind[] = ['gbdt', 'mlp', 'gru']
+
+/** Most validation PR-AUC; within 0.001 of it, the simpler kind, then no class weighting. */
+export function chooseCandidate<C extends { kind: ModelKind; classWeight: ClassWeight; valPrAuc: number }>(cs: C[]): C {
+  const top = Math.max(...cs.map((c) => c.valPrAuc))
+  const near = cs.filter((c) => c.valPrAuc >= top - 1e-3)
+  near.sort(
+    (a, b) =>
+      SIMPLER.indexOf(a.kind) - SIMPLER.indexOf(b.kind) ||
+      (a.classWeight === 'none' ? 0 : 1) - (b.classWeight === 'none' ? 0 : 1),
+  )
+  return near[0]!
+}
+
+function candidateJson(c: Candidate) {
+  return {
+    kind: c.kind,
+    classWeight: c.classWeight,
+    valPrAuc: c.valPrAuc,
+    seconds: c.seconds,
+    ...c.detail,
+    history: undefined,
+  }
+}
+
+async function fitCandidate(
+  kind: ModelKind,
+  classWeight: ClassWeight,
+  train: SampleSet,
+  val: SampleSet,
+  cfg: TrainConfig,
+  spec: FeatureSpecV1,
+  say: (detail: string) => void,
+): Promise<Candidate> {
+  const t0 = Date.now()
+  const label = `${kind} (class weighting ${classWeight})`
+  if (kind === 'gbdt') {
+    const r = trainGbdt(train, val, {
+      seed: cfg.seed,
+      ...cfg.gbdt,
+      classWeight,
+      onProgress: (p) =>
+        say(`${label}: ${p.trees} trees, validation PR-AUC ${p.valPrAuc.toFixed(4)}${p.best ? ' (best)' : ''}`),
+    })
+    return {
+      kind,
+      classWeight,
+      label,
+      model: r.model,
+      normalization: computeNormalization(train),
+      rawVal: r.model.predict(val.x, val.size),
+      valPrAuc: r.valPrAuc,
+      seconds: (Date.now() - t0) / 1000,
+      detail: { trees: r.trees, bestTrees: r.bestTrees, history: r.history },
+    }
+  }
+  const r = await trainNetwork(train, val, {
+    kind,
+    classWeight,
+    steps: spec.sequence,
+    seed: cfg.seed,
+    epochs: cfg.epochs,
+    hidden: cfg.hidden,
+    onEpoch: (e) =>
+      say(
+        `${label}: epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, val PR-AUC ${e.valPrAuc.toFixed(4)}${e.best ? ' (best)' : ''}`,
+      ),
+  })
+  return {
+    kind,
+    classWeight,
+    label,
+    model: r.model,
+    normalization: r.normalization,
+    rawVal: predictRaw(r.model, standardize(val.x, val.size, r.normalization), val.size),
+    valPrAuc: r.valPrAuc,
+    seconds: (Date.now() - t0) / 1000,
+    detail: { epochs: r.epochs, bestEpoch: r.bestEpoch, history: r.history },
+  }
 }
 
 /**

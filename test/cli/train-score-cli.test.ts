@@ -34,7 +34,12 @@ describe('preempt train / score / evaluate on the committed sample fleet', () =>
       model,
       '--no-progress',
     ])
-    expect(t.stdout).toMatch(/model sample \(mlp\) → /)
+    // The default --model-kind auto: trees and the network, both class weightings, one chosen.
+    expect(t.stdout).toMatch(/model sample \((gbdt|mlp)\) → /)
+    expect(t.stdout).toMatch(
+      /chosen on validation PR-AUC: gbdt \(none\) [0-9.]+.*, gbdt \(balanced\) [0-9.]+.*, mlp \(none\) [0-9.]+.*, mlp \(balanced\) [0-9.]+/,
+    )
+    expect(t.stdout.match(/← chosen/g)).toHaveLength(1)
     expect(t.stdout).toMatch(/alert: (score|\d+ vectors in a row) ≥ [0-9.]+/)
     const out = join(dir, 'scores.csv')
     const s = await run('node', [

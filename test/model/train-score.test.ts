@@ -52,6 +52,8 @@ beforeAll(async () => {
     lead: 2 * 60_000,
     out: modelDir,
     name: 'unit',
+    kind: 'mlp',
+    classWeight: 'balanced',
     split: 'entity',
     seed: 3,
     epochs: 3,

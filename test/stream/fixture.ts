@@ -45,6 +45,8 @@ export async function trainedFixture(): Promise<TrainedFixture> {
     lead: 2 * 60_000,
     out: modelDir,
     name: 'stream-it',
+    kind: 'mlp',
+    classWeight: 'balanced',
     split: 'entity',
     seed: 3,
     epochs: 2,
