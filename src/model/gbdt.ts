@@ -333,8 +333,8 @@ export function gbdtJsonProblem(j: unknown, features: number): string | undefine
   return undefined
 }
 
-/** Quantile cut points per feature from up to `sample` rows (NaN skipped). */
-function quantileCuts(set: LabelledRows, bins: number, rng: Rng, sample = 200_000): Float64Array[] {
+/** Quantile cut points per feature from up to `sample` rows (NaN skipped; 30 000 rows place 63 cuts well). */
+function quantileCuts(set: LabelledRows, bins: number, rng: Rng, sample = 30_000): Float64Array[] {
   const n = set.size
   const F = set.width
   const take = Math.min(n, sample)
@@ -431,8 +431,17 @@ export function trainGbdt(train: LabelledRows, val: LabelledRows, o: GbdtOptions
 
   const cuts = quantileCuts(train, nb, rng)
   const B = nb + 1 // bin 0 = missing
+  // Column-major: a histogram pass reads one feature's bins for a leaf's rows, in row order.
   const bins = new Uint8Array(n * F)
-  for (let i = 0; i < n; i++) for (let f = 0; f < F; f++) bins[i * F + f] = binOf(cuts[f]!, train.x[i * F + f]!)
+  const tx = train.x
+  for (let i0 = 0; i0 < n; i0 += 512) {
+    const i1 = Math.min(n, i0 + 512) // a block of rows stays in cache while its columns are written
+    for (let f = 0; f < F; f++) {
+      const c = cuts[f]!
+      const col = f * n
+      for (let i = i0; i < i1; i++) bins[col + i] = binOf(c, tx[i * F + f]!)
+    }
+  }
 
   let wp = 0
   let wt = 0
@@ -466,19 +475,32 @@ export function trainGbdt(train: LabelledRows, val: LabelledRows, o: GbdtOptions
   const histSize = F * B * 3
   let feats = new Int32Array(F)
 
+  // The leaf's gradients gathered once, then one feature at a time (its histogram stays in L1).
+  let lg = new Float64Array(0)
+  let lh = new Float64Array(0)
   const buildHist = (rows: Uint32Array, hist: Float64Array) => {
     hist.fill(0)
-    const nf = feats.length
-    for (let j = 0; j < rows.length; j++) {
-      const i = rows[j]!
-      const gi = g[i]!
-      const hi = h[i]!
-      const o = i * F
-      for (let k = 0; k < nf; k++) {
-        const f = feats[k]!
-        const p = (f * B + bins[o + f]!) * 3
-        hist[p]! += gi
-        hist[p + 1]! += hi
+    const m = rows.length
+    if (lg.length < m) {
+      lg = new Float64Array(m)
+      lh = new Float64Array(m)
+    }
+    for (let j = 0; j < m; j++) {
+      lg[j] = g[rows[j]!]!
+      lh[j] = h[rows[j]!]!
+    }
+    const G = lg
+    const Hs = lh
+    const bn = bins
+    const fs = feats
+    for (let k = 0; k < fs.length; k++) {
+      const f = fs[k]!
+      const col = f * n
+      const off = f * B * 3
+      for (let j = 0; j < m; j++) {
+        const p = off + bn[col + rows[j]!]! * 3
+        hist[p]! += G[j]!
+        hist[p + 1]! += Hs[j]!
         hist[p + 2]! += 1
       }
     }
@@ -579,7 +601,7 @@ export function trainGbdt(train: LabelledRows, val: LabelledRows, o: GbdtOptions
       const L: number[] = []
       const R: number[] = []
       for (const i of leaf.rows) {
-        const b = bins[i * F + s.feature]!
+        const b = bins[s.feature * n + i]!
         if (b === 0 ? s.missingLeft : b <= s.bin) L.push(i)
         else R.push(i)
       }
