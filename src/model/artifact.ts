@@ -95,15 +95,33 @@ export async function saveMetadata(dir: string, meta: ModelMetadataV1): Promise<
 export async function loadModel(dir: string): Promise<LoadedModel> {
   const kind = await peekKind(dir)
   if (kind === 'gbdt') return loadTrees(dir)
-  let metaText: string
-  let modelText: string
-  let weights: Buffer
+  const [metaText, modelText, weights] = await readArtifact(dir, ['preempt.json', 'model.json', 'weights.bin'])
+  const meta = checkMetadata(dir, metaText!.toString('utf8'))
+  const mj = parseArtifactJson(dir, 'model.json', modelText!) as {
+    modelTopology: object
+    weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[]
+  }
+  const specs = Array.isArray(mj?.weightsManifest) ? mj.weightsManifest.flatMap((g) => g.weights ?? []) : []
+  const want = specs.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1) * 4, 0)
+  if (!mj?.modelTopology || specs.length === 0 || want !== weights!.byteLength)
+    throw new PreemptError(
+      'PREEMPT_ERR_MODEL_ARTIFACT',
+      `${dir}: model.json and weights.bin do not match (weights.bin has ${weights!.byteLength} bytes, the manifest wants ${want}): the artifact is corrupt or truncated. Train it again or restore the folder.`,
+    )
+  const model = await tf.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: mj.modelTopology,
+      weightSpecs: specs,
+      weightData: weights!.buffer.slice(weights!.byteOffset, weights!.byteOffset + weights!.byteLength),
+    }),
+  )
+  return { model, meta, dir }
+}
+
+/** The artifact's files, or the catalogue error that says this is not a model folder. */
+async function readArtifact(dir: string, files: string[]): Promise<Buffer[]> {
   try {
-    ;[metaText, modelText, weights] = await Promise.all([
-      readFile(join(dir, 'preempt.json'), 'utf8'),
-      readFile(join(dir, 'model.json'), 'utf8'),
-      readFile(join(dir, 'weights.bin')),
-    ])
+    return await Promise.all(files.map((f) => readFile(join(dir, f))))
   } catch (err) {
     throw new PreemptError(
       'PREEMPT_ERR_MODEL_ARTIFACT',
@@ -111,32 +129,18 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
       { cause: err },
     )
   }
-  const meta = checkMetadata(dir, metaText)
-  let mj: { modelTopology: object; weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] }
+}
+
+function parseArtifactJson(dir: string, file: string, bytes: Buffer): unknown {
   try {
-    mj = JSON.parse(modelText)
+    return JSON.parse(bytes.toString('utf8'))
   } catch (err) {
     throw new PreemptError(
       'PREEMPT_ERR_MODEL_ARTIFACT',
-      `${dir}/model.json is not JSON (${(err as Error).message}): the artifact is corrupt. Train it again or restore the folder.`,
+      `${dir}/${file} is not JSON (${(err as Error).message}): the artifact is corrupt. Train it again or restore the folder.`,
       { cause: err },
     )
   }
-  const specs = Array.isArray(mj?.weightsManifest) ? mj.weightsManifest.flatMap((g) => g.weights ?? []) : []
-  const want = specs.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1) * 4, 0)
-  if (!mj?.modelTopology || specs.length === 0 || want !== weights.byteLength)
-    throw new PreemptError(
-      'PREEMPT_ERR_MODEL_ARTIFACT',
-      `${dir}: model.json and weights.bin do not match (weights.bin has ${weights.byteLength} bytes, the manifest wants ${want}): the artifact is corrupt or truncated. Train it again or restore the folder.`,
-    )
-  const model = await tf.loadLayersModel(
-    tf.io.fromMemory({
-      modelTopology: mj.modelTopology,
-      weightSpecs: specs,
-      weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
-    }),
-  )
-  return { model, meta, dir }
 }
 
 /** The kind preempt.json names (undefined when it cannot be read: the full load says why). */
@@ -149,31 +153,9 @@ async function peekKind(dir: string): Promise<string | undefined> {
 }
 
 async function loadTrees(dir: string): Promise<LoadedModel> {
-  let metaText: string
-  let treesText: string
-  try {
-    ;[metaText, treesText] = await Promise.all([
-      readFile(join(dir, 'preempt.json'), 'utf8'),
-      readFile(join(dir, 'trees.json'), 'utf8'),
-    ])
-  } catch (err) {
-    throw new PreemptError(
-      'PREEMPT_ERR_MODEL_ARTIFACT',
-      `${dir}: not a preempt model (${(err as Error).message}). Point --model at a folder written by \`preempt train\`.`,
-      { cause: err },
-    )
-  }
-  const meta = checkMetadata(dir, metaText)
-  let json: unknown
-  try {
-    json = JSON.parse(treesText)
-  } catch (err) {
-    throw new PreemptError(
-      'PREEMPT_ERR_MODEL_ARTIFACT',
-      `${dir}/trees.json is not JSON (${(err as Error).message}): the artifact is corrupt. Train it again or restore the folder.`,
-      { cause: err },
-    )
-  }
+  const [metaText, treesText] = await readArtifact(dir, ['preempt.json', 'trees.json'])
+  const meta = checkMetadata(dir, metaText!.toString('utf8'))
+  const json = parseArtifactJson(dir, 'trees.json', treesText!)
   const problem = gbdtJsonProblem(json, meta.featureNames.length)
   if (problem)
     throw new PreemptError(
