@@ -69,7 +69,7 @@ const bench: Bench = {
         out: join(dir, 'gbdt'),
         kind: 'gbdt',
         classWeight: 'none',
-        gbdt: { trees: 200, patience: 1_000_000 },
+        gbdt: { trees: 200, patience: 1_000_000, truncate: false },
       })
       const epochs = 8
       const net = await measured({ ...common, out: join(dir, 'model'), kind: 'mlp', classWeight: 'balanced', epochs })

@@ -42,6 +42,8 @@ export interface GbdtOptions {
   bins?: number
   /** Trees without a better validation PR-AUC before stopping. Default 40. */
   patience?: number
+  /** Keep only the trees up to the best validation PR-AUC (default true; benches keep all). */
+  truncate?: boolean
   /** Validation PR-AUC is computed every this many trees. Default 5. */
   evalEvery?: number
   /**
@@ -669,7 +671,7 @@ export function trainGbdt(train: LabelledRows, val: LabelledRows, o: GbdtOptions
     }
   }
   const full = new GbdtModel({ v: 1, kind: 'gbdt', features: F, base, ...T })
-  const model = best.trees && best.trees < full.trees ? full.truncated(best.trees) : full
+  const model = o.truncate !== false && best.trees && best.trees < full.trees ? full.truncated(best.trees) : full
   return {
     model,
     trees: Math.min(trees, maxTrees),
