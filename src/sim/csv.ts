@@ -12,6 +12,7 @@ import { createWriteStream } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createGzip } from 'node:zlib'
+import type { CsvOptions } from '../data/csv.js'
 import { FleetSim, type SimHost } from './engine.js'
 import { METRIC_DECIMALS, SIM_METRICS, type SimParams } from './model.js'
 import { computeOutcome, type OutcomeReport } from './outcome.js'
@@ -239,5 +240,16 @@ export async function runSimulationToCsv(
     failures: failures.length,
     outcome,
     files: [metricsPath, join(outDir, 'failures.csv'), join(outDir, 'hosts.csv'), join(outDir, 'manifest.json')],
+  }
+}
+
+/** How to read the metrics of a folder `preempt simulate --out` wrote (the manifest's `csv`). */
+export function simulatedCsv(dir: string): CsvOptions {
+  return {
+    files: [join(dir, 'metrics.csv.gz')],
+    format: 'wide',
+    timeCol: 'timestamp',
+    entityCol: 'host',
+    timeUnit: 'ms',
   }
 }

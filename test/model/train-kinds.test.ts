@@ -10,19 +10,13 @@ import { GbdtModel } from '../../src/model/gbdt.js'
 import { Scorer } from '../../src/model/scorer.js'
 import { type ScoredRow, scoreCsv } from '../../src/pipelines/score-csv.js'
 import { chooseCandidate, type TrainConfig, trainFromCsv } from '../../src/pipelines/train.js'
-import { runSimulationToCsv } from '../../src/sim/csv.js'
+import { runSimulationToCsv, simulatedCsv } from '../../src/sim/csv.js'
 import { DEFAULT_SIM_PARAMS } from '../../src/sim/model.js'
 
 const HOUR = 3_600_000
 const dir = mkdtempSync(join(tmpdir(), 'preempt-kinds-'))
 const fleet = join(dir, 'fleet')
-const csv: CsvOptions = {
-  files: [join(fleet, 'metrics.csv.gz')],
-  format: 'wide',
-  timeCol: 'timestamp',
-  entityCol: 'host',
-  timeUnit: 'ms',
-}
+const csv: CsvOptions = simulatedCsv(fleet)
 const base = (out: string): TrainConfig => ({
   csv,
   labels: { failuresFile: join(fleet, 'failures.csv') },

@@ -11,7 +11,7 @@ import { Scorer } from '../../src/model/scorer.js'
 import { type ScoredRow, scoreCsv } from '../../src/pipelines/score-csv.js'
 import { type TrainOutcome, trainFromCsv } from '../../src/pipelines/train.js'
 import { tuneAlertRule } from '../../src/pipelines/tune.js'
-import { runSimulationToCsv } from '../../src/sim/csv.js'
+import { runSimulationToCsv, simulatedCsv } from '../../src/sim/csv.js'
 import { DEFAULT_SIM_PARAMS } from '../../src/sim/model.js'
 
 const HOUR = 3_600_000
@@ -31,13 +31,7 @@ const dir = mkdtempSync(join(tmpdir(), 'preempt-train-'))
 const fleet = join(dir, 'fleet')
 const modelDir = join(dir, 'model')
 let trained: TrainOutcome
-const fleetCsv: CsvOptions = {
-  files: [join(fleet, 'metrics.csv.gz')],
-  format: 'wide',
-  timeCol: 'timestamp',
-  entityCol: 'host',
-  timeUnit: 'ms',
-}
+const fleetCsv: CsvOptions = simulatedCsv(fleet)
 
 beforeAll(async () => {
   await initBackend()

@@ -5,7 +5,7 @@ import type { CsvOptions } from '../../src/data/csv.js'
 import { createLogger } from '../../src/log.js'
 import { initBackend } from '../../src/model/backend.js'
 import { trainFromCsv } from '../../src/pipelines/train.js'
-import { runSimulationToCsv } from '../../src/sim/csv.js'
+import { runSimulationToCsv, simulatedCsv } from '../../src/sim/csv.js'
 import { DEFAULT_SIM_PARAMS } from '../../src/sim/model.js'
 
 const HOUR = 3_600_000
@@ -30,13 +30,7 @@ export async function trainedFixture(): Promise<TrainedFixture> {
     { ...DEFAULT_SIM_PARAMS, hosts: 16, durationMs: 36 * HOUR, intervalMs: 60_000, mtbfMs: 12 * HOUR, seed: 4 },
     fleet,
   )
-  const csv: CsvOptions = {
-    files: [join(fleet, 'metrics.csv.gz')],
-    format: 'wide',
-    timeCol: 'timestamp',
-    entityCol: 'host',
-    timeUnit: 'ms',
-  }
+  const csv: CsvOptions = simulatedCsv(fleet)
   const modelDir = join(dir, 'model')
   await trainFromCsv({
     csv,
