@@ -51,6 +51,14 @@ export const decodeMetricSample = createDecoder({
     if (bad) return bad
     const ts = toEpochMs(w.ts)
     if (ts === undefined) return badTime('/ts')
+    // The schema's key lengths are not checked by a JSON Schema record (patternProperties).
+    for (const k in w.metrics)
+      if (k.length < 1 || k.length > 256)
+        return { path: '/metrics', message: `/metrics: a metric name must be 1–256 characters (one has ${k.length})` }
+    if (w.labels)
+      for (const k in w.labels)
+        if (k.length < 1 || k.length > 128)
+          return { path: '/labels', message: `/labels: a label name must be 1–128 characters (one has ${k.length})` }
     return { value: { host: w.host, ts, metrics: w.metrics, labels: w.labels ?? {} } satisfies MetricSample }
   },
 })

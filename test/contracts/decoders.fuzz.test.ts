@@ -224,6 +224,14 @@ describe('MetricSampleV1 decoder', () => {
     expect(big).toMatchObject({ ok: false, error: { path: '' } })
     const deep = decodeMetricSample(`${'['.repeat(100_000)}${']'.repeat(100_000)}`)
     expect(deep.ok).toBe(false)
+    // Key lengths (a JSON Schema record does not check them; found by the mutation property).
+    const emptyLabel = decodeMetricSample('{"v":1,"host":"a","ts":0,"metrics":{},"labels":{"":""}}')
+    expect(emptyLabel).toMatchObject({ ok: false, error: { path: '/labels' } })
+    const emptyMetric = decodeMetricSample('{"v":1,"host":"a","ts":0,"metrics":{"":1}}')
+    expect(emptyMetric).toMatchObject({ ok: false, error: { path: '/metrics' } })
+    const longLabel = decodeMetricSample(`{"v":1,"host":"a","ts":0,"metrics":{},"labels":{"${'k'.repeat(129)}":"x"}}`)
+    expect(longLabel.ok).toBe(false)
+    expect(decodeMetricSample(`{"v":1,"host":"a","ts":0,"metrics":{"${'m'.repeat(256)}":1}}`).ok).toBe(true)
   })
 
   it('reads ISO times without a zone as UTC and refuses impossible dates', () => {
