@@ -93,10 +93,13 @@ export async function saveMetadata(dir: string, meta: ModelMetadataV1): Promise<
 }
 
 export async function loadModel(dir: string): Promise<LoadedModel> {
-  const kind = await peekKind(dir)
-  if (kind === 'gbdt') return loadTrees(dir)
-  const [metaText, modelText, weights] = await readArtifact(dir, ['preempt.json', 'model.json', 'weights.bin'])
+  const [metaText] = await readArtifact(dir, ['preempt.json'])
   const meta = checkMetadata(dir, metaText!.toString('utf8'))
+  return meta.kind === 'gbdt' ? loadTrees(dir, meta) : loadNetwork(dir, meta)
+}
+
+async function loadNetwork(dir: string, meta: ModelMetadataV1): Promise<LoadedModel> {
+  const [modelText, weights] = await readArtifact(dir, ['model.json', 'weights.bin'])
   const mj = parseArtifactJson(dir, 'model.json', modelText!) as {
     modelTopology: object
     weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[]
@@ -143,18 +146,8 @@ function parseArtifactJson(dir: string, file: string, bytes: Buffer): unknown {
   }
 }
 
-/** The kind preempt.json names (undefined when it cannot be read: the full load says why). */
-async function peekKind(dir: string): Promise<string | undefined> {
-  try {
-    return JSON.parse(await readFile(join(dir, 'preempt.json'), 'utf8'))?.kind
-  } catch {
-    return undefined
-  }
-}
-
-async function loadTrees(dir: string): Promise<LoadedModel> {
-  const [metaText, treesText] = await readArtifact(dir, ['preempt.json', 'trees.json'])
-  const meta = checkMetadata(dir, metaText!.toString('utf8'))
+async function loadTrees(dir: string, meta: ModelMetadataV1): Promise<LoadedModel> {
+  const [treesText] = await readArtifact(dir, ['trees.json'])
   const json = parseArtifactJson(dir, 'trees.json', treesText!)
   const problem = gbdtJsonProblem(json, meta.featureNames.length)
   if (problem)

@@ -137,19 +137,22 @@ export class GbdtModel {
     return node < 0 ? this.leafCover[~node]! : this.cover[node]!
   }
 
+  /** The child value `v` goes to at node `n`: ≤ threshold left, > threshold right, missing the learnt way. */
+  private child(n: number, v: number): number {
+    const t = this.threshold[n]!
+    return v <= t ? this.left[n]! : v > t ? this.right[n]! : this.missingLeft[n] ? this.left[n]! : this.right[n]!
+  }
+
   /** Log-odds of `rows` vectors laid out row after row in `x` (raw feature values, NaN = missing). */
   margin(x: ArrayLike<number>, rows: number, out = new Float64Array(rows), trees = this.roots.length): Float64Array {
     const F = this.F
-    const { roots, feature, threshold, missingLeft, left, right, leafValue } = this
+    const { roots, feature, leafValue } = this
     for (let i = 0; i < rows; i++) {
       const o = i * F
       let m = this.base
       for (let t = 0; t < trees; t++) {
         let n = roots[t]!
-        while (n >= 0) {
-          const v = x[o + feature[n]!]!
-          n = v <= threshold[n]! ? left[n]! : v > threshold[n]! ? right[n]! : missingLeft[n] ? left[n]! : right[n]!
-        }
+        while (n >= 0) n = this.child(n, x[o + feature[n]!]!)
         m += leafValue[~n]!
       }
       out[i] = m
@@ -178,7 +181,7 @@ export class GbdtModel {
     const pz = new Float64Array(size)
     const po = new Float64Array(size)
     const pw = new Float64Array(size)
-    const { feature, threshold, missingLeft, left, right, leafValue } = this
+    const { feature, left, right, leafValue } = this
 
     const extend = (s: number, depth: number, zero: number, one: number, f: number) => {
       pf[s + depth] = f
@@ -245,9 +248,8 @@ export class GbdtModel {
       }
       const sf = feature[node]!
       const xv = x[offset + sf]!
-      const goLeft = xv <= threshold[node]! ? true : xv > threshold[node]! ? false : missingLeft[node] === 1
-      const hot = goLeft ? left[node]! : right[node]!
-      const cold = goLeft ? right[node]! : left[node]!
+      const hot = this.child(node, xv)
+      const cold = hot === left[node] ? right[node]! : left[node]!
       const w = this.coverOf(node)
       let inZero = 1
       let inOne = 1
@@ -266,13 +268,6 @@ export class GbdtModel {
     }
     for (let t = 0; t < this.roots.length; t++) recurse(this.roots[t]!, 0, 0, 0, 1, 1, -1)
     return phi
-  }
-
-  /** How often each feature splits, weighted by the rows through the split (a global importance). */
-  splitCover(): Float64Array {
-    const imp = new Float64Array(this.F)
-    for (let n = 0; n < this.feature.length; n++) imp[this.feature[n]!]! += this.cover[n]!
-    return imp
   }
 
   toJSON(): GbdtModelJson {

@@ -29,13 +29,14 @@ export class Scorer {
     return standardize(x, rows, this.loaded.meta.normalization, this.z.subarray(0, rows * this.width))
   }
 
-  /** Model outputs before calibration (probabilities). */
-  raw(x: ArrayLike<number>, rows: number): Float32Array {
+  /** Model outputs before calibration (probabilities): trees on the raw values, networks on standardised ones. */
+  private raw(x: ArrayLike<number>, rows: number): Float32Array {
     const m = this.loaded.model
     if (m instanceof GbdtModel) return m.predict(x, rows)
     const z = this.standardized(x, rows)
     return tf.tidy(() => {
       const t = tf.tensor2d(z, [rows, this.width])
+      // One batch: predict would otherwise cut it into batches of 32 (two orders of magnitude slower).
       return (m.predict(t, { batchSize: rows }) as tf.Tensor).dataSync() as Float32Array
     })
   }
@@ -43,19 +44,7 @@ export class Scorer {
   /** Calibrated scores of `rows` vectors laid out row after row in `x` (Float64/32). */
   score(x: ArrayLike<number>, rows: number, out = new Float64Array(rows)): Float64Array {
     if (rows === 0) return out
-    const m = this.loaded.model
-    if (m instanceof GbdtModel) {
-      const raw = m.predict(x, rows)
-      const cal = this.loaded.meta.calibration
-      for (let i = 0; i < rows; i++) out[i] = calibrate(raw[i]!, cal)
-      return out
-    }
-    const z = this.standardized(x, rows)
-    const raw = tf.tidy(() => {
-      const t = tf.tensor2d(z, [rows, this.width])
-      // One batch: predict would otherwise cut it into batches of 32 (two orders of magnitude slower).
-      return (m.predict(t, { batchSize: rows }) as tf.Tensor).dataSync() as Float32Array
-    })
+    const raw = this.raw(x, rows)
     const cal = this.loaded.meta.calibration
     for (let i = 0; i < rows; i++) out[i] = calibrate(raw[i]!, cal)
     return out

@@ -296,7 +296,6 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
   for (const kind of kinds)
     for (const classWeight of weights) {
       const c = await fitCandidate(kind, classWeight, trainSet, ds.val, cfg, spec, (d) => say('train', d))
-      c.valPrAuc = curves(c.rawVal, yVal, wVal).prAuc
       say('train', `${c.label}: validation PR-AUC ${c.valPrAuc.toFixed(4)} (${c.seconds.toFixed(1)} s)`)
       candidates.push(c)
     }
@@ -547,6 +546,11 @@ function candidateJson(c: Candidate) {
   }
 }
 
+/** Every candidate judged by one measure on the same rows: weighted PR-AUC of its raw validation outputs. */
+function prAucOn(val: SampleSet, raw: Float32Array): number {
+  return curves(raw, val.y.subarray(0, val.size), val.weights()).prAuc
+}
+
 async function fitCandidate(
   kind: ModelKind,
   classWeight: ClassWeight,
@@ -566,14 +570,15 @@ async function fitCandidate(
       onProgress: (p) =>
         say(`${label}: ${p.trees} trees, validation PR-AUC ${p.valPrAuc.toFixed(4)}${p.best ? ' (best)' : ''}`),
     })
+    const rawVal = r.model.predict(val.x, val.size)
     return {
       kind,
       classWeight,
       label,
       model: r.model,
       normalization: computeNormalization(train),
-      rawVal: r.model.predict(val.x, val.size),
-      valPrAuc: r.valPrAuc,
+      rawVal,
+      valPrAuc: prAucOn(val, rawVal),
       seconds: (Date.now() - t0) / 1000,
       detail: { trees: r.trees, bestTrees: r.bestTrees, history: r.history },
     }
@@ -590,14 +595,15 @@ async function fitCandidate(
         `${label}: epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, val PR-AUC ${e.valPrAuc.toFixed(4)}${e.best ? ' (best)' : ''}`,
       ),
   })
+  const rawVal = predictRaw(r.model, standardize(val.x, val.size, r.normalization), val.size)
   return {
     kind,
     classWeight,
     label,
     model: r.model,
     normalization: r.normalization,
-    rawVal: predictRaw(r.model, standardize(val.x, val.size, r.normalization), val.size),
-    valPrAuc: r.valPrAuc,
+    rawVal,
+    valPrAuc: prAucOn(val, rawVal),
     seconds: (Date.now() - t0) / 1000,
     detail: { epochs: r.epochs, bestEpoch: r.bestEpoch, history: r.history },
   }
