@@ -6,6 +6,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import { PreemptError } from '../errors.js'
+import { alertRuleOf, pageRuleOf, type RuleThresholds } from '../policy/alert.js'
 
 export interface ModelInfo {
   name: string
@@ -15,7 +16,10 @@ export interface ModelInfo {
   createdAt: string | null
   horizon_ms: number | null
   features: number | null
+  /** The `alert` column's rule (one vector at the vector threshold; older models: their k in a row). */
   alert: { threshold: number; consecutive: number } | null
+  /** The page rule the policy acts by. */
+  page: { threshold: number; consecutive: number } | null
   /** Figures of the held-out split when the folder has a metrics.json. */
   metrics: Record<string, unknown> | null
 }
@@ -49,7 +53,7 @@ function headline(m: Record<string, unknown> | null): Record<string, unknown> | 
 export async function modelInfo(dir: string): Promise<ModelInfo | null> {
   const meta = await readJson(join(dir, 'preempt.json'))
   if (!meta) return null
-  const th = meta['thresholds'] as { alert?: number; alertConsecutive?: number } | undefined
+  const th = meta['thresholds'] as RuleThresholds | undefined
   const names = meta['featureNames']
   return {
     name: typeof meta['name'] === 'string' ? meta['name'] : basename(dir),
@@ -59,7 +63,8 @@ export async function modelInfo(dir: string): Promise<ModelInfo | null> {
     createdAt: typeof meta['createdAt'] === 'string' ? meta['createdAt'] : null,
     horizon_ms: typeof meta['horizon'] === 'number' ? meta['horizon'] : null,
     features: Array.isArray(names) ? names.length : null,
-    alert: typeof th?.alert === 'number' ? { threshold: th.alert, consecutive: th.alertConsecutive ?? 1 } : null,
+    alert: typeof th?.alert === 'number' ? alertRuleOf(th) : null,
+    page: typeof th?.alert === 'number' ? pageRuleOf(th) : null,
     metrics: headline(await readJson(join(dir, 'metrics.json'))),
   }
 }

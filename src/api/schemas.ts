@@ -244,6 +244,7 @@ export const ModelInfo = Type.Object({
   horizon_ms: NullNum,
   features: Nullable(Type.Integer()),
   alert: Nullable(Type.Object({ threshold: Num, consecutive: Type.Integer() })),
+  page: Nullable(Type.Object({ threshold: Num, consecutive: Type.Integer() })),
   metrics: Nullable(Type.Object({}, { additionalProperties: true })),
   active: Type.Boolean(),
 })

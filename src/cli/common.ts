@@ -81,6 +81,7 @@ export interface PolicyFlags {
   maxConcurrent?: number
   maxConcurrentPct?: number
   cooldown?: number
+  actWithin?: number | null
 }
 
 export function addPolicyFlags(cmd: Command): Command {
@@ -106,6 +107,11 @@ export function addPolicyFlags(cmd: Command): Command {
       'guard: no second action on a host for this long (default 1h)',
       parse.duration('--cooldown'),
     )
+    .option(
+      '--act-within <dur>',
+      "policy: with a model that estimates time to failure, act only when the failure is expected within this long (the action's duration plus a margin); off: never hold (default: the model's horizon)",
+      (v: string) => (v === 'off' ? null : parse.duration('--act-within')(v)),
+    )
 }
 
 /** The configuration's policy with the flags over it. */
@@ -120,5 +126,6 @@ export function policyOf(config: Readonly<Config>, f: PolicyFlags): PolicyOverri
   if (f.maxConcurrent !== undefined) policy.guards!.maxConcurrent = f.maxConcurrent
   if (f.maxConcurrentPct !== undefined) policy.guards!.maxConcurrentFraction = f.maxConcurrentPct / 100
   if (f.cooldown !== undefined) policy.guards!.cooldownMs = f.cooldown
+  if (f.actWithin !== undefined) policy.actWithinMs = f.actWithin
   return policy
 }

@@ -24,8 +24,8 @@ import {
   traces,
   trainFromCsv,
 } from '../pipelines/train.js'
-import { splitShare, type TuneSplit, tuneAlertRule } from '../pipelines/tune.js'
-import { type AlertRule, AlertTracker, alertRuleOf, describeRule } from '../policy/alert.js'
+import { splitShare, type TuneSplit, tunePageRule } from '../pipelines/tune.js'
+import { type AlertRule, AlertTracker, alertRuleOf, describeRule, pageRuleOf } from '../policy/alert.js'
 import { costModelOf } from '../policy/cost.js'
 import { formatSpan, type TimeUnit } from '../time.js'
 import { COMMANDS } from './commands.js'
@@ -81,9 +81,9 @@ interface RuleFlags {
   consecutive?: number
 }
 
-/** The model's alert rule, with --threshold / --consecutive over it. */
-function ruleOf(meta: ModelMetadataV1, f: RuleFlags): AlertRule {
-  const rule = alertRuleOf(meta.thresholds)
+/** The model's alert (`score`'s column) or page rule (`evaluate`'s events), with --threshold / --consecutive over it. */
+function ruleOf(meta: ModelMetadataV1, f: RuleFlags, which: 'alert' | 'page'): AlertRule {
+  const rule = which === 'alert' ? alertRuleOf(meta.thresholds) : pageRuleOf(meta.thresholds)
   return { threshold: f.threshold ?? rule.threshold, consecutive: f.consecutive ?? rule.consecutive }
 }
 
@@ -98,14 +98,14 @@ function summarize(e: EvaluationReport, unit: TimeUnit): string {
         ? `${a.medianLeadTime} steps`
         : `${(a.medianLeadTime / 60_000).toFixed(1)} min`
   const lines = [
-    `  PR-AUC ${e.prAuc.toFixed(4)}, ROC-AUC ${e.rocAuc.toFixed(4)}, F1 ${e.f1.toFixed(4)} (vectors; alert when ${describeRule(e)})`,
-    `  event recall ${fmtPct(a.eventRecall)} (${a.detected}/${a.failures}; predictable ${fmtPct(a.predictableRecall)} of ${a.predictableFailures}), alert precision ${fmtPct(a.precision)} (${a.trueEpisodes}/${a.trueEpisodes + a.falseAlarmEpisodes} pages${a.earlyEpisodes ? `; ${fmtPct(a.coveringPrecision)} counting the ${a.earlyEpisodes} premature ones that stayed open until the failure` : ''}; vectors ${fmtPct(a.vectorPrecision)})`,
+    `  PR-AUC ${e.prAuc.toFixed(4)}, ROC-AUC ${e.rocAuc.toFixed(4)}, F1 ${e.f1.toFixed(4)} (vectors; alert when ${e.alertThreshold === null ? describeRule(e) : `score ≥ ${e.alertThreshold.toFixed(4)}`})`,
+    `  pages (${describeRule(e)}): event recall ${fmtPct(a.eventRecall)} (${a.detected}/${a.failures}; predictable ${fmtPct(a.predictableRecall)} of ${a.predictableFailures}), page precision ${fmtPct(a.precision)} (${a.trueEpisodes}/${a.trueEpisodes + a.falseAlarmEpisodes} pages${a.earlyEpisodes ? `; ${fmtPct(a.coveringPrecision)} counting the ${a.earlyEpisodes} premature ones that stayed open until the failure` : ''}; vectors ${fmtPct(a.vectorPrecision)})`,
     `  median lead ${lead}, false alarms per host-${unit === 'step' ? '100-steps' : 'day'} ${a.falseAlarmsPerHostDay?.toFixed(3) ?? '–'}`,
     `  availability (cost model): ${fmtPct(e.availability.availabilityWithout)} without → ${fmtPct(e.availability.availabilityWith)} with the model`,
   ]
   if (e.baseline)
     lines.push(
-      `  naive baseline (${e.baseline.rule}): alert precision ${fmtPct(e.baseline.precision)}, event recall ${fmtPct(e.baseline.eventRecall)}, best recall at precision ≥ 0.9 ${fmtPct(e.baseline.recallAtPrecision90)}`,
+      `  naive baseline (${e.baseline.rule}, chosen on ${e.baseline.chosenOn}): page precision ${fmtPct(e.baseline.precision)}, event recall ${fmtPct(e.baseline.eventRecall)}, best recall at precision ≥ 0.9 ${fmtPct(e.baseline.recallAtPrecision90)}`,
     )
   for (const v of verdicts(e)) lines.push(`  WARNING: ${v}`)
   return lines.join('\n')
@@ -126,6 +126,8 @@ interface TrainFlags extends DataFlags {
   epochs: number
   cleanLabels: boolean
   targetPrecision: number
+  alertBy: 'f1' | 'precision'
+  pageBy: 'outcome' | 'precision'
   costUnplanned?: string
   costPlanned?: string
   costFalseAlarm?: string
@@ -195,9 +197,25 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
       24,
     )
     .option('--compare <model>', 'also evaluate this trained model on the same held-out test rows, side by side')
+    .addOption(
+      new Option(
+        '--alert-by <how>',
+        "the alert column's vector threshold, on validation: f1 (best F1) or precision (lowest with vector precision ≥ --target-precision)",
+      )
+        .choices(['f1', 'precision'])
+        .default('f1'),
+    )
+    .addOption(
+      new Option(
+        '--page-by <how>',
+        'the page rule the policy acts by (threshold × vectors in a row), on validation failures: outcome (saves most under the cost model) or precision (most recall at page precision ≥ --target-precision)',
+      )
+        .choices(['outcome', 'precision'])
+        .default('outcome'),
+    )
     .option(
       '--target-precision <p>',
-      'alert rule: threshold × vectors in a row with most recall at validation page precision ≥ p',
+      'the precision --alert-by precision and --page-by precision aim for',
       parse.number('--target-precision', 0.01, 1),
       0.9,
     )
@@ -244,6 +262,8 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         sequenceLength: f.sequenceLength,
         compare: f.compare,
         targetPrecision: f.targetPrecision,
+        alertBy: f.alertBy,
+        pageBy: f.pageBy,
         costModel: {
           unplanned: durationFlag('--cost-unplanned', f.costUnplanned ?? cd.unplanned, unit),
           planned: durationFlag('--cost-planned', f.costPlanned ?? cd.planned, unit),
@@ -278,7 +298,9 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
                   : `  training failures: ${res.cleaning.kept} of ${res.cleaning.failures} learnt from (${res.cleaning.dropped.length} had nothing unusual before them: --no-clean-labels keeps them)`,
               ]
             : []),
-          `  alert: ${m.thresholds.alertRule}; action threshold ${m.thresholds.action.toFixed(4)} (cost model: precision ≥ ${m.thresholds.costModel.minPrecision.toFixed(3)})`,
+          `  alert (per vector): ${m.thresholds.alertRule}`,
+          `  page rule (the policy acts by): ${m.thresholds.page?.rule ?? describeRule(pageRuleOf(m.thresholds))}`,
+          `  action threshold ${m.thresholds.action.toFixed(4)} (cost model: precision ≥ ${m.thresholds.costModel.minPrecision.toFixed(3)})`,
           res.test
             ? `held-out test split:\n${summarize(res.test, unit)}`
             : 'no test vectors (too little data to hold some out)',
@@ -313,8 +335,11 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
       const write = async (s: string) => {
         if (!sink.write(s)) await once(sink, 'drain')
       }
-      await write('host,timestamp,score,alert\n')
-      const alerts = new AlertTracker(ruleOf(loaded.meta, f))
+      // ttf: the median time to failure in the data's time unit (empty: later than the hazard's last bin).
+      const withTtf = Boolean(loaded.hazard)
+      await write(`host,timestamp,score,alert${withTtf ? ',ttf' : ''}\n`)
+      const ttfText = (t: number | undefined) => (t === undefined || Number.isNaN(t) ? '' : String(+t.toPrecision(6)))
+      const alerts = new AlertTracker(ruleOf(loaded.meta, f, 'alert'))
       const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s)
       // Labels only reset windows after failures, as training did; reading them from the data
       // itself (--run-to-failure, --label-col) costs a pass, a failures file does not.
@@ -331,11 +356,11 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
           : undefined
       const summary = await scoreCsv(
         loaded,
-        { csv, failures, withRawTime: true, onProgress: (n) => say('score', `${n} rows`) },
+        { csv, failures, withRawTime: true, withTtf, onProgress: (n) => say('score', `${n} rows`) },
         async (rows) => {
           let chunk = ''
           for (const r of rows)
-            chunk += `${quote(r.entity)},${quote(r.rawTime!)},${r.score.toFixed(6)},${alerts.observe(r.entity, r.score) ? 1 : 0}\n`
+            chunk += `${quote(r.entity)},${quote(r.rawTime!)},${r.score.toFixed(6)},${alerts.observe(r.entity, r.score) ? 1 : 0}${withTtf ? `,${ttfText(r.ttf)}` : ''}\n`
           await write(chunk)
         },
       )
@@ -398,7 +423,15 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
           predictable: await loadPredictability(f.failures),
         }
         const cost = costModelOf(meta.thresholds.costModel)
-        const report = evaluateScores(rows, failures, { ...window, rule: ruleOf(meta, f), costModel: cost, metrics })
+        const report = evaluateScores(rows, failures, {
+          ...window,
+          rule: ruleOf(meta, f, 'page'),
+          // Models with a page rule of their own have a vector threshold for the alert column.
+          alertThreshold: meta.thresholds.page ? meta.thresholds.alert : undefined,
+          costModel: cost,
+          metrics,
+          baselineRule: meta.baseline,
+        })
         if (other) say('compare', `scoring ${f.compare} on the same rows`)
         const comparison =
           other &&
@@ -465,9 +498,17 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         .choices(['val', 'test', 'all'])
         .default('all'),
     )
+    .addOption(
+      new Option(
+        '--by <how>',
+        "outcome: the rule that saves most under the model's cost model; precision: most recall at page precision ≥ --target-precision",
+      )
+        .choices(['outcome', 'precision'])
+        .default('outcome'),
+    )
     .option(
       '--target-precision <p>',
-      "page precision the rule must reach (default: the model's)",
+      "--by precision: page precision the rule must reach (default: the model's)",
       parse.number('--target-precision', 0.01, 1),
     )
 
@@ -484,6 +525,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         f: DataFlags & {
           model: string
           split: TuneSplit
+          by: 'outcome' | 'precision'
           targetPrecision?: number
           maxRows: number
           dryRun?: boolean
@@ -494,7 +536,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         boot(cmd.optsWithGlobals<GlobalOpts>(), env, {}, { quiet: true })
         const { loaded, meta, csv, say, scan, failures } = await openLabelled(f)
         const target = f.targetPrecision ?? meta.thresholds.targetPrecision
-        const res = await tuneAlertRule(loaded, {
+        const res = await tunePageRule(loaded, {
           csv,
           failures,
           window: {
@@ -503,34 +545,36 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
             dayLength: dayLengthOf(csv.timeUnit),
             predictable: await loadPredictability(f.failures),
           },
+          by: f.by,
           target,
+          cost: costModelOf(meta.thresholds.costModel),
           split: f.split,
           keep: entitySampler(f.maxRows, scan.rows * splitShare(meta, f.split), 1),
           onProgress: (n) => say('score', `${n} rows`),
         })
         if (f.progress && process.stderr.isTTY) process.stderr.write('\n')
-        const before = describeRule(alertRuleOf(meta.thresholds))
-        if (!res.rule) {
+        const before = describeRule(pageRuleOf(meta.thresholds))
+        if (!res.chosen) {
           process.stdout.write(
-            `no rule reaches page precision ${target} on ${res.vectors} vectors (${res.failures} failures); the model keeps ${before}\n`,
+            f.by === 'precision'
+              ? `no rule reaches page precision ${target} on ${res.vectors} vectors (${res.failures} failures); the model keeps ${before}\n`
+              : `no rule saves anything under the cost model on ${res.vectors} vectors (${res.failures} failures); the model keeps ${before}\n`,
           )
           process.exitCode = 1
           return
         }
-        const r = res.rule
+        const { page, figures: r } = res.chosen
         const lead =
           r.medianLeadTime === null
             ? '–'
             : csv.timeUnit === 'step'
               ? `${r.medianLeadTime} steps`
               : `${(r.medianLeadTime / 60_000).toFixed(1)} min`
-        const text = `${describeRule(r)}: tuned on ${csv.files.map((x) => basename(x)).join(', ')} (${f.split === 'all' ? 'all rows' : `the ${f.split} split`}, ${res.vectors} vectors, ${res.failures} failures) for page precision ≥ ${target} (${(r.precision * 100).toFixed(1)} %; ${(r.coveringPrecision * 100).toFixed(1)} % counting premature pages open until the failure; recall of predictable failures ${(r.recall * 100).toFixed(1)} %, median lead ${lead})`
-        process.stdout.write(`alert rule: ${before} → ${text}\n`)
+        page.rule = `${page.rule}; tuned on ${csv.files.map((x) => basename(x)).join(', ')} (${f.split === 'all' ? 'all rows' : `the ${f.split} split`}, ${res.vectors} vectors, ${res.failures} failures), median lead ${lead}`
+        process.stdout.write(`page rule: ${before} → ${page.rule}\n`)
         if (f.dryRun) return
-        meta.thresholds.alert = r.threshold
-        meta.thresholds.alertConsecutive = r.consecutive
-        meta.thresholds.alertRule = text
-        meta.thresholds.targetPrecision = target
+        meta.thresholds.page = page
+        if (f.by === 'precision') meta.thresholds.targetPrecision = target
         await saveMetadata(f.model, meta)
         process.stdout.write(`updated ${join(f.model, 'preempt.json')}\n`)
       },

@@ -55,6 +55,11 @@ export const ConfigSchema = Type.Object(
         thresholdLow: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
         /** Scores in a row before acting. Default: the model's. */
         consecutive: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+        /**
+         * With a time-to-failure head: act only when the failure is expected within this long, ms
+         * (null: never hold). Default: the model's horizon.
+         */
+        actWithinMs: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
         /** A command is void after this long, ms. Default 600000. */
         commandTtlMs: Type.Integer({ minimum: 1000 }),
         /** Time in recovering/escalated before healthy again, ms. Default 7200000. */

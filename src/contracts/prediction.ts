@@ -22,6 +22,16 @@ export type RiskLevel = (typeof RiskLevels)[number]
  *
  * ts is the event time of the sample scored; score is a calibrated probability in [0, 1]
  * of a failure within horizon_ms.
+ *
+ * `ttf` (optional, added within v1; present when the model has a time-to-failure head): the
+ * median time to failure and an 80 % interval, ms after `ts`; null where the failure is
+ * expected later than `max_ms`, the head's reach:
+ *
+ *   "ttf":{"median_ms":1260000,"low_ms":420000,"high_ms":null,"max_ms":7200000}
+ *
+ * Contract rule for such a change: a new field is optional, and readers are upgraded before
+ * writers (a v1 reader from before the field refuses records with it to the dead-letter
+ * topic rather than misread them).
  */
 export const PredictionV1Schema = Type.Object(
   {
@@ -34,6 +44,17 @@ export const PredictionV1Schema = Type.Object(
     model: ModelRefSchema,
     horizon_ms: Type.Integer({ minimum: 1 }),
     top: TopSchema,
+    ttf: Type.Optional(
+      Type.Object(
+        {
+          median_ms: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+          low_ms: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+          high_ms: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+          max_ms: Type.Integer({ minimum: 1 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false, $id: 'PredictionV1' },
 )
@@ -48,6 +69,15 @@ export interface Prediction {
   model: { name: string; version: string }
   horizonMs: number
   top: { feature: string; contribution: number }[]
+  /** Time to failure, ms after ts (null: later than maxMs); absent without a hazard head. */
+  ttf?: TtfEstimate | undefined
+}
+
+export interface TtfEstimate {
+  medianMs: number | null
+  lowMs: number | null
+  highMs: number | null
+  maxMs: number
 }
 
 export const decodePrediction = createDecoder({
@@ -70,6 +100,9 @@ export const decodePrediction = createDecoder({
         model: w.model,
         horizonMs: w.horizon_ms,
         top: w.top,
+        ...(w.ttf && {
+          ttf: { medianMs: w.ttf.median_ms, lowMs: w.ttf.low_ms, highMs: w.ttf.high_ms, maxMs: w.ttf.max_ms },
+        }),
       } satisfies Prediction,
     }
   },
@@ -87,6 +120,9 @@ export function predictionWire(p: Prediction): PredictionV1 {
     model: p.model,
     horizon_ms: p.horizonMs,
     top: p.top,
+    ...(p.ttf && {
+      ttf: { median_ms: p.ttf.medianMs, low_ms: p.ttf.lowMs, high_ms: p.ttf.highMs, max_ms: p.ttf.maxMs },
+    }),
   }
 }
 
@@ -97,7 +133,7 @@ export function predictionWire(p: Prediction): PredictionV1 {
  */
 export function encodePrediction(p: Prediction): Buffer {
   return Buffer.from(
-    `{"v":1,"host":${JSON.stringify(p.host)},"ts":${p.ts},"scored_at":${p.scoredAt},"score":${p.score},"risk":"${p.risk}","model":{"name":${JSON.stringify(p.model.name)},"version":${JSON.stringify(p.model.version)}},"horizon_ms":${p.horizonMs},"top":${p.top.length ? JSON.stringify(p.top.map((t) => ({ feature: t.feature, contribution: t.contribution }))) : '[]'}}`,
+    `{"v":1,"host":${JSON.stringify(p.host)},"ts":${p.ts},"scored_at":${p.scoredAt},"score":${p.score},"risk":"${p.risk}","model":{"name":${JSON.stringify(p.model.name)},"version":${JSON.stringify(p.model.version)}},"horizon_ms":${p.horizonMs},"top":${p.top.length ? JSON.stringify(p.top.map((t) => ({ feature: t.feature, contribution: t.contribution }))) : '[]'}${p.ttf ? `,"ttf":{"median_ms":${p.ttf.medianMs},"low_ms":${p.ttf.lowMs},"high_ms":${p.ttf.highMs},"max_ms":${p.ttf.maxMs}}` : ''}}`,
     'utf8',
   )
 }

@@ -284,6 +284,8 @@ export interface BuiltDataset {
   late: number
   vectors: number
   stats: CsvStats
+  /** Per entity, the time of its last row (where its data ends: later, it is censored). */
+  ends: Map<string, number>
 }
 
 /**
@@ -304,8 +306,10 @@ export async function buildDataset(o: BuildOptions): Promise<BuiltDataset> {
   let late = 0
   let vectors = 0
   let rows = 0
+  const ends = new Map<string, number>()
   for await (const row of readRows(o.csv, o.metrics, stats)) {
     if (++rows % 50_000 === 0) o.onProgress?.(rows)
+    if (!(row.ts <= (ends.get(row.entity) ?? Number.NEGATIVE_INFINITY))) ends.set(row.entity, row.ts)
     if (life.crossed(row.entity, row.ts)) engine.reset(row.entity)
     pick(row.values, values)
     const res = engine.push(row.entity, row.ts, values, out)
@@ -328,5 +332,5 @@ export async function buildDataset(o: BuildOptions): Promise<BuiltDataset> {
     if (split === 'train') train.add(out, label === Label.positive, row.entity, row.ts)
     else if (split === 'val') val.add(out, label === Label.positive, row.entity, row.ts)
   }
-  return { train: train.seal(), val: val.seal(), counts, late, vectors, stats }
+  return { train: train.seal(), val: val.seal(), counts, late, vectors, stats, ends }
 }

@@ -15,6 +15,7 @@ import {
   type FailurePoint,
   median,
   type ScoredPoint,
+  staticRuleMetrics,
   staticThresholdBaseline,
 } from './events.js'
 
@@ -33,16 +34,22 @@ export interface EvaluationReport {
   dropped: number
   prAuc: number
   rocAuc: number
+  /** The page rule: threshold… */
   threshold: number
-  /** Vectors in a row at or above the threshold before an alert. */
+  /** …and vectors in a row at or above it before a page. */
   consecutive: number
+  /** The `alert` column's vector threshold the confusion table and F1 use (null: the page rule's vectors). */
+  alertThreshold: number | null
+  /** Event figures under the page rule. */
   atThreshold: EventMetrics
-  /** Confusion table of vectors under the alert rule. */
+  /** Confusion table of vectors under the alert (or, without one, the page rule). */
   confusion: { tp: number; fp: number; fn: number; tn: number }
   f1: number
   availability: AvailabilityEffect
   baseline: {
     rule: string
+    /** 'validation': chosen there, judged here; 'these rows': chosen on the rows it is judged on (optimistic). */
+    chosenOn: 'validation' | 'these rows'
     precision: number | null
     eventRecall: number | null
     predictableRecall: number | null
@@ -86,10 +93,38 @@ export interface EventWindowOptions {
 }
 
 export interface EvaluateOptions extends EventWindowOptions {
+  /** The page rule (event figures). */
   rule: AlertRule
+  /** The `alert` column's vector threshold (the confusion table and F1); absent: the page rule's vectors. */
+  alertThreshold?: number | undefined
   costModel: CostModel
   /** Metric names of ScoredRow.values, for the static baseline (none: no baseline). */
   metrics?: string[]
+  /** The baseline chosen on validation; absent: chosen on these rows (and said so). */
+  baselineRule?: StaticRule | undefined
+}
+
+/** The naive baseline's rule: one raw metric above or below one value. */
+export interface StaticRule {
+  metric: string
+  direction: 'above' | 'below'
+  threshold: number
+}
+
+const describeStatic = (b: StaticRule) =>
+  `${b.metric} ${b.direction === 'above' ? '>' : '<'} ${+b.threshold.toPrecision(5)}`
+
+/** The naive baseline chosen on these (validation) rows: undefined without metric values. */
+export function chooseBaseline(
+  rows: ScoredRow[],
+  failures: FailureTable,
+  o: EventWindowOptions & { metrics: string[] },
+): StaticRule | undefined {
+  if (!o.metrics.length || !rows[0]?.values) return undefined
+  const { index, order } = eventIndexOf(rows, failures, o)
+  const values = o.metrics.map((_, m) => Float64Array.from(order, (i) => rows[i]!.values![m]!))
+  const b = staticThresholdBaseline(index, o.metrics, values)[0]
+  return b && { metric: b.metric, direction: b.direction, threshold: b.threshold }
 }
 
 function downsample<T>(xs: T[], n: number): T[] {
@@ -151,6 +186,12 @@ export interface ChosenRule extends AlertRule {
   coveringPrecision: number
   recall: number
   medianLeadTime: number | null
+  /** Failures paged for in the actionable window. */
+  detected: number
+  /** Pages whose first alert was false or premature. */
+  falsePages: number
+  /** Net saving under the cost model (0 when chosen without one). */
+  saving: number
 }
 
 /**
@@ -165,6 +206,56 @@ export function pageRule(
   failures: FailureTable,
   o: EventWindowOptions & { target: number; consecutive?: readonly number[] },
 ): ChosenRule | undefined {
+  const better = (a: ChosenRule, b: ChosenRule) =>
+    a.recall !== b.recall
+      ? a.recall > b.recall
+      : (a.medianLeadTime ?? 0) !== (b.medianLeadTime ?? 0)
+        ? (a.medianLeadTime ?? 0) > (b.medianLeadTime ?? 0)
+        : a.consecutive < b.consecutive
+  return chooseRule(rows, failures, o, (c) => c.precision >= o.target, better)
+}
+
+/**
+ * What a page rule causes, in the cost model's time unit: every failure it pages for in the
+ * actionable window is acted on (a success turns an unplanned outage into planned
+ * downtime), every false page (the first alert of its episode before the window or on a
+ * host that does not fail — a premature drain is an unneeded one) costs a false alarm.
+ */
+export function netSaving(m: { detected: number; falseAlarmEpisodes: number }, cost: CostModel): number {
+  return m.detected * cost.success * (cost.unplanned - cost.planned) - m.falseAlarmEpisodes * cost.falseAlarm
+}
+
+/**
+ * The page rule chosen by what it causes (the issue of "decisions chosen by outcome"): over
+ * the same thresholds and run lengths as `pageRule`, the one with the largest net saving
+ * under the cost model on these (validation) rows; ties → fewer false pages, then the
+ * smaller k. Undefined when no rule saves anything (acting never pays on this data).
+ */
+export function pageRuleByOutcome(
+  rows: ScoredRow[],
+  failures: FailureTable,
+  o: EventWindowOptions & { cost: CostModel; consecutive?: readonly number[] },
+): ChosenRule | undefined {
+  const better = (a: ChosenRule, b: ChosenRule) =>
+    a.saving !== b.saving
+      ? a.saving > b.saving
+      : a.falsePages !== b.falsePages
+        ? a.falsePages < b.falsePages
+        : a.consecutive < b.consecutive
+  return chooseRule(rows, failures, o, (c) => c.saving > 0, better)
+}
+
+/**
+ * Every rule of thresholds (quantiles of the scores, finer near the top) × run lengths,
+ * judged on these rows; of those `admit` keeps, the one `better` than all others.
+ */
+function chooseRule(
+  rows: ScoredRow[],
+  failures: FailureTable,
+  o: EventWindowOptions & { cost?: CostModel; consecutive?: readonly number[] },
+  admit: (c: ChosenRule) => boolean,
+  better: (a: ChosenRule, b: ChosenRule) => boolean,
+): ChosenRule | undefined {
   if (!rows.length) return undefined
   const { index, points } = eventIndexOf(rows, failures, o)
   const sorted = Float64Array.from(rows, (r) => r.score).sort()
@@ -173,16 +264,10 @@ export function pageRule(
     candidates.add(sorted[Math.floor(sorted.length * (1 - 0.5 ** (q / 8)))] ?? sorted.at(-1)!)
   const ks = runLengths(points, o.horizon, o.consecutive)
   let best: ChosenRule | undefined
-  const better = (a: ChosenRule, b: ChosenRule) =>
-    a.recall !== b.recall
-      ? a.recall > b.recall
-      : (a.medianLeadTime ?? 0) !== (b.medianLeadTime ?? 0)
-        ? (a.medianLeadTime ?? 0) > (b.medianLeadTime ?? 0)
-        : a.consecutive < b.consecutive
   for (const k of ks)
     for (const threshold of [...candidates].sort((a, b) => a - b)) {
       const m = index.evaluateRule({ threshold, consecutive: k })
-      if (m.precision === null || m.precision < o.target) continue
+      if (m.precision === null) continue
       const c: ChosenRule = {
         threshold,
         consecutive: k,
@@ -190,7 +275,11 @@ export function pageRule(
         coveringPrecision: m.coveringPrecision ?? 0,
         recall: m.predictableRecall ?? 0,
         medianLeadTime: m.medianLeadTime,
+        detected: m.detected,
+        falsePages: m.falseAlarmEpisodes,
+        saving: o.cost ? netSaving(m, o.cost) : 0,
       }
+      if (!admit(c)) continue
       if (!best || better(c, best)) best = c
     }
   return best
@@ -212,7 +301,7 @@ export function evaluateScores(rows: ScoredRow[], failures: FailureTable, o: Eva
     }
     scores.push(p.score)
     labels.push(l)
-    const alert = runs[i]! >= o.rule.consecutive
+    const alert = o.alertThreshold !== undefined ? p.score >= o.alertThreshold : runs[i]! >= o.rule.consecutive
     if (l === 1) alert ? confusion.tp++ : confusion.fn++
     else alert ? confusion.fp++ : confusion.tn++
   })
@@ -234,16 +323,26 @@ export function evaluateScores(rows: ScoredRow[], failures: FailureTable, o: Eva
   let baseline: EvaluationReport['baseline'] = null
   if (o.metrics?.length && rows[0]?.values) {
     const values = o.metrics.map((_, m) => Float64Array.from(order, (i) => rows[i]!.values![m]!))
-    const b = staticThresholdBaseline(index, o.metrics, values)[0]
+    const fixed = o.baselineRule ? o.metrics.indexOf(o.baselineRule.metric) : -1
+    const b =
+      o.baselineRule && fixed >= 0
+        ? { ...o.baselineRule, best: staticRuleMetrics(index, values[fixed]!, o.baselineRule), recallAtPrecision90: -1 }
+        : staticThresholdBaseline(index, o.metrics, values)[0]
     if (b)
       baseline = {
-        rule: `${b.metric} ${b.direction === 'above' ? '>' : '<'} ${+b.threshold.toPrecision(5)}`,
+        rule: describeStatic(b),
+        chosenOn: fixed >= 0 ? 'validation' : 'these rows',
         precision: b.best.precision,
         eventRecall: b.best.eventRecall,
         predictableRecall: b.best.predictableRecall,
         medianLeadTime: b.best.medianLeadTime,
         falseAlarmsPerHostDay: b.best.falseAlarmsPerHostDay,
-        recallAtPrecision90: b.recallAtPrecision90,
+        recallAtPrecision90:
+          b.recallAtPrecision90 >= 0
+            ? b.recallAtPrecision90
+            : (b.best.precision ?? 0) >= 0.9
+              ? (b.best.predictableRecall ?? 0)
+              : 0,
       }
   }
   const operatingPoints: OperatingPoint[] = []
@@ -274,6 +373,7 @@ export function evaluateScores(rows: ScoredRow[], failures: FailureTable, o: Eva
     rocAuc: c.rocAuc,
     threshold: o.rule.threshold,
     consecutive: o.rule.consecutive,
+    alertThreshold: o.alertThreshold ?? null,
     atThreshold,
     confusion,
     f1: p + r ? (2 * p * r) / (p + r) : 0,

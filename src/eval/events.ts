@@ -251,6 +251,19 @@ export interface StaticBaseline {
   recallAtPrecision90: number
 }
 
+/** Event figures of one static rule (`values[i]`: the metric at point i; NaN never alerts). */
+export function staticRuleMetrics(
+  index: EventIndex,
+  values: Float64Array,
+  rule: { direction: 'above' | 'below'; threshold: number },
+): EventMetrics {
+  const sign = rule.direction === 'above' ? 1 : -1
+  return index.evaluate(sign * rule.threshold, (_, i) => {
+    const v = values[i]!
+    return Number.isNaN(v) ? Number.NEGATIVE_INFINITY : sign * v
+  })
+}
+
 /**
  * The naive baseline: one static threshold on one raw metric ("alert when disk_err_rate >
  * x"), the best per metric over a grid of quantiles and both directions, chosen by F1 of
@@ -273,11 +286,7 @@ export function staticThresholdBaseline(
       for (const q of quantiles) {
         const k = Math.min(finite.length - 1, Math.floor((direction === 'above' ? q : 1 - q) * finite.length))
         const thr = finite[k]!
-        const sign = direction === 'above' ? 1 : -1
-        const r = index.evaluate(sign * thr, (_, i) => {
-          const v = col[i]!
-          return Number.isNaN(v) ? Number.NEGATIVE_INFINITY : sign * v
-        })
+        const r = staticRuleMetrics(index, col, { direction, threshold: thr })
         const score = f1(r.precision, r.predictableRecall)
         const at90 = (r.precision ?? 0) >= 0.9 ? (r.predictableRecall ?? 0) : 0
         if (!best || score > f1(best.best.precision, best.best.predictableRecall))

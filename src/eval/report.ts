@@ -323,10 +323,10 @@ export function renderReport(r: ReportInput): string {
   const line = (k: string, model: string, other: string, base: string) =>
     `<tr><th>${esc(k)}</th><td>${esc(model)}</td>${o ? `<td>${esc(other)}</td>` : ''}<td>${esc(base)}</td></tr>`
   const cmp = `<table><tr><th></th><th>this model</th>${o ? `<th>${esc(r.comparison!.label)}</th>` : ''}<th>static threshold${b ? ` (${esc(b.rule)})` : ''}</th></tr>
-${line('alert rule', describeRule(e), o ? describeRule(o) : '', b?.rule ?? '–')}
-${line('alert precision (pages, judged when they fire)', pct(a.precision), pct(oa?.precision), pct(b?.precision))}
+${line('page rule', describeRule(e), o ? describeRule(o) : '', b ? `${b.rule} (chosen on ${b.chosenOn})` : '–')}
+${line('page precision (judged when they fire)', pct(a.precision), pct(oa?.precision), pct(b?.precision))}
 ${line('false pages that fired over a horizon early, open until the failure', `${a.earlyEpisodes} of ${a.falseAlarmEpisodes}`, oa ? `${oa.earlyEpisodes} of ${oa.falseAlarmEpisodes}` : '', '–')}
-${line('alert precision counting those as right', pct(a.coveringPrecision), pct(oa?.coveringPrecision), '–')}
+${line('page precision counting those as right', pct(a.coveringPrecision), pct(oa?.coveringPrecision), '–')}
 ${line('alert precision (vectors)', pct(a.vectorPrecision), pct(oa?.vectorPrecision), '–')}
 ${line('event recall', pct(a.eventRecall), pct(oa?.eventRecall), pct(b?.eventRecall))}
 ${line('recall of predictable failures', pct(a.predictableRecall), pct(oa?.predictableRecall), pct(b?.predictableRecall))}
@@ -347,9 +347,9 @@ ${line('PR-AUC / ROC-AUC (vectors)', `${e.prAuc.toFixed(3)} / ${e.rocAuc.toFixed
     )
     .join('')}
 <div class="grid"><div><h3>Summary</h3><table>${summary}
-${row('alert rule', describeRule(e))}${row('PR-AUC', e.prAuc.toFixed(4))}${row('ROC-AUC', e.rocAuc.toFixed(4))}${row('F1 (vectors)', e.f1.toFixed(4))}
+${row('page rule (what the policy acts by)', describeRule(e))}${e.alertThreshold === null ? '' : row('alert (per vector)', `score ≥ ${e.alertThreshold.toFixed(4)}`)}${row('PR-AUC', e.prAuc.toFixed(4))}${row('ROC-AUC', e.rocAuc.toFixed(4))}${row('F1 (vectors)', e.f1.toFixed(4))}
 ${row('availability without → with model', `${pct(e.availability.availabilityWithout)} → ${pct(e.availability.availabilityWith)}`)}</table></div>
-<div><h3>${o ? 'Models' : 'Model'} vs naive baseline (events, same rows)</h3>${cmp}<h3>Confusion table under the alert rule (vectors)</h3>${confusion}</div></div>
+<div><h3>${o ? 'Models' : 'Model'} vs naive baseline (events, same rows)</h3>${cmp}<h3>Confusion table of the alert (vectors)</h3>${confusion}</div></div>
 ${(r.notes ?? []).map((n) => `<p>${esc(n)}</p>`).join('')}
 ${ops}
 <div class="grid">${figs.join('\n')}</div></body></html>\n`

@@ -12,6 +12,7 @@ import type { TimeUnit } from '../time.js'
 
 import { tf } from './backend.js'
 import { GbdtModel, gbdtJsonProblem } from './gbdt.js'
+import { type HazardJson, HazardModel, hazardJsonProblem } from './hazard.js'
 import { type Calibration, type ModelKind, ModelKinds, type Normalization } from './mlp.js'
 
 export interface ModelMetadataV1 {
@@ -29,17 +30,31 @@ export interface ModelMetadataV1 {
   lead: number
   timeUnit: TimeUnit
   thresholds: {
-    /** Threshold of the `alert` column of `preempt score`. */
+    /** Threshold of the `alert` column of `preempt score` ("fails within the horizon?", per vector). */
     alert: number
-    /** Vectors of a host in a row at or above `alert` before it alerts (absent: 1). */
+    /** Older models only (no `page`): vectors of a host in a row at or above `alert` before it alerts. */
     alertConsecutive?: number
-    /** How it was chosen. */
+    /** How `alert` was chosen. */
     alertRule: string
+    /**
+     * The page rule the policy pages and acts by: `consecutive` vectors of a host in a row at or
+     * above `threshold`, chosen on validation by what it causes (`outcome`: net saving under
+     * the cost model), by page precision (`precision`), or the vector threshold when
+     * validation had no failure (`vector`). Absent in older models: `alert` × `alertConsecutive`.
+     */
+    page?: { threshold: number; consecutive: number; chosenBy: 'outcome' | 'precision' | 'vector'; rule: string }
     targetPrecision: number
     /** Threshold for actions (drain) from the cost model. */
     action: number
     costModel: CostModel
   }
+  /**
+   * The time-to-failure head (absent: none): hazard bins ending at `edges` (data's time axis),
+   * its trees in `file`, and each bin's training figures.
+   */
+  hazard?: { edges: number[]; file: string; bins: unknown[]; seconds?: number }
+  /** The naive static-threshold baseline chosen on validation (evaluate judges it, never re-chooses it). */
+  baseline?: { metric: string; direction: 'above' | 'below'; threshold: number }
   /** The columns the data had (score reads the same). */
   csv: { format: 'wide' | 'long'; timeCol: string; entityCol: string; timeUnit: TimeUnit; metrics: string[] }
   droppedConstant: string[]
@@ -57,10 +72,18 @@ export interface LoadedModel {
   model: TrainedModel
   meta: ModelMetadataV1
   dir: string
+  /** The time-to-failure head, when the model has one. */
+  hazard?: HazardModel | undefined
 }
 
-export async function saveModel(dir: string, model: TrainedModel, meta: ModelMetadataV1): Promise<void> {
+export async function saveModel(
+  dir: string,
+  model: TrainedModel,
+  meta: ModelMetadataV1,
+  hazard?: HazardModel,
+): Promise<void> {
   await mkdir(dir, { recursive: true })
+  if (hazard) await writeFile(join(dir, meta.hazard?.file ?? 'hazard.json'), JSON.stringify(hazard.toJSON()))
   if (model instanceof GbdtModel) {
     await writeFile(join(dir, 'trees.json'), JSON.stringify(model.toJSON()))
     await saveMetadata(dir, meta)
@@ -95,7 +118,22 @@ export async function saveMetadata(dir: string, meta: ModelMetadataV1): Promise<
 export async function loadModel(dir: string): Promise<LoadedModel> {
   const [metaText] = await readArtifact(dir, ['preempt.json'])
   const meta = checkMetadata(dir, metaText!.toString('utf8'))
-  return meta.kind === 'gbdt' ? loadTrees(dir, meta) : loadNetwork(dir, meta)
+  const hazard = meta.hazard ? await loadHazard(dir, meta) : undefined
+  const loaded = await (meta.kind === 'gbdt' ? loadTrees(dir, meta) : loadNetwork(dir, meta))
+  return hazard ? { ...loaded, hazard } : loaded
+}
+
+async function loadHazard(dir: string, meta: ModelMetadataV1): Promise<HazardModel> {
+  const file = meta.hazard!.file
+  const [text] = await readArtifact(dir, [file])
+  const json = parseArtifactJson(dir, file, text!)
+  const problem = hazardJsonProblem(json, meta.featureNames.length)
+  if (problem)
+    throw new PreemptError(
+      'PREEMPT_ERR_MODEL_ARTIFACT',
+      `${dir}/${file}: ${problem}: the artifact is corrupt. Train it again or restore the folder.`,
+    )
+  return HazardModel.fromJSON(json as HazardJson, meta.horizon)
 }
 
 async function loadNetwork(dir: string, meta: ModelMetadataV1): Promise<LoadedModel> {
@@ -196,6 +234,20 @@ function checkMetadata(dir: string, text: string): ModelMetadataV1 {
   if (typeof m.calibration?.a !== 'number' || typeof m.calibration?.b !== 'number') throw bad('calibration is missing')
   if (typeof m.thresholds?.alert !== 'number' || !(m.thresholds.alert >= 0 && m.thresholds.alert <= 1))
     throw bad('thresholds.alert must be a number from 0 to 1')
+  const page = m.thresholds.page
+  if (
+    page !== undefined &&
+    (typeof page?.threshold !== 'number' ||
+      !(page.threshold >= 0 && page.threshold <= 1) ||
+      !Number.isInteger(page.consecutive) ||
+      page.consecutive < 1)
+  )
+    throw bad('thresholds.page must hold a threshold from 0 to 1 and a whole number of vectors in a row ≥ 1')
   if (typeof m.horizon !== 'number' || !(m.horizon > 0)) throw bad('horizon must be a positive number')
+  if (
+    m.hazard !== undefined &&
+    (!isNums(m.hazard?.edges) || typeof m.hazard.file !== 'string' || !/^[\w.-]+$/.test(m.hazard.file))
+  )
+    throw bad('hazard must name its file and hold its bin edges')
   return m
 }

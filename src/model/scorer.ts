@@ -8,6 +8,7 @@
 import type { LoadedModel } from './artifact.js'
 import { tf } from './backend.js'
 import { GbdtModel } from './gbdt.js'
+import type { TimeToFailure } from './hazard.js'
 import { calibrate, standardize } from './mlp.js'
 
 export interface Contribution {
@@ -48,6 +49,11 @@ export class Scorer {
     const cal = this.loaded.meta.calibration
     for (let i = 0; i < rows; i++) out[i] = calibrate(raw[i]!, cal)
     return out
+  }
+
+  /** Time to failure per row from the hazard head (undefined: the model has none). */
+  ttf(x: ArrayLike<number>, rows: number): TimeToFailure | undefined {
+    return this.loaded.hazard?.predict(x, rows)
   }
 
   /** Top-k contributions per row: the network's gradient × input of its logit, or the trees' TreeSHAP values. */

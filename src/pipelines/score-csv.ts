@@ -18,6 +18,8 @@ export interface ScoredRow {
   rawTime?: string
   ts: number
   score: number
+  /** Median time to failure (data's time axis; NaN: later than the hazard's last bin), with `withTtf` and a hazard head. */
+  ttf?: number
   /** The row's raw metric values (model metrics order), when asked for. */
   values?: Float64Array
 }
@@ -35,6 +37,8 @@ export interface ScoreCsvOptions {
    * slices of its input chunks, so holding many rows' time text holds the whole file.
    */
   withRawTime?: boolean
+  /** Also the time to failure, when the model has a hazard head. */
+  withTtf?: boolean
   batchSize?: number
   onProgress?: (rows: number) => void
 }
@@ -102,6 +106,8 @@ export async function scoreCsv(
     if (!pending.length) return
     scorer.score(buf, pending.length, scores)
     for (let i = 0; i < pending.length; i++) pending[i]!.score = scores[i]!
+    const ttf = o.withTtf ? scorer.ttf(buf, pending.length) : undefined
+    if (ttf) for (let i = 0; i < pending.length; i++) pending[i]!.ttf = ttf.median[i]!
     await onScored(pending.splice(0))
   }
   const spacing = new SpacingSampler()

@@ -17,7 +17,7 @@ import {
   resolveFailures,
 } from '../data/labels.js'
 import { PreemptError } from '../errors.js'
-import { type EvaluationReport, type EventWindowOptions, evaluateScores, pageRule } from '../eval/evaluate.js'
+import { chooseBaseline, type EvaluationReport, type EventWindowOptions, evaluateScores } from '../eval/evaluate.js'
 import { type HostTrace, renderReport } from '../eval/report.js'
 import { type Aggregate, createFeatureSpec, type FeatureSpecV1, featureMetric, featureNames } from '../features/spec.js'
 import type { Logger } from '../log.js'
@@ -25,6 +25,13 @@ import { bestF1, curves, thresholdForPrecision } from '../math/curves.js'
 import { type LoadedModel, loadModel, type ModelMetadataV1, saveModel, type TrainedModel } from '../model/artifact.js'
 import { type BackendName, initBackend, tf } from '../model/backend.js'
 import { type GbdtOptions, trainGbdt } from '../model/gbdt.js'
+import {
+  HAZARD_MULTIPLES,
+  type HazardBinReport,
+  type HazardModel,
+  type SurvivalRows,
+  trainHazard,
+} from '../model/hazard.js'
 import {
   type ClassWeight,
   calibrate,
@@ -37,13 +44,12 @@ import {
   trainNetwork,
 } from '../model/mlp.js'
 import { Scorer } from '../model/scorer.js'
-import { alertRuleOf, describeRule } from '../policy/alert.js'
+import { pageRuleOf } from '../policy/alert.js'
 import { type CostModel, costModelOf } from '../policy/cost.js'
 import { formatSpan } from '../time.js'
 import { type CleaningReport, dropUnsupportedFailures } from './clean.js'
 import { type ScoredRow, scoreCsv } from './score-csv.js'
-
-const pct1 = (x: number) => `${(x * 100).toFixed(1)} %`
+import { choosePageRule } from './tune.js'
 
 /** Scored rows held for event-level evaluation before whole entities are sampled. */
 export const DEFAULT_MAX_EVAL_ROWS = 4_000_000
@@ -82,11 +88,26 @@ export interface TrainConfig {
   classWeight?: ClassWeight | 'auto' | undefined
   /** Options of the trees (tests and benches shrink them). */
   gbdt?: GbdtOptions | undefined
+  /** Train the time-to-failure (hazard) head beside the model. Default true. */
+  hazard?: boolean | undefined
+  /** Options of the hazard head's trees (default: up to 150 per bin). */
+  hazardGbdt?: GbdtOptions | undefined
   /** gru: buckets of the sequence over the longest window (default 24). */
   sequenceLength?: number | undefined
   /** A trained model to score on the same held-out test rows and show beside this one. */
   compare?: string | undefined
   targetPrecision: number
+  /**
+   * The `alert` column's vector threshold, chosen on validation: best F1 (default) or the
+   * lowest threshold with vector precision ≥ targetPrecision.
+   */
+  alertBy?: 'f1' | 'precision' | undefined
+  /**
+   * The page rule (threshold × vectors in a row) the policy acts by, chosen on validation
+   * failures: by what it causes under the cost model (default), or the most recall at page
+   * precision ≥ targetPrecision.
+   */
+  pageBy?: 'outcome' | 'precision' | undefined
   costModel: Omit<CostModel, 'minPrecision'>
   backend?: BackendName | undefined
   logger: Logger
@@ -155,7 +176,7 @@ export async function compareOn(
     features: other.meta.featureNames.length,
     evaluation: evaluateScores(rows, o.failures, {
       ...o.window,
-      rule: alertRuleOf(other.meta.thresholds),
+      rule: pageRuleOf(other.meta.thresholds),
       costModel: o.cost,
     }),
   }
@@ -309,14 +330,28 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
       `${trained.label} chosen: validation PR-AUC ${trained.valPrAuc.toFixed(4)}, ${(trained.valPrAuc - next.valPrAuc).toFixed(4)} above ${next.label}`,
     )
   }
+  let hazard: { model: HazardModel; bins: HazardBinReport[]; seconds: number } | undefined
+  if (cfg.hazard !== false) {
+    say('ttf', `time-to-failure head: one hazard per bin up to ${HAZARD_MULTIPLES.at(-1)} × the horizon`)
+    const t1 = Date.now()
+    const edges = HAZARD_MULTIPLES.map((m) => m * cfg.horizon)
+    const h = trainHazard(survivalOf(trainSet, failures, ds.ends), survivalOf(ds.val, failures, ds.ends), {
+      edges,
+      horizonBin: HAZARD_MULTIPLES.indexOf(1),
+      gbdt: cfg.hazardGbdt,
+      seed: cfg.seed,
+      onProgress: (_, d) => say('ttf', d),
+    })
+    hazard = { ...h, seconds: (Date.now() - t1) / 1000 }
+  }
   // Calibration and thresholds on validation (weighted: sampled negatives stand for the rest).
   const rawVal = trained.rawVal
   const calibration = fitPlatt(rawVal, yVal, wVal)
   const calVal = Array.from(rawVal, (r) => calibrate(r, calibration))
   const valCurves = curves(calVal, yVal, wVal)
   const cost = costModelOf(cfg.costModel)
-  const atTarget = thresholdForPrecision(valCurves, cfg.targetPrecision)
   const f1 = bestF1(valCurves)
+  const atTarget = cfg.alertBy === 'precision' ? thresholdForPrecision(valCurves, cfg.targetPrecision) : undefined
   const alert = atTarget ?? f1
   const action = thresholdForPrecision(valCurves, cost.minPrecision) ?? f1
   const pkg = JSON.parse(
@@ -343,8 +378,14 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
     thresholds: {
       alert: alert.threshold,
       alertRule: atTarget
-        ? `lowest threshold with validation vector precision ≥ ${cfg.targetPrecision} (no validation failure to judge pages by)`
-        : `no threshold reached precision ${cfg.targetPrecision} on validation: best F1 instead`,
+        ? `score ≥ ${alert.threshold.toFixed(4)}: lowest threshold with validation vector precision ≥ ${cfg.targetPrecision}`
+        : `score ≥ ${alert.threshold.toFixed(4)}: best validation F1 (${f1.f1.toFixed(3)})${cfg.alertBy === 'precision' ? `; no threshold reached vector precision ${cfg.targetPrecision}` : ''}`,
+      page: {
+        threshold: alert.threshold,
+        consecutive: 1,
+        chosenBy: 'vector',
+        rule: `score ≥ ${alert.threshold.toFixed(4)}: the vector threshold (no validation failure to judge pages by)`,
+      },
       targetPrecision: cfg.targetPrecision,
       action: action.threshold,
       costModel: cost,
@@ -357,6 +398,14 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
       metrics: scan.metrics,
     },
     droppedConstant: scan.constant,
+    ...(hazard && {
+      hazard: {
+        edges: [...hazard.model.edges],
+        file: 'hazard.json',
+        bins: hazard.bins,
+        seconds: hazard.seconds,
+      },
+    }),
     backend: backend.name,
     training: {
       split: plan,
@@ -393,7 +442,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
     },
     versions: { preempt: pkg.version, tfjs: tf.version.tfjs, node: process.version },
   }
-  const loaded: LoadedModel = { model: trained.model, meta, dir: cfg.out }
+  const loaded: LoadedModel = { model: trained.model, meta, dir: cfg.out, hazard: hazard?.model }
 
   // Every vector of validation and test (not sampled), scored exactly as `score` would: the
   // alert threshold is chosen on validation pages, the model is judged on test.
@@ -415,26 +464,21 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
   )
   const predictable = await loadPredictability(cfg.labels.failuresFile)
   const dayLength = dayLengthOf(cfg.csv.timeUnit)
-  const page = pageRule(valRows, failures, {
-    horizon: cfg.horizon,
-    lead: cfg.lead,
-    dayLength,
-    target: cfg.targetPrecision,
-    predictable,
-  })
-  if (page) {
-    meta.thresholds.alert = page.threshold
-    meta.thresholds.alertConsecutive = page.consecutive
-    meta.thresholds.alertRule = `${describeRule(page)}: the rule (threshold × vectors in a row) with most recall of predictable failures at validation page precision ≥ ${cfg.targetPrecision} (${pct1(page.precision)}; ${pct1(page.coveringPrecision)} counting premature pages open until the failure; recall ${pct1(page.recall)})`
-  }
-  await saveModel(cfg.out, trained.model, meta)
+  const window = { horizon: cfg.horizon, lead: cfg.lead, dayLength, predictable }
+  const page = choosePageRule(valRows, failures, window, cfg, cost)
+  if (page) meta.thresholds.page = page.page
+  const baseline = chooseBaseline(valRows, failures, { ...window, metrics })
+  if (baseline) meta.baseline = baseline
+  await saveModel(cfg.out, trained.model, meta, hazard?.model)
   let test: EvaluationReport | null = null
   if (testRows.length) {
     test = evaluateScores(testRows, failures, {
       horizon: cfg.horizon,
       lead: cfg.lead,
       dayLength,
-      rule: alertRuleOf(meta.thresholds),
+      rule: pageRuleOf(meta.thresholds),
+      alertThreshold: meta.thresholds.alert,
+      baselineRule: meta.baseline,
       costModel: cost,
       metrics,
       predictable,
@@ -643,6 +687,31 @@ export function featureImportance(
 }
 
 /** A few entities with failures, their scores over time, for the report. */
+/** A sample's rows with their time to the next failure and how long their entity was seen after them. */
+export function survivalOf(set: SampleSet, failures: FailureTable, ends: Map<string, number>): SurvivalRows {
+  const n = set.size
+  const untilFailure = new Float64Array(n)
+  const observedFor = new Float64Array(n)
+  for (let i = 0; i < n; i++) {
+    const e = set.entity[i]!
+    const ts = set.ts[i]!
+    const f = failures.next(e, ts)
+    untilFailure[i] = f === undefined ? Number.NaN : f - ts
+    observedFor[i] = (ends.get(e) ?? ts) - ts
+  }
+  return {
+    width: set.width,
+    size: n,
+    x: set.x,
+    y: set.y,
+    positives: set.positives,
+    negatives: set.negatives,
+    weights: () => set.weights(),
+    untilFailure,
+    observedFor,
+  }
+}
+
 /** Failures a split needs before training starts (the alert rule is chosen on validation, judged on test). */
 export const MIN_SPLIT_FAILURES = 1
 

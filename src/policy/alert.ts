@@ -1,9 +1,15 @@
 /**
- * The alert rule: a host alerts once `consecutive` of its vectors in a row score at or above
- * `threshold` (DESIGN.md section 7: "k consecutive high scores"). A single high vector is
- * most often a blip — a deploy, a spike — while a failure's precursor keeps the score up.
- * Training chooses both numbers together on validation pages; `score`, `evaluate` and the
- * streaming scorer apply the same rule.
+ * Two decisions, each chosen on validation for its own question:
+ *
+ * - the `alert` of `preempt score`: one vector at or above the model's vector threshold —
+ *   "fails within the horizon?", the question the model was trained on (threshold by F1, or
+ *   by vector precision when asked);
+ * - the page rule: a host pages (and the policy acts) once `consecutive` of its vectors in a
+ *   row score at or above `threshold` (DESIGN.md section 7: "k consecutive high scores"). A
+ *   single high vector is most often a blip — a deploy, a spike — while a failure's precursor
+ *   keeps the score up. Training chooses both numbers together by what the pages cause on
+ *   validation (or by page precision when asked); `evaluate`'s event figures, the backtest
+ *   and the streaming scorer apply it.
  */
 
 export interface AlertRule {
@@ -12,9 +18,25 @@ export interface AlertRule {
   consecutive: number
 }
 
-/** The rule stored with a model (artifacts from before `alertConsecutive` alert on every high vector). */
-export function alertRuleOf(thresholds: { alert: number; alertConsecutive?: number }): AlertRule {
-  return { threshold: thresholds.alert, consecutive: thresholds.alertConsecutive ?? 1 }
+/** What a model's metadata holds of both rules. */
+export interface RuleThresholds {
+  alert: number
+  alertConsecutive?: number
+  page?: { threshold: number; consecutive: number }
+}
+
+/**
+ * The `alert` column's rule: every vector at or above the vector threshold. Models from
+ * before the page rule was its own (no `page`) alerted by their page rule: they keep it.
+ */
+export function alertRuleOf(thresholds: RuleThresholds): AlertRule {
+  return { threshold: thresholds.alert, consecutive: thresholds.page ? 1 : (thresholds.alertConsecutive ?? 1) }
+}
+
+/** The page rule the policy acts by (older models: their alert rule, `alertConsecutive` in a row). */
+export function pageRuleOf(thresholds: RuleThresholds): AlertRule {
+  const p = thresholds.page
+  return p ? { threshold: p.threshold, consecutive: p.consecutive } : alertRuleOf(thresholds)
 }
 
 export function describeRule(rule: AlertRule, digits = 4): string {

@@ -33,6 +33,7 @@ export type HostStateName = (typeof HostStates)[number]
 export const Guards = [
   'kill_switch',
   'storm',
+  'not_yet',
   'cooldown',
   'concurrency',
   'concurrency_fraction',
@@ -82,6 +83,13 @@ export interface PolicyOptions {
   commandTtlMs: number
   /** Time in `recovering` or `escalated` before a host may be healthy again, ms. Default 2 h. */
   recoveryMs: number
+  /**
+   * With a time-to-failure estimate: act only when the failure is expected (median) within
+   * this long — the action's own duration plus a margin — not merely "someday"; an estimate
+   * past it holds the action (guard `not_yet`) until a later score brings it closer. null: the
+   * k-in-a-row rule alone. Scores without an estimate are never held. Default null.
+   */
+  actWithinMs: number | null
   /** Emit commands marked dry_run (the actuator reports, does nothing). Default false. */
   dryRun: boolean
   /** No action at all while on. Default false. */
@@ -122,6 +130,7 @@ export function defaultPolicyOptions(
     softwareMetrics: DEFAULT_SOFTWARE_METRICS,
     commandTtlMs: 600_000,
     recoveryMs: 2 * 3_600_000,
+    actWithinMs: null,
     dryRun: false,
     killSwitch: false,
     share: 1,
@@ -207,6 +216,8 @@ export interface Observation {
   labels: Readonly<Record<string, string>>
   /** The score's top feature contributions (name `metric.agg.window`). */
   top: readonly { feature: string; contribution: number }[]
+  /** Median time to failure, ms (null: later than the model's reach; absent: no estimate). */
+  ttf?: number | null | undefined
 }
 
 export type Risk = 'ok' | 'watch' | 'act'
@@ -485,9 +496,19 @@ export class PolicyEngine {
   }
 
   /** The first guard that blocks an action on `s` now, with why; undefined when all pass. */
-  private blockingGuard(s: HostPolicy, now: number): { guard: GuardName; detail: string } | undefined {
+  private blockingGuard(
+    s: HostPolicy,
+    now: number,
+    ttf?: number | null,
+  ): { guard: GuardName; detail: string } | undefined {
     const g = this.opts.guards
     if (this.opts.killSwitch) return { guard: 'kill_switch', detail: 'kill switch is on' }
+    const within = this.opts.actWithinMs
+    if (within !== null && ttf !== undefined && (ttf === null || ttf > within))
+      return {
+        guard: 'not_yet',
+        detail: `failure expected ${ttf === null ? 'later than the model can tell' : `in ${Math.round(ttf / 60_000)} min`}, acting within ${Math.round(within / 60_000)} min`,
+      }
     // Checked here too, not only per tick: in a fleet-wide event the first hosts to reach k
     // in a row must not be drained before the tick sees the storm.
     if (this.stormSince === null && this.hot.size >= this.stormTrigger()) this.stormSince = now
@@ -524,7 +545,7 @@ export class PolicyEngine {
     s.actions = s.actions.filter((t) => t > now - DAY)
     if (s.actions.length >= this.opts.guards.maxActionsPerHostPerDay) return this.escalate(s, now, o.score, o)
     const action = this.chooseAction(o.top)
-    const blocked = this.blockingGuard(s, now)
+    const blocked = this.blockingGuard(s, now, o.ttf)
     if (blocked) {
       this.counters.blocked[blocked.guard] = (this.counters.blocked[blocked.guard] ?? 0) + 1
       if (s.blockedBy !== blocked.guard)

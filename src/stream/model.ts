@@ -4,8 +4,9 @@
  */
 import type { FeatureSpecV1 } from '../features/spec.js'
 import type { LoadedModel } from '../model/artifact.js'
+import type { TimeToFailure } from '../model/hazard.js'
 import { type Contribution, Scorer } from '../model/scorer.js'
-import { type AlertRule, alertRuleOf } from '../policy/alert.js'
+import { type AlertRule, pageRuleOf } from '../policy/alert.js'
 
 export interface StreamModel {
   name: string
@@ -13,11 +14,16 @@ export interface StreamModel {
   spec: FeatureSpecV1
   /** Horizon of the score, ms. */
   horizonMs: number
+  /** The page rule the policy acts by. */
   rule: AlertRule
   /** Calibrated scores of `rows` vectors laid out row after row in `x` (width = the spec's size). */
   score(x: Float64Array, rows: number, out: Float64Array<ArrayBuffer>): Float64Array
   /** Top-k feature contributions per row. */
   explain(x: Float64Array, rows: number, k: number): Contribution[][]
+  /** Time to failure per row (ms), when the model has a hazard head. */
+  ttf?: ((x: Float64Array, rows: number) => TimeToFailure) | undefined
+  /** The hazard head's reach, ms (estimates past it are "later"). */
+  ttfMaxMs?: number | undefined
 }
 
 export function streamModelOf(loaded: LoadedModel): StreamModel {
@@ -28,9 +34,13 @@ export function streamModelOf(loaded: LoadedModel): StreamModel {
     version: m.version,
     spec: m.featureSpec,
     horizonMs: m.horizon,
-    rule: alertRuleOf(m.thresholds),
+    rule: pageRuleOf(m.thresholds),
     score: (x, rows, out) => scorer.score(x, rows, out),
     explain: (x, rows, k) => scorer.explain(x, rows, k),
+    ...(loaded.hazard && {
+      ttf: (x: Float64Array, rows: number) => scorer.ttf(x, rows)!,
+      ttfMaxMs: loaded.hazard.edges.at(-1)!,
+    }),
   }
 }
 

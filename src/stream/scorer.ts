@@ -31,6 +31,7 @@ import {
   encodePrediction,
   type HealingCommand,
   type MetricSample,
+  type TtfEstimate,
 } from '../contracts/index.js'
 import { isRetriable, PreemptError } from '../errors.js'
 import { FeatureEngine } from '../features/engine.js'
@@ -181,6 +182,8 @@ export function createScorer(deps: ScorerDeps): Scorer {
       thresholdHigh: model.rule.threshold,
       consecutive: model.rule.consecutive,
       model: { name: model.name, version: model.version },
+      // A model that says when acts when the failure is expected within its horizon.
+      actWithinMs: model.ttf ? model.horizonMs : null,
       ...config.policy,
     }),
   )
@@ -354,11 +357,26 @@ export function createScorer(deps: ScorerDeps): Scorer {
     const hotIdx: number[] = []
     for (let i = 0; i < rows.length; i++) if (scores[i]! >= lo) hotIdx.push(i)
     const tops = new Map<number, { feature: string; contribution: number }[]>()
-    if (hotIdx.length && explainTop > 0) {
+    // …and so is the time to failure: it decides when the policy acts.
+    const ttfs = new Map<number, TtfEstimate>()
+    if (hotIdx.length && (explainTop > 0 || model.ttf)) {
       const hx = new Float64Array(hotIdx.length * F)
       for (let j = 0; j < hotIdx.length; j++) hx.set(x.subarray(hotIdx[j]! * F, (hotIdx[j]! + 1) * F), j * F)
-      const explained = model.explain(hx, hotIdx.length, explainTop)
-      for (let j = 0; j < hotIdx.length; j++) tops.set(hotIdx[j]!, explained[j]!)
+      if (explainTop > 0) {
+        const explained = model.explain(hx, hotIdx.length, explainTop)
+        for (let j = 0; j < hotIdx.length; j++) tops.set(hotIdx[j]!, explained[j]!)
+      }
+      if (model.ttf) {
+        const t = model.ttf(hx, hotIdx.length)
+        const ms = (v: number) => (Number.isNaN(v) ? null : Math.round(v))
+        for (let j = 0; j < hotIdx.length; j++)
+          ttfs.set(hotIdx[j]!, {
+            medianMs: ms(t.median[j]!),
+            lowMs: ms(t.low[j]!),
+            highMs: ms(t.high[j]!),
+            maxMs: Math.round(model.ttfMaxMs!),
+          })
+      }
     }
     const predictions: EmittedPrediction[] = []
     const commands: HealingCommand[] = []
@@ -367,7 +385,8 @@ export function createScorer(deps: ScorerDeps): Scorer {
       const s = rows[i]!
       const score = Math.min(1, Math.max(0, scores[i]!))
       const top = tops.get(i) ?? []
-      const r = policy.observe({ host: s.host, ts: s.ts, score, labels: s.labels, top })
+      const ttf = ttfs.get(i)
+      const r = policy.observe({ host: s.host, ts: s.ts, score, labels: s.labels, top, ttf: ttf?.medianMs })
       commands.push(...r.commands)
       predictions.push({ host: s.host, ts: s.ts, score, risk: r.risk })
       out.push({
@@ -383,6 +402,7 @@ export function createScorer(deps: ScorerDeps): Scorer {
           model: { name: model.name, version: model.version },
           horizonMs: Math.max(1, Math.round(model.horizonMs)),
           top,
+          ttf,
         }),
       })
     }
@@ -734,6 +754,8 @@ export function createScorer(deps: ScorerDeps): Scorer {
         thresholdLow: config.policy?.thresholdLow ?? next.rule.threshold * 0.75,
         consecutive: next.rule.consecutive,
         model: { name: next.name, version: next.version },
+        actWithinMs:
+          config.policy?.actWithinMs !== undefined ? config.policy.actWithinMs : next.ttf ? next.horizonMs : null,
       })
       if (!same) {
         engine = new FeatureEngine(next.spec)

@@ -22,6 +22,15 @@ describe('PredictionV1 encoder', () => {
         }),
         { maxLength: 5 },
       ),
+      ttf: fc.option(
+        fc.record({
+          medianMs: fc.option(fc.integer({ min: 0, max: 1e9 }), { nil: null }),
+          lowMs: fc.option(fc.integer({ min: 0, max: 1e9 }), { nil: null }),
+          highMs: fc.option(fc.integer({ min: 0, max: 1e9 }), { nil: null }),
+          maxMs: fc.integer({ min: 1, max: 1e9 }),
+        }),
+        { nil: undefined },
+      ),
     }) as fc.Arbitrary<Prediction>
     fc.assert(
       fc.property(prediction, (p) => {
@@ -30,8 +39,30 @@ describe('PredictionV1 encoder', () => {
         expect(bytes.toString('utf8')).toBe(JSON.stringify(predictionWire(p)))
         const d = decodePrediction(bytes, { key: p.host })
         expect(d.ok).toBe(true)
+        if (d.ok) expect(d.value.ttf).toEqual(p.ttf)
       }),
       { numRuns: 500 },
     )
+  })
+
+  it('ttf is optional, and a bad one is refused with its path', () => {
+    const base = {
+      v: 1,
+      host: 'h1',
+      ts: 1,
+      scored_at: 2,
+      score: 0.5,
+      risk: 'ok',
+      model: { name: 'm', version: '1' },
+      horizon_ms: 10,
+      top: [],
+    }
+    expect(decodePrediction(Buffer.from(JSON.stringify(base)), { key: 'h1' }).ok).toBe(true)
+    const bad = decodePrediction(
+      Buffer.from(JSON.stringify({ ...base, ttf: { median_ms: -5, low_ms: null, high_ms: null, max_ms: 10 } })),
+      { key: 'h1' },
+    )
+    expect(bad.ok).toBe(false)
+    if (!bad.ok) expect(bad.error.path).toMatch(/ttf/)
   })
 })

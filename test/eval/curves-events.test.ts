@@ -1,9 +1,19 @@
 import { describe, expect, it } from 'vitest'
 import { FailureTable } from '../../src/data/labels.js'
-import { evaluateScores, eventIndexOf, OPERATING_THRESHOLDS, pageRule, verdicts } from '../../src/eval/evaluate.js'
+import {
+  chooseBaseline,
+  evaluateScores,
+  eventIndexOf,
+  netSaving,
+  OPERATING_THRESHOLDS,
+  pageRule,
+  pageRuleByOutcome,
+  verdicts,
+} from '../../src/eval/evaluate.js'
 import { consecutiveRuns, EventIndex } from '../../src/eval/events.js'
 import { bestF1, curves, thresholdForPrecision } from '../../src/math/curves.js'
 import { AlertTracker, alertRuleOf, describeRule } from '../../src/policy/alert.js'
+import { costModelOf } from '../../src/policy/cost.js'
 
 describe('curves', () => {
   it('perfect ranking: PR-AUC 1 and ROC-AUC 1; reversed: ROC-AUC 0', () => {
@@ -126,6 +136,22 @@ describe('alert rule: k vectors in a row', () => {
     expect(pageRule(rows, failures, { ...opts, target: 0.9, consecutive: [6] })).toBeUndefined()
   })
 
+  it('pageRuleByOutcome chooses the rule that saves most under the cost model, and none when acting never pays', () => {
+    const rows = pts.map((p) => ({ entity: `h${p.host}`, rawTime: String(p.ts), ts: p.ts, score: p.score }))
+    const failures = new FailureTable()
+    failures.add('h0', 100)
+    failures.seal()
+    const cost = costModelOf({ unplanned: 100, planned: 10, falseAlarm: 30, success: 0.9 })
+    // One page in time saves 0.9 × (100 − 10) = 81; each of the four blips' pages costs 30.
+    expect(netSaving({ detected: 1, falseAlarmEpisodes: 4 }, cost)).toBeCloseTo(81 - 120, 12)
+    const chosen = pageRuleByOutcome(rows, failures, { ...opts, cost, consecutive: [1, 2, 3] })
+    expect(chosen).toMatchObject({ consecutive: 3, detected: 1, falsePages: 0, precision: 1 })
+    expect(chosen!.saving).toBeCloseTo(81, 12)
+    // An action that never succeeds saves nothing: no rule.
+    const futile = costModelOf({ unplanned: 100, planned: 10, falseAlarm: 30, success: 0 })
+    expect(pageRuleByOutcome(rows, failures, { ...opts, cost: futile, consecutive: [1, 2, 3] })).toBeUndefined()
+  })
+
   it('pageRule judges pages by their first alert; the covering precision is recorded, not chosen by', () => {
     // Host 0 fails at 100 after a precursor scoring 0.6 from t = 20 and 0.9 from t = 75; host 1 blips at 0.95.
     const rows = [
@@ -198,6 +224,46 @@ describe('split-aware failure counting', () => {
     failures.seal()
     const { failurePoints } = eventIndexOf(rows, failures, { horizon: 100, lead: 0, dayLength: 86_400_000 })
     expect(failurePoints.map((f) => f.ts).sort((x, y) => x - y)).toEqual([1500, 2050])
+  })
+})
+
+describe('the naive baseline is chosen on validation, judged elsewhere', () => {
+  // A metric that climbs before host 0 fails at 100; on the judged rows it climbs less.
+  const rowsOf = (peak: number) =>
+    [0, 1].flatMap((host) =>
+      Array.from({ length: 100 }, (_, t) => ({
+        entity: `h${host}`,
+        ts: t,
+        score: 0.1,
+        values: Float64Array.of(host === 0 && t >= 75 ? peak : 1),
+      })),
+    )
+  const failures = new FailureTable()
+  failures.add('h0', 100)
+  failures.seal()
+  const window = { horizon: 30, lead: 5, dayLength: 10 }
+  const cost = costModelOf({ unplanned: 100, planned: 10, falseAlarm: 30, success: 0.9 })
+
+  it('keeps the validation rule on the judged rows instead of choosing again', () => {
+    const rule = chooseBaseline(rowsOf(9), failures, { ...window, metrics: ['m'] })
+    expect(rule).toMatchObject({ metric: 'm', direction: 'above' })
+    expect(rule!.threshold).toBeGreaterThanOrEqual(1)
+    const judged = rowsOf(5)
+    const fixed = evaluateScores(judged, failures, {
+      ...window,
+      rule: { threshold: 0.5, consecutive: 1 },
+      costModel: cost,
+      metrics: ['m'],
+      baselineRule: rule,
+    })
+    expect(fixed.baseline).toMatchObject({ chosenOn: 'validation', rule: `m > ${+rule!.threshold.toPrecision(5)}` })
+    const fresh = evaluateScores(judged, failures, {
+      ...window,
+      rule: { threshold: 0.5, consecutive: 1 },
+      costModel: cost,
+      metrics: ['m'],
+    })
+    expect(fresh.baseline?.chosenOn).toBe('these rows')
   })
 })
 

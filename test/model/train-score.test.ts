@@ -10,7 +10,8 @@ import { initBackend, tf } from '../../src/model/backend.js'
 import { Scorer } from '../../src/model/scorer.js'
 import { type ScoredRow, scoreCsv } from '../../src/pipelines/score-csv.js'
 import { type TrainOutcome, trainFromCsv } from '../../src/pipelines/train.js'
-import { tuneAlertRule } from '../../src/pipelines/tune.js'
+import { tunePageRule } from '../../src/pipelines/tune.js'
+import { costModelOf } from '../../src/policy/cost.js'
 import { runSimulationToCsv, simulatedCsv } from '../../src/sim/csv.js'
 import { DEFAULT_SIM_PARAMS } from '../../src/sim/model.js'
 
@@ -121,35 +122,57 @@ describe('train → save → load → score', () => {
     loaded.model.dispose()
   })
 
-  it("tune on the model's own validation split chooses the rule training chose", async () => {
+  it("tune on the model's own validation split chooses the page rule training chose", async () => {
     const loaded = await loadModel(modelDir)
     const failures = await loadFailuresCsv(join(fleet, 'failures.csv'), {
       timeCol: 'timestamp',
       entityCol: 'host',
       timeUnit: 'ms',
     })
-    const res = await tuneAlertRule(loaded, {
+    const window = { horizon: HOUR, lead: 120_000, dayLength: 86_400_000 }
+    const cost = costModelOf(trained.meta.thresholds.costModel)
+    const res = await tunePageRule(loaded, {
       csv: fleetCsv,
       failures,
-      window: { horizon: HOUR, lead: 120_000, dayLength: 86_400_000 },
+      window,
+      by: 'outcome',
       target: 0.9,
+      cost,
       split: 'val',
     })
     loaded.model.dispose()
     expect(res.vectors).toBeGreaterThan(100)
-    if (res.rule) {
-      expect(res.rule.threshold).toBe(trained.meta.thresholds.alert)
-      expect(res.rule.consecutive).toBe(trained.meta.thresholds.alertConsecutive)
-    } else expect(trained.meta.thresholds.alertConsecutive).toBeUndefined()
-    // A stricter target can only keep or lose recall.
-    const strict = await tuneAlertRule(await loadModel(modelDir), {
-      csv: fleetCsv,
-      failures,
-      window: { horizon: HOUR, lead: 120_000, dayLength: 86_400_000 },
-      target: 1,
-      split: 'val',
-    })
-    expect(strict.rule?.recall ?? 0).toBeLessThanOrEqual(res.rule?.recall ?? 0)
+    const page = trained.meta.thresholds.page!
+    if (res.chosen) {
+      expect(page.chosenBy).toBe('outcome')
+      expect(res.chosen.page.threshold).toBe(page.threshold)
+      expect(res.chosen.page.consecutive).toBe(page.consecutive)
+      expect(res.chosen.figures.saving).toBeGreaterThan(0)
+    } else expect(page.chosenBy).toBe('vector')
+    // By page precision: a stricter target can only keep or lose recall.
+    const at = async (target: number) =>
+      (
+        await tunePageRule(await loadModel(modelDir), {
+          csv: fleetCsv,
+          failures,
+          window,
+          by: 'precision',
+          target,
+          cost,
+          split: 'val',
+        })
+      ).chosen?.figures.recall ?? 0
+    expect(await at(1)).toBeLessThanOrEqual(await at(0.9))
+  })
+
+  it('keeps the alert column (one vector, by validation F1) apart from the page rule', () => {
+    const th = trained.meta.thresholds
+    expect(th.alertConsecutive).toBeUndefined()
+    expect(th.alertRule).toMatch(/best validation F1/)
+    expect(th.page).toBeDefined()
+    expect(trained.test!.alertThreshold).toBe(th.alert)
+    expect(trained.test!.threshold).toBe(th.page!.threshold)
+    expect(trained.test!.consecutive).toBe(th.page!.consecutive)
   })
 
   it('reports an honest test split: held-out entities only', () => {

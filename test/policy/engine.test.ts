@@ -124,6 +124,28 @@ describe('policy: state machine', () => {
 })
 
 describe('policy: guards', () => {
+  it('with a time to failure: holds the action while the failure is expected later than actWithinMs', () => {
+    const e = engine({ consecutive: 1, actWithinMs: 30 * MIN })
+    const obs = (ts: number, ttf: number | null | undefined) =>
+      e.observe({ host: 'h', ts, score: 0.99, labels: {}, top: hw, ttf })
+    // "Someday": later than the model can tell, then in 2 h — held, recorded once.
+    expect(obs(T0, null).commands).toEqual([])
+    expect(e.decisions.at(-1)).toMatchObject({ outcome: 'blocked', guard: 'not_yet' })
+    expect(obs(T0 + MIN, 120 * MIN).commands).toEqual([])
+    expect(e.state('h')).toMatchObject({ state: 'at_risk', blockedBy: 'not_yet' })
+    // Within the action's time plus margin: act.
+    const r = obs(T0 + 2 * MIN, 20 * MIN)
+    expect(r.commands.map((c) => c.action)).toEqual(['drain'])
+    // A score without an estimate is never held; the gate off never holds.
+    expect(
+      engine({ consecutive: 1, actWithinMs: 30 * MIN }).observe({ host: 'g', ts: T0, score: 0.99, labels: {}, top: hw })
+        .commands,
+    ).toHaveLength(1)
+    expect(
+      engine({ consecutive: 1 }).observe({ host: 'g', ts: T0, score: 0.99, labels: {}, top: hw, ttf: null }).commands,
+    ).toHaveLength(1)
+  })
+
   it('kill switch: no command, the block recorded', () => {
     const e = engine({ consecutive: 1, killSwitch: true })
     expect(e.observe({ host: 'h', ts: T0, score: 0.99, labels: {}, top: hw }).commands).toEqual([])

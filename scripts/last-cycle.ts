@@ -1,0 +1,150 @@
+/**
+ * How a model trained with `--run-to-failure --split entity` decides on its held-out units
+ * (tooling, not the product): every held-out unit scored exactly as `preempt score` does, then
+ *
+ * - last cycle: each unit cut at random cycles (`--cuts` per unit, seeded; as C-MAPSS's test
+ *   files cut units before they fail), judged at the cut: truth "fails within the horizon"
+ *   (remaining life ≤ horizon), the model's `alert` column at that cycle; precision, recall, F1;
+ * - every cycle: vector PR-AUC (labels as training: positive when the failure is after the
+ *   lead and within the horizon);
+ * - remaining life: RMSE of the hazard head's median time to failure against the true
+ *   remaining life, both capped at the head's last edge (past it the head says "later").
+ *
+ *   npx tsx scripts/last-cycle.ts --model M --data D.csv --time-col cycle --entity-col unit [--cuts 10]
+ */
+import { parseArgs } from 'node:util'
+import { type SplitPlan, scanCsv, splitOf } from '../src/data/dataset.js'
+import { Label, labelFor } from '../src/data/labels.js'
+import { curves } from '../src/math/curves.js'
+import { Rng } from '../src/math/random.js'
+import { loadModel } from '../src/model/artifact.js'
+import { initBackend } from '../src/model/backend.js'
+import { type ScoredRow, scoreCsv } from '../src/pipelines/score-csv.js'
+import { AlertTracker, alertRuleOf } from '../src/policy/alert.js'
+
+const { values: a } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    data: { type: 'string' },
+    'time-col': { type: 'string', default: 'cycle' },
+    'entity-col': { type: 'string', default: 'unit' },
+    cuts: { type: 'string', default: '10' },
+    seed: { type: 'string', default: '1' },
+  },
+})
+if (!a.model || !a.data) throw new Error('usage: last-cycle.ts --model M --data D.csv [--time-col C --entity-col E]')
+await initBackend()
+const loaded = await loadModel(a.model)
+const meta = loaded.meta
+const plan = meta.training['split'] as SplitPlan
+const csv = {
+  files: [a.data],
+  format: 'wide' as const,
+  timeCol: a['time-col']!,
+  entityCol: a['entity-col']!,
+  timeUnit: 'step' as const,
+}
+const scan = await scanCsv(csv, { runToFailure: true })
+const failures = scan.failures
+const rows: ScoredRow[] = []
+await scoreCsv(
+  loaded,
+  {
+    csv: { ...csv, metrics: scan.metrics },
+    failures,
+    withTtf: true,
+    filter: (e, ts) => splitOf(plan, e, ts) === 'test',
+  },
+  (r) => {
+    rows.push(...r)
+  },
+)
+// The alert column as `preempt score` writes it (per entity, in order).
+const tracker = new AlertTracker(alertRuleOf(meta.thresholds))
+const alert = rows.map((r) => tracker.observe(r.entity, r.score))
+const byUnit = new Map<string, number[]>()
+rows.forEach((r, i) => {
+  const l = byUnit.get(r.entity) ?? []
+  l.push(i)
+  byUnit.set(r.entity, l)
+})
+const life = (i: number) => failures.next(rows[i]!.entity, rows[i]!.ts)! - rows[i]!.ts
+const lastEdge = meta.hazard ? meta.hazard.edges.at(-1)! : Number.NaN
+// Every cycle.
+const scores: number[] = []
+const labels: number[] = []
+rows.forEach((r, i) => {
+  const l = labelFor(life(i), meta.horizon, meta.lead)
+  if (l === Label.drop) return
+  scores.push(r.score)
+  labels.push(l)
+})
+const every = curves(scores, labels)
+// Cuts.
+const rng = new Rng(Number(a.seed))
+const cuts = Number(a.cuts)
+let tp = 0
+let fp = 0
+let fn = 0
+let tn = 0
+let se = 0
+let n = 0
+let seCut = 0
+let nCut = 0
+// The hazard head's own decision: median time to failure within the horizon (P(by it) ≥ ½).
+const byTtf = { tp: 0, fp: 0, fn: 0, tn: 0 }
+for (const idx of byUnit.values())
+  for (let c = 0; c < cuts; c++) {
+    const i = idx[Math.floor(rng.next() * idx.length)]!
+    const truth = life(i) <= meta.horizon
+    if (alert[i]) truth ? tp++ : fp++
+    else truth ? fn++ : tn++
+    if (meta.hazard) {
+      const soon = rows[i]!.ttf! <= meta.horizon
+      if (soon) truth ? byTtf.tp++ : byTtf.fp++
+      else truth ? byTtf.fn++ : byTtf.tn++
+      const pred = Number.isNaN(rows[i]!.ttf!) ? lastEdge : Math.min(lastEdge, rows[i]!.ttf!)
+      const err = pred - Math.min(lastEdge, life(i))
+      se += err * err
+      n++
+      if (life(i) <= lastEdge) {
+        seCut += err * err
+        nCut++
+      }
+    }
+  }
+const precision = tp + fp ? tp / (tp + fp) : 0
+const recall = tp + fn ? tp / (tp + fn) : 0
+console.log(
+  JSON.stringify(
+    {
+      model: a.model,
+      kind: meta.kind,
+      units: byUnit.size,
+      cycles: rows.length,
+      alertRule: alertRuleOf(meta.thresholds),
+      lastCycle: {
+        cuts: byUnit.size * cuts,
+        tp,
+        fp,
+        fn,
+        tn,
+        precision: +precision.toFixed(4),
+        recall: +recall.toFixed(4),
+        f1: +(precision + recall ? (2 * precision * recall) / (precision + recall) : 0).toFixed(4),
+      },
+      everyCycle: { vectors: scores.length, prAuc: +every.prAuc.toFixed(4), rocAuc: +every.rocAuc.toFixed(4) },
+      ...(meta.hazard && {
+        ttfWithinHorizon: { ...byTtf, f1: +((2 * byTtf.tp) / (2 * byTtf.tp + byTtf.fp + byTtf.fn)).toFixed(4) },
+        rul: {
+          cap: lastEdge,
+          rmse: +Math.sqrt(se / n).toFixed(2),
+          rmseWhereLifeWithinCap: +Math.sqrt(seCut / nCut).toFixed(2),
+          cutsWithinCap: nCut,
+        },
+      }),
+    },
+    null,
+    1,
+  ),
+)
