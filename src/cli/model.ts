@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { type Command, Option } from 'commander'
 import { scanCsv } from '../data/dataset.js'
-import { FailureTable, loadPredictability } from '../data/labels.js'
+import { FailureTable, loadFailureModes, loadPredictability } from '../data/labels.js'
 import { type EvaluationReport, evaluateScores, verdicts } from '../eval/evaluate.js'
 import { renderReport } from '../eval/report.js'
 import { Aggregates } from '../features/spec.js'
@@ -421,6 +421,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
           lead,
           dayLength: dayLengthOf(csv.timeUnit),
           predictable: await loadPredictability(f.failures),
+          mode: await loadFailureModes(f.failures),
         }
         const cost = costModelOf(meta.thresholds.costModel)
         const report = evaluateScores(rows, failures, {

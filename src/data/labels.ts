@@ -142,6 +142,26 @@ export async function loadFailuresCsv(
   return table.seal()
 }
 
+interface SimFailure {
+  host: string
+  ts: number
+  predictable: boolean
+  mode?: string
+}
+
+/** The simulator's manifest beside a failures CSV (undefined for any other data). */
+async function simFailures(failuresFile: string | undefined): Promise<Map<string, SimFailure> | undefined> {
+  if (!failuresFile) return undefined
+  let manifest: { generator?: string; failures?: SimFailure[] }
+  try {
+    manifest = JSON.parse(await readFile(join(dirname(failuresFile), 'manifest.json'), 'utf8'))
+  } catch {
+    return undefined
+  }
+  if (manifest.generator !== 'preempt simulate' || !Array.isArray(manifest.failures)) return undefined
+  return new Map(manifest.failures.map((f) => [`${f.host}\u0000${f.ts}`, f]))
+}
+
 /**
  * Ground truth of the simulator: which failures had a precursor. Read from the manifest.json
  * that `preempt simulate` writes beside failures.csv; undefined for any other data.
@@ -149,16 +169,16 @@ export async function loadFailuresCsv(
 export async function loadPredictability(
   failuresFile: string | undefined,
 ): Promise<((entity: string, ts: number) => boolean) | undefined> {
-  if (!failuresFile) return undefined
-  let manifest: { generator?: string; failures?: { host: string; ts: number; predictable: boolean }[] }
-  try {
-    manifest = JSON.parse(await readFile(join(dirname(failuresFile), 'manifest.json'), 'utf8'))
-  } catch {
-    return undefined
-  }
-  if (manifest.generator !== 'preempt simulate' || !Array.isArray(manifest.failures)) return undefined
-  const known = new Map(manifest.failures.map((f) => [`${f.host}\u0000${f.ts}`, f.predictable]))
-  return (entity, ts) => known.get(`${entity}\u0000${ts}`) ?? true
+  const known = await simFailures(failuresFile)
+  return known && ((entity, ts) => known.get(`${entity}\u0000${ts}`)?.predictable ?? true)
+}
+
+/** Ground truth of the simulator: each failure's mode (memory_leak, ecc_errors …); undefined for any other data. */
+export async function loadFailureModes(
+  failuresFile: string | undefined,
+): Promise<((entity: string, ts: number) => string | undefined) | undefined> {
+  const known = await simFailures(failuresFile)
+  return known && ((entity, ts) => known.get(`${entity}\u0000${ts}`)?.mode)
 }
 
 export interface LabelSource {

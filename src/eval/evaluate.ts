@@ -90,6 +90,8 @@ export interface EventWindowOptions {
   dayLength: number
   /** Which failures were predictable (simulator ground truth); default: all. */
   predictable?: ((entity: string, ts: number) => boolean) | undefined
+  /** Each failure's mode (simulator ground truth), for recall per mode. */
+  mode?: ((entity: string, ts: number) => string | undefined) | undefined
 }
 
 export interface EvaluateOptions extends EventWindowOptions {
@@ -155,7 +157,12 @@ export function eventIndexOf(
   const fps: FailurePoint[] = []
   for (const [entity, list] of failures.seenBy(rows, o.horizon))
     for (const ts of list)
-      fps.push({ host: entities.get(entity)!, ts, predictable: o.predictable ? o.predictable(entity, ts) : true })
+      fps.push({
+        host: entities.get(entity)!,
+        ts,
+        predictable: o.predictable ? o.predictable(entity, ts) : true,
+        mode: o.mode?.(entity, ts),
+      })
   const index = new EventIndex(points, fps, { horizon: o.horizon, lead: o.lead, dayLength: o.dayLength })
   return { index, order, points, failurePoints: fps }
 }

@@ -36,10 +36,14 @@ export interface FailurePoint {
   ts: number
   /** Whether a model could have seen it coming (simulator ground truth); default true. */
   predictable?: boolean
+  /** Its failure mode (simulator ground truth), when known. */
+  mode?: string | undefined
 }
 
 export interface EventMetrics {
   threshold: number
+  /** Failures and those paged for in time, per failure mode (when modes are known). */
+  byMode?: { mode: string; failures: number; detected: number; predictable: boolean }[]
   /** Vectors in a row at or above the threshold before an alert (1 for a plain threshold). */
   consecutive: number
   /** Alert vectors. */
@@ -195,9 +199,18 @@ export class EventIndex {
         if (first !== undefined) predictableDetected++
       }
     }
+    const modes = new Map<string, { mode: string; failures: number; detected: number; predictable: boolean }>()
+    for (const f of this.failures) {
+      if (f.mode === undefined) continue
+      const m = modes.get(f.mode) ?? { mode: f.mode, failures: 0, detected: 0, predictable: f.predictable !== false }
+      m.failures++
+      if (firstUseful.has(f)) m.detected++
+      modes.set(f.mode, m)
+    }
     return {
       threshold,
       consecutive: 1,
+      ...(modes.size && { byMode: [...modes.values()].sort((a, b) => a.mode.localeCompare(b.mode)) }),
       alerts: tp + fp,
       truePositiveAlerts: tp,
       falsePositiveAlerts: fp,

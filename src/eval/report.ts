@@ -168,6 +168,63 @@ export interface ReportInput {
   notes?: string[]
   /** Another model evaluated on the same rows, shown beside this one. */
   comparison?: { label: string; evaluation: EvaluationReport } | undefined
+  /**
+   * Training candidates' learning curves: validation PR-AUC (and the networks' training loss)
+   * by epoch or by trees, and where each stopped.
+   */
+  learningCurves?: LearningCurve[] | undefined
+}
+
+export interface LearningCurve {
+  label: string
+  unit: 'epoch' | 'trees'
+  valPrAuc: [number, number][]
+  /** Training loss per epoch (networks). */
+  loss?: [number, number][] | undefined
+  /** The epoch or tree count kept. */
+  best: number
+}
+
+const CURVE_COLORS = ['#3b7dd8', '#d8843b', '#3ba55d', '#9b59b6']
+
+/** One chart per unit (epochs, trees): validation PR-AUC of each candidate, the kept point marked. */
+function learningCharts(curves: readonly LearningCurve[]): string[] {
+  const out: string[] = []
+  for (const unit of ['epoch', 'trees'] as const) {
+    const cs = curves.filter((c) => c.unit === unit && c.valPrAuc.length)
+    if (!cs.length) continue
+    out.push(
+      lineChart(
+        `Learning curves: validation PR-AUC by ${unit === 'epoch' ? 'epoch' : 'trees'}`,
+        cs.map((c, i) => ({
+          points: c.valPrAuc,
+          color: CURVE_COLORS[i % CURVE_COLORS.length]!,
+          label: `${c.label} (kept ${c.best})`,
+        })),
+        {
+          xLabel: unit === 'epoch' ? 'epoch' : 'trees',
+          yLabel: 'validation PR-AUC',
+          marks: cs.map((c) => c.best),
+          marksLabel: 'kept',
+        },
+      ),
+    )
+    const losses = cs.filter((c) => c.loss?.length)
+    if (losses.length)
+      out.push(
+        lineChart(
+          'Learning curves: training loss by epoch',
+          losses.map((c, i) => ({
+            points: c.loss!,
+            color: CURVE_COLORS[i % CURVE_COLORS.length]!,
+            label: c.label,
+            dashed: true,
+          })),
+          { xLabel: 'epoch', yLabel: 'training loss (weighted cross-entropy)' },
+        ),
+      )
+  }
+  return out
 }
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${(x * 100).toFixed(1)} %`)
@@ -313,6 +370,7 @@ export function renderReport(r: ReportInput): string {
       ),
     )
   }
+  figs.push(...learningCharts(r.learningCurves ?? []))
   if (r.importances.length) figs.push(hbarChart('Feature importance', r.importances, 'mean |gradient × input|'))
 
   const row = (k: string, v: string) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`
@@ -336,6 +394,14 @@ ${line('PR-AUC / ROC-AUC (vectors)', `${e.prAuc.toFixed(3)} / ${e.rocAuc.toFixed
   const c = e.confusion
   const confusion = `<table><tr><th></th><th>alert</th><th>no alert</th></tr><tr><th>fails within horizon</th><td>${c.tp}</td><td>${c.fn}</td></tr><tr><th>does not</th><td>${c.fp}</td><td>${c.tn}</td></tr></table>`
   const ops = operatingTable(e, r.timeScale, r.timeLabel)
+  const modes = a.byMode?.length
+    ? `<h3>Recall by failure mode (simulator truth, under the page rule)</h3><table><tr><th>mode</th><th>failures</th><th>paged in time</th><th>recall</th>${oa?.byMode ? `<th>${esc(r.comparison!.label)}</th>` : ''}</tr>${a.byMode
+        .map((m) => {
+          const other = oa?.byMode?.find((x) => x.mode === m.mode)
+          return `<tr><th>${esc(m.mode)}${m.predictable ? '' : ' (no precursor)'}</th><td>${m.failures}</td><td>${m.detected}</td><td>${pct(m.failures ? m.detected / m.failures : null)}</td>${oa?.byMode ? `<td>${other ? pct(other.failures ? other.detected / other.failures : null) : '–'}</td>` : ''}</tr>`
+        })
+        .join('')}</table>`
+    : ''
   const summary = Object.entries(r.summary)
     .map(([k, v]) => row(k, String(v)))
     .join('')
@@ -349,7 +415,7 @@ ${line('PR-AUC / ROC-AUC (vectors)', `${e.prAuc.toFixed(3)} / ${e.rocAuc.toFixed
 <div class="grid"><div><h3>Summary</h3><table>${summary}
 ${row('page rule (what the policy acts by)', describeRule(e))}${e.alertThreshold === null ? '' : row('alert (per vector)', `score ≥ ${e.alertThreshold.toFixed(4)}`)}${row('PR-AUC', e.prAuc.toFixed(4))}${row('ROC-AUC', e.rocAuc.toFixed(4))}${row('F1 (vectors)', e.f1.toFixed(4))}
 ${row('availability without → with model', `${pct(e.availability.availabilityWithout)} → ${pct(e.availability.availabilityWith)}`)}</table></div>
-<div><h3>${o ? 'Models' : 'Model'} vs naive baseline (events, same rows)</h3>${cmp}<h3>Confusion table of the alert (vectors)</h3>${confusion}</div></div>
+<div><h3>${o ? 'Models' : 'Model'} vs naive baseline (events, same rows)</h3>${cmp}<h3>Confusion table of the alert (vectors)</h3>${confusion}${modes}</div></div>
 ${(r.notes ?? []).map((n) => `<p>${esc(n)}</p>`).join('')}
 ${ops}
 <div class="grid">${figs.join('\n')}</div></body></html>\n`

@@ -13,12 +13,13 @@ import {
   dayLengthOf,
   type FailureTable,
   type LabelSource,
+  loadFailureModes,
   loadPredictability,
   resolveFailures,
 } from '../data/labels.js'
 import { PreemptError } from '../errors.js'
 import { chooseBaseline, type EvaluationReport, type EventWindowOptions, evaluateScores } from '../eval/evaluate.js'
-import { type HostTrace, renderReport } from '../eval/report.js'
+import { type HostTrace, type LearningCurve, renderReport } from '../eval/report.js'
 import { type Aggregate, createFeatureSpec, type FeatureSpecV1, featureMetric, featureNames } from '../features/spec.js'
 import type { Logger } from '../log.js'
 import { bestF1, curves, thresholdForPrecision } from '../math/curves.js'
@@ -464,7 +465,8 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
   )
   const predictable = await loadPredictability(cfg.labels.failuresFile)
   const dayLength = dayLengthOf(cfg.csv.timeUnit)
-  const window = { horizon: cfg.horizon, lead: cfg.lead, dayLength, predictable }
+  const mode = await loadFailureModes(cfg.labels.failuresFile)
+  const window = { horizon: cfg.horizon, lead: cfg.lead, dayLength, predictable, mode }
   const page = choosePageRule(valRows, failures, window, cfg, cost)
   if (page) meta.thresholds.page = page.page
   const baseline = chooseBaseline(valRows, failures, { ...window, metrics })
@@ -482,6 +484,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
       costModel: cost,
       metrics,
       predictable,
+      mode,
     })
   }
   let comparison: Comparison | undefined
@@ -491,7 +494,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
       csv: { ...cfg.csv, metrics: scan.metrics },
       failures,
       filter: (e, ts) => splitOf(plan, e, ts) === 'test' && keep(e),
-      window: { horizon: cfg.horizon, lead: cfg.lead, dayLength, predictable },
+      window,
       cost,
       onProgress: (n) => say('compare', `${n.toLocaleString('en-US')} / ${scan.rows.toLocaleString('en-US')} rows`),
     })
@@ -543,6 +546,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
         timeScale: cfg.csv.timeUnit === 'step' ? 1 : 60_000,
         importances,
         traces: traces(testRows, failures, 3),
+        learningCurves: candidates.map(learningCurveOf),
         comparison,
       }),
     )
@@ -577,6 +581,26 @@ export function chooseCandidate<C extends { kind: ModelKind; classWeight: ClassW
       (a.classWeight === 'none' ? 0 : 1) - (b.classWeight === 'none' ? 0 : 1),
   )
   return near[0]!
+}
+
+function learningCurveOf(c: Candidate): LearningCurve {
+  if (c.kind === 'gbdt') {
+    const h = (c.detail['history'] ?? []) as { trees: number; valPrAuc: number }[]
+    return {
+      label: c.label,
+      unit: 'trees',
+      valPrAuc: h.map((p) => [p.trees, p.valPrAuc]),
+      best: Number(c.detail['bestTrees']),
+    }
+  }
+  const h = (c.detail['history'] ?? []) as { epoch: number; loss: number; valPrAuc: number }[]
+  return {
+    label: c.label,
+    unit: 'epoch',
+    valPrAuc: h.map((p) => [p.epoch, p.valPrAuc]),
+    loss: h.map((p) => [p.epoch, p.loss]),
+    best: Number(c.detail['bestEpoch']),
+  }
 }
 
 function candidateJson(c: Candidate) {

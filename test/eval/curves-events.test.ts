@@ -101,6 +101,22 @@ describe('alert rule: k vectors in a row', () => {
   const opts = { horizon: 30, lead: 5, dayLength: 10 }
   const idx = new EventIndex(pts, [{ host: 0, ts: 100 }], opts)
 
+  it('counts recall per failure mode when modes are known', () => {
+    const modal = new EventIndex(
+      [
+        ...Array.from({ length: 100 }, (_, t) => ({ host: 0, ts: t, score: t >= 80 ? 0.9 : 0.1 })),
+        ...Array.from({ length: 100 }, (_, t) => ({ host: 1, ts: t, score: 0.1 })),
+      ],
+      [
+        { host: 0, ts: 100, mode: 'memory_leak' },
+        { host: 1, ts: 100, mode: 'memory_leak' },
+      ],
+      { horizon: 30, lead: 5, dayLength: 10 },
+    )
+    expect(modal.evaluate(0.5).byMode).toEqual([{ mode: 'memory_leak', failures: 2, detected: 1, predictable: true }])
+    expect(idx.evaluate(0.5).byMode).toBeUndefined()
+  })
+
   it('run lengths restart at each host and at each low score', () => {
     const runs = consecutiveRuns(
       [
