@@ -11,6 +11,7 @@ import { Aggregates } from '../features/spec.js'
 import { samplingDiffers } from '../math/spacing.js'
 import { loadModel, type ModelMetadataV1, saveMetadata } from '../model/artifact.js'
 import { Backends, initBackend } from '../model/backend.js'
+import type { HazardBinReport } from '../model/hazard.js'
 import { type ClassWeight, ClassWeights, type ModelKind, ModelKinds } from '../model/mlp.js'
 import { type ScoredRow, scoreCsv } from '../pipelines/score-csv.js'
 import {
@@ -128,6 +129,7 @@ interface TrainFlags extends DataFlags {
   targetPrecision: number
   alertBy: 'f1' | 'precision'
   pageBy: 'outcome' | 'precision'
+  ttf: boolean
   costUnplanned?: string
   costPlanned?: string
   costFalseAlarm?: string
@@ -196,6 +198,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
       parse.int('--sequence-length', 2, 512),
       24,
     )
+    .option('--no-ttf', 'skip the time-to-failure (hazard) head: no ttf column, no hold of actions on it')
     .option('--compare <model>', 'also evaluate this trained model on the same held-out test rows, side by side')
     .addOption(
       new Option(
@@ -264,6 +267,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         targetPrecision: f.targetPrecision,
         alertBy: f.alertBy,
         pageBy: f.pageBy,
+        hazard: f.ttf,
         costModel: {
           unplanned: durationFlag('--cost-unplanned', f.costUnplanned ?? cd.unplanned, unit),
           planned: durationFlag('--cost-planned', f.costPlanned ?? cd.planned, unit),
@@ -300,6 +304,11 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
             : []),
           `  alert (per vector): ${m.thresholds.alertRule}`,
           `  page rule (the policy acts by): ${m.thresholds.page?.rule ?? describeRule(pageRuleOf(m.thresholds))}`,
+          ...(m.hazard
+            ? [
+                `  time to failure: hazard bins ending ${m.hazard.edges.map((e) => formatSpan(e, unit)).join(', ')}; validation PR-AUC per bin ${(m.hazard.bins as HazardBinReport[]).map((b) => (Number.isFinite(b.valPrAuc) ? b.valPrAuc.toFixed(3) : '–')).join(', ')} (${(m.hazard.seconds ?? 0).toFixed(1)} s)`,
+              ]
+            : []),
           `  action threshold ${m.thresholds.action.toFixed(4)} (cost model: precision ≥ ${m.thresholds.costModel.minPrecision.toFixed(3)})`,
           res.test
             ? `held-out test split:\n${summarize(res.test, unit)}`

@@ -23,9 +23,10 @@ export type RiskLevel = (typeof RiskLevels)[number]
  * ts is the event time of the sample scored; score is a calibrated probability in [0, 1]
  * of a failure within horizon_ms.
  *
- * `ttf` (optional, added within v1; present when the model has a time-to-failure head): the
- * median time to failure and an 80 % interval, ms after `ts`; null where the failure is
- * expected later than `max_ms`, the head's reach:
+ * `ttf` (optional, added within v1; present when the model has a time-to-failure head and the
+ * score is one the policy may act on, ≥ its low threshold): the median time to failure and an
+ * 80 % interval, ms after `ts`; null where the failure is expected later than `max_ms`, the
+ * head's reach:
  *
  *   "ttf":{"median_ms":1260000,"low_ms":420000,"high_ms":null,"max_ms":7200000}
  *

@@ -12,7 +12,7 @@ const dir = mkdtempSync(join(tmpdir(), 'preempt-cli-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 describe('preempt train / score / evaluate on the committed sample fleet', () => {
-  it('trains, then scores one row per vector as host,timestamp,score,alert, echoing the input time', async () => {
+  it('trains, then scores one row per vector as host,timestamp,score,alert,ttf, echoing the input time', async () => {
     const data = new URL('../../data/sample-fleet/', import.meta.url).pathname
     const model = join(dir, 'sample')
     const t = await run('node', [
@@ -40,7 +40,9 @@ describe('preempt train / score / evaluate on the committed sample fleet', () =>
       /chosen on validation PR-AUC: gbdt \(none\) [0-9.]+.*, gbdt \(balanced\) [0-9.]+.*, mlp \(none\) [0-9.]+.*, mlp \(balanced\) [0-9.]+/,
     )
     expect(t.stdout.match(/← chosen/g)).toHaveLength(1)
-    expect(t.stdout).toMatch(/alert: (score|\d+ vectors in a row) ≥ [0-9.]+/)
+    expect(t.stdout).toMatch(/alert \(per vector\): score ≥ [0-9.]+: best validation F1/)
+    expect(t.stdout).toMatch(/page rule \(the policy acts by\): (score|\d+ vectors in a row) ≥ [0-9.]+/)
+    expect(t.stdout).toMatch(/time to failure: hazard bins ending 15m, 30m, 1h, 2h, 4h/)
     const out = join(dir, 'scores.csv')
     const s = await run('node', [
       bin,
@@ -59,8 +61,11 @@ describe('preempt train / score / evaluate on the committed sample fleet', () =>
     ])
     expect(s.stderr).toMatch(/scored \d+ vectors from \d+ rows/)
     const lines = readFileSync(out, 'utf8').trim().split('\n')
-    expect(lines[0]).toBe('host,timestamp,score,alert')
-    const [host, ts, score, alert] = lines[1]!.split(',')
+    expect(lines[0]).toBe('host,timestamp,score,alert,ttf')
+    const [host, ts, score, alert, ttf] = lines[1]!.split(',')
+    // The median time to failure in ms (the data's unit), or empty: later than 4 h.
+    expect(ttf === '' || (Number(ttf) >= 0 && Number(ttf) <= 4 * 3_600_000)).toBe(true)
+    expect(lines.slice(1).some((l) => l.split(',')[4] !== '')).toBe(true)
     expect(host).toMatch(/^[a-z]+-\d{4}$/)
     expect(ts).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
     expect(Number(score)).toBeGreaterThanOrEqual(0)

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { createMemoryBus, MemoryCluster } from '../../src/bus/index.js'
 import { decodeDeadLetter } from '../../src/contracts/index.js'
 import { createLogger } from '../../src/log.js'
+import type { StreamModel } from '../../src/stream/model.js'
 import { createScorer, type ScorerConfig } from '../../src/stream/scorer.js'
 import { eventually } from '../helpers/bus.js'
 import { fakeModel, fleetRecords, outputs, T0, topicsFor } from './helpers.js'
@@ -133,6 +134,43 @@ describe('stream scorer on the in-memory bus', () => {
     expect(b.preds.map(key).sort()).toEqual(a.preds.map(key).sort())
     expect(a.cmds.length).toBeGreaterThanOrEqual(3)
     expect(b.cmds.map((c) => c.id).sort()).toEqual(a.cmds.map((c) => c.id).sort())
+  })
+
+  it('carries the time to failure on predictions the policy may act on, and holds actions while the failure is not yet due', async () => {
+    const run = async (medianMs: number) => {
+      const cluster = new MemoryCluster({ defaultPartitions: 3 })
+      const topics = topicsFor()
+      const bus = createMemoryBus(cluster)
+      await (await bus.admin()).createTopics([{ topic: topics.metrics, partitions: 3 }])
+      const recs = fleetRecords(topics.metrics, { hosts: 10, steps: 120, failing: [3] })
+      await (await bus.producer()).send(recs)
+      const fill = (v: number, rows: number) => new Float64Array(rows).fill(v)
+      const model: StreamModel = {
+        ...fakeModel(),
+        ttfMaxMs: 120 * 60_000,
+        ttf: (_x, rows) => ({
+          median: fill(medianMs, rows),
+          low: fill(medianMs / 2, rows),
+          high: fill(Number.NaN, rows),
+          withinHorizon: fill(0.5, rows),
+        }),
+      }
+      const config: ScorerConfig = { topics, fromBeginning: true, partitions: 3, policy }
+      const scorer = await runScorer(cluster, config, (n) => n >= recs.length, model)
+      return { scorer, ...(await outputs(bus, topics)) }
+    }
+    // Due in 3 h, later than the horizon (30 min, the default actWithinMs): held.
+    const later = await run(180 * 60_000)
+    expect(later.cmds).toEqual([])
+    expect(later.scorer.policy.counters.blocked['not_yet']).toBeGreaterThan(0)
+    const hot = later.preds.filter((p) => p.score >= 0.375)
+    expect(hot.length).toBeGreaterThan(0)
+    for (const p of hot)
+      expect(p.ttf).toEqual({ medianMs: 180 * 60_000, lowMs: 90 * 60_000, highMs: null, maxMs: 120 * 60_000 })
+    expect(later.preds.filter((p) => p.score < 0.375).every((p) => p.ttf === undefined)).toBe(true)
+    // Due in 10 min: acts as before.
+    const soon = await run(10 * 60_000)
+    expect(soon.cmds.map((c) => `${c.host}:${c.action}`)).toEqual(['host-003:drain'])
   })
 
   it('storm: a fleet-wide rise gives one alert and no drain', async () => {
