@@ -1,6 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { createLogger } from '../src/log.js'
 import { type LoadedModel, loadModel } from '../src/model/artifact.js'
 import { type BackendName, initBackend } from '../src/model/backend.js'
@@ -46,6 +47,8 @@ const bench: Bench = {
         split: 'entity' as const,
         seed: 1,
         targetPrecision: 0.9,
+        // The figures are the score model's (their baselines predate the time-to-failure head).
+        hazard: false,
         costModel: { unplanned: 4 * HOUR, planned: 600_000, falseAlarm: 1_800_000, success: 0.9 },
         logger: createLogger({ level: 'silent' }),
         progress: (phase: string, detail: string) => {
@@ -109,6 +112,30 @@ const bench: Bench = {
         target: 500_000,
         note: `${(gbdt.model as { trees: number }).trees} trees, batches of 4096 × ${Fg} features (1 in 7 missing), calibrated`,
       }
+      // The same batch through LightGBM's C++ predictor (one thread), where its venv exists.
+      const py = resolve('.cache/peers/venv/bin/python')
+      if (existsSync(py)) {
+        const batch = join(dir, 'batch.f64')
+        writeFileSync(batch, Buffer.from(xt.buffer, xt.byteOffset, xt.byteLength))
+        try {
+          const out = execFileSync(py, [resolve('bench/lightgbm_predict.py'), batch, String(Fg)], { encoding: 'utf8' })
+          const r = JSON.parse(out.trim().split('\n').at(-1)!) as { trees: number; rows_per_s: number; version: string }
+          figures['lightgbm_score_rows_per_s'] = {
+            value: r.rows_per_s,
+            unit: 'rows/s',
+            better: 'higher',
+            note: `reference: LightGBM ${r.version} predict, one thread, ${r.trees} trees of ≤ 15 leaves, the same batch`,
+          }
+          figures['gbdt_score_vs_lightgbm'] = {
+            value: figures['gbdt_score_rows_per_s'].value / r.rows_per_s,
+            unit: '×',
+            better: 'higher',
+            note: 'ours ÷ LightGBM on the same batch, same machine, same run',
+          }
+        } catch (err) {
+          ctx.log(`lightgbm reference: not measured (${(err as Error).message.split('\n')[0]})`)
+        }
+      } else ctx.log('lightgbm reference: not measured (no .cache/peers/venv: scripts/gbdt_peer.py makes it)')
       const phiRows = 200
       const [, shapS] = await timed(async () => {
         new Scorer(gbdt).explain(xt, phiRows, 5)

@@ -88,12 +88,12 @@ export function addPolicyFlags(cmd: Command): Command {
   return cmd
     .option(
       '--threshold <p>',
-      "policy: act at or above this score (default: the model's alert threshold)",
+      "policy: act at or above this score (default: the model's page-rule threshold)",
       parse.number('--threshold', 0, 1),
     )
     .option(
       '--consecutive <k>',
-      "policy: scores in a row at or above it (default: the model's)",
+      "policy: scores in a row at or above it (default: the model's page rule)",
       parse.int('--consecutive', 1),
     )
     .option('--max-concurrent <n>', 'guard: hosts in action at once (default 10)', parse.int('--max-concurrent', 1))

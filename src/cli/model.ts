@@ -104,6 +104,13 @@ function summarize(e: EvaluationReport, unit: TimeUnit): string {
     `  median lead ${lead}, false alarms per host-${unit === 'step' ? '100-steps' : 'day'} ${a.falseAlarmsPerHostDay?.toFixed(3) ?? '–'}`,
     `  availability (cost model): ${fmtPct(e.availability.availabilityWithout)} without → ${fmtPct(e.availability.availabilityWith)} with the model`,
   ]
+  const t = e.timeToFailure
+  if (t?.lastRow || t?.everyRow) {
+    const span = (x: number) => formatSpan(Math.round(x * 10) / 10, unit)
+    lines.push(
+      `  time to failure (median vs truth, both capped at ${span(t.cap)}): ${t.lastRow ? `at each entity's last row RMSE ${span(t.lastRow.rmse)}, MAE ${span(t.lastRow.mae)} (${t.lastRow.entities} entities)` : ''}${t.lastRow && t.everyRow ? '; ' : ''}${t.everyRow ? `every row RMSE ${span(t.everyRow.rmse)} (${t.everyRow.vectors} vectors)` : ''}`,
+    )
+  }
   if (e.baseline)
     lines.push(
       `  naive baseline (${e.baseline.rule}, chosen on ${e.baseline.chosenOn}): page precision ${fmtPct(e.baseline.precision)}, event recall ${fmtPct(e.baseline.eventRecall)}, best recall at precision ≥ 0.9 ${fmtPct(e.baseline.recallAtPrecision90)}`,
@@ -418,7 +425,14 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         const keep = entitySampler(f.maxRows, scan.rows, 1)
         await scoreCsv(
           loaded,
-          { csv, failures, withValues: true, filter: (e) => keep(e), onProgress: (n) => say('score', `${n} rows`) },
+          {
+            csv,
+            failures,
+            withValues: true,
+            withTtf: true,
+            filter: (e) => keep(e),
+            onProgress: (n) => say('score', `${n} rows`),
+          },
           (r) => {
             rows.push(...r)
           },
@@ -441,6 +455,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
           costModel: cost,
           metrics,
           baselineRule: meta.baseline,
+          ttfCap: meta.hazard?.edges.at(-1),
         })
         if (other) say('compare', `scoring ${f.compare} on the same rows`)
         const comparison =

@@ -49,7 +49,7 @@ export const ConfigSchema = Type.Object(
         dryRun: Type.Boolean(),
         /** Start with every action stopped. Default false. */
         killSwitch: Type.Boolean(),
-        /** Act at or above this score. Default: the model's alert threshold. */
+        /** Act at or above this score. Default: the model's page-rule threshold. */
         thresholdHigh: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
         /** Leave at_risk below this score. Default 0.75 × thresholdHigh. */
         thresholdLow: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),

@@ -63,6 +63,8 @@ export interface EvaluationReport {
   histogram: { positive: number[]; negative: number[] }
   /** Other alert rules on the same rows, for a person choosing one (see `operatingPoints`). */
   operatingPoints: OperatingPoint[]
+  /** The hazard head's median time to failure against the truth (rows with a failure after them). */
+  timeToFailure?: TtfAccuracy | undefined
 }
 
 /** What one alert rule gives on the evaluated rows. */
@@ -102,8 +104,52 @@ export interface EvaluateOptions extends EventWindowOptions {
   costModel: CostModel
   /** Metric names of ScoredRow.values, for the static baseline (none: no baseline). */
   metrics?: string[]
+  /** The hazard head's reach: rows' `ttf` and their truth are capped at it for the errors. */
+  ttfCap?: number | undefined
   /** The baseline chosen on validation; absent: chosen on these rows (and said so). */
   baselineRule?: StaticRule | undefined
+}
+
+/**
+ * How far the median time to failure is from the truth, both capped at the head's reach (past
+ * it the head says "later"): at each entity's last row (remaining life at the end of its data,
+ * as run-to-failure test sets are cut) and over every row.
+ */
+export interface TtfAccuracy {
+  cap: number
+  lastRow: { entities: number; rmse: number; mae: number } | null
+  everyRow: { vectors: number; rmse: number; mae: number } | null
+}
+
+export function ttfAccuracy(rows: readonly ScoredRow[], failures: FailureTable, cap: number): TtfAccuracy | undefined {
+  if (!rows.some((r) => r.ttf !== undefined)) return undefined
+  const errOf = (r: ScoredRow): number | undefined => {
+    const f = failures.next(r.entity, r.ts)
+    if (f === undefined || r.ttf === undefined) return undefined
+    const pred = Number.isNaN(r.ttf) ? cap : Math.min(cap, r.ttf)
+    return pred - Math.min(cap, f - r.ts)
+  }
+  const last = new Map<string, ScoredRow>()
+  for (const r of rows) if (!(r.ts <= (last.get(r.entity)?.ts ?? Number.NEGATIVE_INFINITY))) last.set(r.entity, r)
+  const summary = (errs: number[]) => {
+    if (!errs.length) return null
+    let se = 0
+    let ae = 0
+    for (const e of errs) {
+      se += e * e
+      ae += Math.abs(e)
+    }
+    return { n: errs.length, rmse: Math.sqrt(se / errs.length), mae: ae / errs.length }
+  }
+  const lastErrs = [...last.values()].map(errOf).filter((e): e is number => e !== undefined)
+  const allErrs = rows.map(errOf).filter((e): e is number => e !== undefined)
+  const l = summary(lastErrs)
+  const a = summary(allErrs)
+  return {
+    cap,
+    lastRow: l && { entities: l.n, rmse: l.rmse, mae: l.mae },
+    everyRow: a && { vectors: a.n, rmse: a.rmse, mae: a.mae },
+  }
 }
 
 /** The naive baseline's rule: one raw metric above or below one value. */
@@ -394,6 +440,7 @@ export function evaluateScores(rows: ScoredRow[], failures: FailureTable, o: Eva
     curve: downsample(c.points, 200),
     histogram,
     operatingPoints,
+    ...(o.ttfCap !== undefined && { timeToFailure: ttfAccuracy(rows, failures, o.ttfCap) }),
   }
 }
 

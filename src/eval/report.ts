@@ -414,6 +414,7 @@ ${line('PR-AUC / ROC-AUC (vectors)', `${e.prAuc.toFixed(3)} / ${e.rocAuc.toFixed
     .join('')}
 <div class="grid"><div><h3>Summary</h3><table>${summary}
 ${row('page rule (what the policy acts by)', describeRule(e))}${e.alertThreshold === null ? '' : row('alert (per vector)', `score ≥ ${e.alertThreshold.toFixed(4)}`)}${row('PR-AUC', e.prAuc.toFixed(4))}${row('ROC-AUC', e.rocAuc.toFixed(4))}${row('F1 (vectors)', e.f1.toFixed(4))}
+${e.timeToFailure?.everyRow ? row(`time to failure: RMSE of the median (${r.timeLabel}; capped at ${+(e.timeToFailure.cap / r.timeScale).toFixed(1)})`, `${e.timeToFailure.lastRow ? `${(e.timeToFailure.lastRow.rmse / r.timeScale).toFixed(1)} at each entity's last row; ` : ''}${(e.timeToFailure.everyRow.rmse / r.timeScale).toFixed(1)} over every row`) : ''}
 ${row('availability without → with model', `${pct(e.availability.availabilityWithout)} → ${pct(e.availability.availabilityWith)}`)}</table></div>
 <div><h3>${o ? 'Models' : 'Model'} vs naive baseline (events, same rows)</h3>${cmp}<h3>Confusion table of the alert (vectors)</h3>${confusion}${modes}</div></div>
 ${(r.notes ?? []).map((n) => `<p>${esc(n)}</p>`).join('')}

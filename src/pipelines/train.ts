@@ -458,6 +458,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
       failures,
       filter: (e, ts) => splitOf(plan, e, ts) !== 'train' && keep(e),
       withValues: true,
+      withTtf: true,
     },
     (rows) => {
       for (const r of rows) (splitOf(plan, r.entity, r.ts) === 'test' ? testRows : valRows).push(r)
@@ -485,6 +486,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
       metrics,
       predictable,
       mode,
+      ttfCap: hazard?.model.edges.at(-1),
     })
   }
   let comparison: Comparison | undefined

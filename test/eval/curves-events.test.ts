@@ -8,6 +8,7 @@ import {
   OPERATING_THRESHOLDS,
   pageRule,
   pageRuleByOutcome,
+  ttfAccuracy,
   verdicts,
 } from '../../src/eval/evaluate.js'
 import { consecutiveRuns, EventIndex } from '../../src/eval/events.js'
@@ -280,6 +281,25 @@ describe('the naive baseline is chosen on validation, judged elsewhere', () => {
       metrics: ['m'],
     })
     expect(fresh.baseline?.chosenOn).toBe('these rows')
+  })
+})
+
+describe('time-to-failure accuracy', () => {
+  it('compares the median with the remaining life, both capped, at the last row and over every row', () => {
+    const failures = new FailureTable()
+    failures.add('a', 100)
+    failures.seal()
+    const rows = [
+      { entity: 'a', ts: 0, score: 0, ttf: Number.NaN }, // truth 100 → capped 50; "later" → 50: error 0
+      { entity: 'a', ts: 60, score: 0, ttf: 30 }, // truth 40: error −10
+      { entity: 'a', ts: 90, score: 0, ttf: 16 }, // truth 10: error 6 (the last row)
+      { entity: 'b', ts: 90, score: 0, ttf: 5 }, // no failure after it: not judged
+    ]
+    const t = ttfAccuracy(rows, failures, 50)!
+    expect(t.lastRow).toEqual({ entities: 1, rmse: 6, mae: 6 })
+    expect(t.everyRow!.vectors).toBe(3)
+    expect(t.everyRow!.rmse).toBeCloseTo(Math.sqrt((0 + 100 + 36) / 3), 12)
+    expect(ttfAccuracy([{ entity: 'a', ts: 0, score: 0 }], failures, 50)).toBeUndefined()
   })
 })
 
