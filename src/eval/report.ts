@@ -187,6 +187,15 @@ export interface LearningCurve {
 
 const CURVE_COLORS = ['#3b7dd8', '#d8843b', '#3ba55d', '#9b59b6']
 
+/** The values' range with a little room (a learning curve's changes are small beside 0…1). */
+function spanOf(v: number[]): [number, number] {
+  const ok = v.filter(Number.isFinite)
+  const lo = Math.min(...ok)
+  const hi = Math.max(...ok)
+  const pad = Math.max(1e-3, (hi - lo) * 0.08)
+  return [lo - pad, hi + pad]
+}
+
 /** One chart per unit (epochs, trees): validation PR-AUC of each candidate, the kept point marked. */
 function learningCharts(curves: readonly LearningCurve[]): string[] {
   const out: string[] = []
@@ -220,7 +229,11 @@ function learningCharts(curves: readonly LearningCurve[]): string[] {
             label: c.label,
             dashed: true,
           })),
-          { xLabel: 'epoch', yLabel: 'training loss (weighted cross-entropy)' },
+          {
+            xLabel: 'epoch',
+            yLabel: 'training loss (weighted cross-entropy)',
+            yRange: spanOf(losses.flatMap((c) => c.loss!.map((p) => p[1]))),
+          },
         ),
       )
   }
@@ -354,7 +367,7 @@ export function renderReport(r: ReportInput): string {
               [x(t.points.at(-1)![0]), e.threshold],
             ],
             color: '#e90',
-            label: 'alert threshold',
+            label: e.consecutive > 1 ? `page threshold (${e.consecutive} in a row)` : 'page threshold',
             dashed: true,
           },
         ],
