@@ -243,6 +243,8 @@ export interface ChosenRule extends AlertRule {
   detected: number
   /** Pages whose first alert was false or premature. */
   falsePages: number
+  /** The actions those pages would cost (once per horizon they stay on). */
+  falseActions: number
   /** Net saving under the cost model (0 when chosen without one). */
   saving: number
 }
@@ -271,11 +273,13 @@ export function pageRule(
 /**
  * What a page rule causes, in the cost model's time unit: every failure it pages for in the
  * actionable window is acted on (a success turns an unplanned outage into planned
- * downtime), every false page (the first alert of its episode before the window or on a
- * host that does not fail — a premature drain is an unneeded one) costs a false alarm.
+ * downtime); every false page (the first alert of its episode before the window or on a
+ * host that does not fail — a premature drain is an unneeded one) costs a false alarm, once
+ * per horizon its alerts go on (a policy acts again when an action's horizon has passed: an
+ * always-on rule costs an action per host per horizon, not one).
  */
-export function netSaving(m: { detected: number; falseAlarmEpisodes: number }, cost: CostModel): number {
-  return m.detected * cost.success * (cost.unplanned - cost.planned) - m.falseAlarmEpisodes * cost.falseAlarm
+export function netSaving(m: { detected: number; falseActions: number }, cost: CostModel): number {
+  return m.detected * cost.success * (cost.unplanned - cost.planned) - m.falseActions * cost.falseAlarm
 }
 
 /**
@@ -292,8 +296,8 @@ export function pageRuleByOutcome(
   const better = (a: ChosenRule, b: ChosenRule) =>
     a.saving !== b.saving
       ? a.saving > b.saving
-      : a.falsePages !== b.falsePages
-        ? a.falsePages < b.falsePages
+      : a.falseActions !== b.falseActions
+        ? a.falseActions < b.falseActions
         : a.consecutive < b.consecutive
   return chooseRule(rows, failures, o, (c) => c.saving > 0, better)
 }
@@ -330,6 +334,7 @@ function chooseRule(
         medianLeadTime: m.medianLeadTime,
         detected: m.detected,
         falsePages: m.falseAlarmEpisodes,
+        falseActions: m.falseActions,
         saving: o.cost ? netSaving(m, o.cost) : 0,
       }
       if (!admit(c)) continue

@@ -42,6 +42,11 @@ export interface FailurePoint {
 
 export interface EventMetrics {
   threshold: number
+  /**
+   * Actions the false pages would cost a policy that acts at most once per horizon: a false
+   * page whose alerts go on for longer counts once per horizon they span.
+   */
+  falseActions: number
   /** Failures and those paged for in time, per failure mode (when modes are known). */
   byMode?: { mode: string; failures: number; detected: number; predictable: boolean }[]
   /** Vectors in a row at or above the threshold before an alert (1 for a plain threshold). */
@@ -157,7 +162,9 @@ export class EventIndex {
     // The open episode: its host, last alert time, the verdict of its first alert, and whether
     // any of its alerts was a true positive.
     let epHost = -1
+    let epFirst = Number.NEGATIVE_INFINITY
     let epLast = Number.NEGATIVE_INFINITY
+    let falseActions = 0
     let epVerdict: Label = Label.negative
     let epHit = false
     const closeEpisode = () => {
@@ -167,6 +174,8 @@ export class EventIndex {
       else if (epVerdict === 0) {
         falseEpisodes++
         if (epHit) earlyEpisodes++
+        // A policy acts again once an action's horizon has passed with the alert still on.
+        falseActions += 1 + Math.floor((epLast - epFirst) / horizon)
       }
     }
     const firstUseful = new Map<FailurePoint, number>()
@@ -179,6 +188,7 @@ export class EventIndex {
       if (p.host !== epHost || p.ts - epLast >= horizon) {
         closeEpisode()
         epHost = p.host
+        epFirst = p.ts
         epVerdict = verdict
         epHit = false
       }
@@ -230,6 +240,7 @@ export class EventIndex {
       leadTimes,
       medianLeadTime: median(leadTimes),
       falseAlarmEpisodes: falseEpisodes,
+      falseActions,
       hostDays: this.hostDays,
       falseAlarmsPerHostDay: this.hostDays > 0 ? falseEpisodes / this.hostDays : null,
     }

@@ -117,7 +117,7 @@ export function choosePageRule(
         threshold: r.threshold,
         consecutive: r.consecutive,
         chosenBy: 'outcome',
-        rule: `${describeRule(r)}: the rule (threshold × vectors in a row) that saves most under the cost model — ${r.detected} failures paged in time, ${r.falsePages} false or premature pages, net ${+r.saving.toPrecision(4)} (${figures(r)})`,
+        rule: `${describeRule(r)}: the rule (threshold × vectors in a row) that saves most under the cost model — ${r.detected} failures paged in time, ${r.falsePages} false or premature pages (${r.falseActions} actions, one per horizon they stay on), net ${+r.saving.toPrecision(4)} (${figures(r)})`,
       },
       figures: r,
     }

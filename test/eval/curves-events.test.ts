@@ -160,10 +160,17 @@ describe('alert rule: k vectors in a row', () => {
     failures.seal()
     const cost = costModelOf({ unplanned: 100, planned: 10, falseAlarm: 30, success: 0.9 })
     // One page in time saves 0.9 × (100 − 10) = 81; each of the four blips' pages costs 30.
-    expect(netSaving({ detected: 1, falseAlarmEpisodes: 4 }, cost)).toBeCloseTo(81 - 120, 12)
+    expect(netSaving({ detected: 1, falseActions: 4 }, cost)).toBeCloseTo(81 - 120, 12)
     const chosen = pageRuleByOutcome(rows, failures, { ...opts, cost, consecutive: [1, 2, 3] })
     expect(chosen).toMatchObject({ consecutive: 3, detected: 1, falsePages: 0, precision: 1 })
     expect(chosen!.saving).toBeCloseTo(81, 12)
+    // A host alerting all along (100 steps, horizon 30) costs an action per horizon: 4, not 1.
+    const always = new EventIndex(
+      Array.from({ length: 100 }, (_, t) => ({ host: 0, ts: t, score: 0.9 })),
+      [],
+      opts,
+    )
+    expect(always.evaluate(0.5)).toMatchObject({ falseAlarmEpisodes: 1, falseActions: 4 })
     // An action that never succeeds saves nothing: no rule.
     const futile = costModelOf({ unplanned: 100, planned: 10, falseAlarm: 30, success: 0 })
     expect(pageRuleByOutcome(rows, failures, { ...opts, cost: futile, consecutive: [1, 2, 3] })).toBeUndefined()
