@@ -26,9 +26,10 @@ export type RiskLevel = (typeof RiskLevels)[number]
  * `ttf` (optional, added within v1; present when the model has a time-to-failure head and the
  * score is one the policy may act on, ≥ its low threshold): the median time to failure and an
  * 80 % interval, ms after `ts`; null where the failure is expected later than `max_ms`, the
- * head's reach:
+ * head's reach; `if_fails_ms`, the median given a failure within the reach — when, if the
+ * score is right (what the policy times its actions by):
  *
- *   "ttf":{"median_ms":1260000,"low_ms":420000,"high_ms":null,"max_ms":7200000}
+ *   "ttf":{"median_ms":null,"low_ms":420000,"high_ms":null,"if_fails_ms":1260000,"max_ms":7200000}
  *
  * Contract rule for such a change: a new field is optional, and readers are upgraded before
  * writers (a v1 reader from before the field refuses records with it to the dead-letter
@@ -51,6 +52,7 @@ export const PredictionV1Schema = Type.Object(
           median_ms: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
           low_ms: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
           high_ms: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+          if_fails_ms: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
           max_ms: Type.Integer({ minimum: 1 }),
         },
         { additionalProperties: false },
@@ -78,6 +80,8 @@ export interface TtfEstimate {
   medianMs: number | null
   lowMs: number | null
   highMs: number | null
+  /** The median given a failure within the reach. */
+  ifFailsMs: number | null
   maxMs: number
 }
 
@@ -102,7 +106,13 @@ export const decodePrediction = createDecoder({
         horizonMs: w.horizon_ms,
         top: w.top,
         ...(w.ttf && {
-          ttf: { medianMs: w.ttf.median_ms, lowMs: w.ttf.low_ms, highMs: w.ttf.high_ms, maxMs: w.ttf.max_ms },
+          ttf: {
+            medianMs: w.ttf.median_ms,
+            lowMs: w.ttf.low_ms,
+            highMs: w.ttf.high_ms,
+            ifFailsMs: w.ttf.if_fails_ms,
+            maxMs: w.ttf.max_ms,
+          },
         }),
       } satisfies Prediction,
     }
@@ -122,7 +132,13 @@ export function predictionWire(p: Prediction): PredictionV1 {
     horizon_ms: p.horizonMs,
     top: p.top,
     ...(p.ttf && {
-      ttf: { median_ms: p.ttf.medianMs, low_ms: p.ttf.lowMs, high_ms: p.ttf.highMs, max_ms: p.ttf.maxMs },
+      ttf: {
+        median_ms: p.ttf.medianMs,
+        low_ms: p.ttf.lowMs,
+        high_ms: p.ttf.highMs,
+        if_fails_ms: p.ttf.ifFailsMs,
+        max_ms: p.ttf.maxMs,
+      },
     }),
   }
 }
@@ -134,7 +150,7 @@ export function predictionWire(p: Prediction): PredictionV1 {
  */
 export function encodePrediction(p: Prediction): Buffer {
   return Buffer.from(
-    `{"v":1,"host":${JSON.stringify(p.host)},"ts":${p.ts},"scored_at":${p.scoredAt},"score":${p.score},"risk":"${p.risk}","model":{"name":${JSON.stringify(p.model.name)},"version":${JSON.stringify(p.model.version)}},"horizon_ms":${p.horizonMs},"top":${p.top.length ? JSON.stringify(p.top.map((t) => ({ feature: t.feature, contribution: t.contribution }))) : '[]'}${p.ttf ? `,"ttf":{"median_ms":${p.ttf.medianMs},"low_ms":${p.ttf.lowMs},"high_ms":${p.ttf.highMs},"max_ms":${p.ttf.maxMs}}` : ''}}`,
+    `{"v":1,"host":${JSON.stringify(p.host)},"ts":${p.ts},"scored_at":${p.scoredAt},"score":${p.score},"risk":"${p.risk}","model":{"name":${JSON.stringify(p.model.name)},"version":${JSON.stringify(p.model.version)}},"horizon_ms":${p.horizonMs},"top":${p.top.length ? JSON.stringify(p.top.map((t) => ({ feature: t.feature, contribution: t.contribution }))) : '[]'}${p.ttf ? `,"ttf":{"median_ms":${p.ttf.medianMs},"low_ms":${p.ttf.lowMs},"high_ms":${p.ttf.highMs},"if_fails_ms":${p.ttf.ifFailsMs},"max_ms":${p.ttf.maxMs}}` : ''}}`,
     'utf8',
   )
 }

@@ -100,6 +100,12 @@ export interface TimeToFailure {
   high: Float64Array
   /** P(failed by the horizon) per row, from the hazards. */
   withinHorizon: Float64Array
+  /**
+   * The median time to failure _given_ a failure within the head's reach (the curve divided by
+   * P(failed by the last edge)): when, if the score is right. What the policy times actions by:
+   * whether to act is the score's question. NaN when no failure is expected at all.
+   */
+  ifFails: Float64Array
 }
 
 export class HazardModel {
@@ -147,14 +153,21 @@ export class HazardModel {
       low: new Float64Array(rows),
       high: new Float64Array(rows),
       withinHorizon: new Float64Array(rows),
+      ifFails: new Float64Array(rows),
     }
     const cdf = new Float64Array(K)
+    const given = new Float64Array(K)
     for (let i = 0; i < rows; i++) {
       cdfOf(h.subarray(i * K, i * K + K), cdf)
       r.median[i] = quantileTime(cdf, this.edges, TTF_QUANTILES.median)
       r.low[i] = quantileTime(cdf, this.edges, TTF_QUANTILES.low)
       r.high[i] = quantileTime(cdf, this.edges, TTF_QUANTILES.high)
       r.withinHorizon[i] = cdf[this.horizonBin]!
+      const reach = cdf[K - 1]!
+      if (reach > 1e-9) {
+        for (let k = 0; k < K; k++) given[k] = cdf[k]! / reach
+        r.ifFails[i] = quantileTime(given, this.edges, TTF_QUANTILES.median)
+      } else r.ifFails[i] = Number.NaN
     }
     return r
   }

@@ -374,6 +374,7 @@ export function createScorer(deps: ScorerDeps): Scorer {
             medianMs: ms(t.median[j]!),
             lowMs: ms(t.low[j]!),
             highMs: ms(t.high[j]!),
+            ifFailsMs: ms(t.ifFails[j]!),
             maxMs: Math.round(model.ttfMaxMs!),
           })
       }
@@ -386,7 +387,7 @@ export function createScorer(deps: ScorerDeps): Scorer {
       const score = Math.min(1, Math.max(0, scores[i]!))
       const top = tops.get(i) ?? []
       const ttf = ttfs.get(i)
-      const r = policy.observe({ host: s.host, ts: s.ts, score, labels: s.labels, top, ttf: ttf?.medianMs })
+      const r = policy.observe({ host: s.host, ts: s.ts, score, labels: s.labels, top, ttf: ttf?.ifFailsMs })
       commands.push(...r.commands)
       predictions.push({ host: s.host, ts: s.ts, score, risk: r.risk })
       out.push({

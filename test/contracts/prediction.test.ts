@@ -27,6 +27,7 @@ describe('PredictionV1 encoder', () => {
           medianMs: fc.option(fc.integer({ min: 0, max: 1e9 }), { nil: null }),
           lowMs: fc.option(fc.integer({ min: 0, max: 1e9 }), { nil: null }),
           highMs: fc.option(fc.integer({ min: 0, max: 1e9 }), { nil: null }),
+          ifFailsMs: fc.option(fc.integer({ min: 0, max: 1e9 }), { nil: null }),
           maxMs: fc.integer({ min: 1, max: 1e9 }),
         }),
         { nil: undefined },
@@ -59,7 +60,9 @@ describe('PredictionV1 encoder', () => {
     }
     expect(decodePrediction(Buffer.from(JSON.stringify(base)), { key: 'h1' }).ok).toBe(true)
     const bad = decodePrediction(
-      Buffer.from(JSON.stringify({ ...base, ttf: { median_ms: -5, low_ms: null, high_ms: null, max_ms: 10 } })),
+      Buffer.from(
+        JSON.stringify({ ...base, ttf: { median_ms: -5, low_ms: null, high_ms: null, if_fails_ms: null, max_ms: 10 } }),
+      ),
       { key: 'h1' },
     )
     expect(bad.ok).toBe(false)

@@ -131,6 +131,10 @@ describe('trained hazard head', () => {
         expect(t.low[i]!).toBeLessThanOrEqual(t.median[i]!)
         expect(t.median[i]!).toBeLessThanOrEqual(t.high[i]!)
       }
+    // Given a failure within the reach, it is never later than the plain median; near the end both agree.
+    for (let i = 0; i < steps; i++)
+      if (!Number.isNaN(t.median[i]!)) expect(t.ifFails[i]!).toBeLessThanOrEqual(t.median[i]! + 1e-9)
+    expect(t.ifFails[steps - 1]!).toBeLessThan(edges[1]!)
     // P(by the horizon bin) grows with the precursor too.
     expect(t.withinHorizon[steps - 1]!).toBeGreaterThan(t.withinHorizon[0]!)
   })

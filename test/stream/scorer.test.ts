@@ -153,6 +153,7 @@ describe('stream scorer on the in-memory bus', () => {
           low: fill(medianMs / 2, rows),
           high: fill(Number.NaN, rows),
           withinHorizon: fill(0.5, rows),
+          ifFails: fill(medianMs, rows),
         }),
       }
       const config: ScorerConfig = { topics, fromBeginning: true, partitions: 3, policy }
@@ -166,7 +167,13 @@ describe('stream scorer on the in-memory bus', () => {
     const hot = later.preds.filter((p) => p.score >= 0.375)
     expect(hot.length).toBeGreaterThan(0)
     for (const p of hot)
-      expect(p.ttf).toEqual({ medianMs: 180 * 60_000, lowMs: 90 * 60_000, highMs: null, maxMs: 120 * 60_000 })
+      expect(p.ttf).toEqual({
+        medianMs: 180 * 60_000,
+        lowMs: 90 * 60_000,
+        highMs: null,
+        ifFailsMs: 180 * 60_000,
+        maxMs: 120 * 60_000,
+      })
     expect(later.preds.filter((p) => p.score < 0.375).every((p) => p.ttf === undefined)).toBe(true)
     // Due in 10 min: acts as before.
     const soon = await run(10 * 60_000)
