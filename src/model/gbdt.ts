@@ -299,6 +299,27 @@ export class GbdtModel {
 }
 
 /** Checks a parsed trees.json; answers what is wrong, or undefined. */
+/** Empty node arrays: a model of no tree yet. */
+function noTrees(): Omit<GbdtModelJson, 'v' | 'kind' | 'features' | 'base'> {
+  return {
+    roots: [],
+    feature: [],
+    threshold: [],
+    missingLeft: [],
+    left: [],
+    right: [],
+    cover: [],
+    leafValue: [],
+    leafCover: [],
+  }
+}
+
+/** A model of no tree: every vector scores `p`. */
+export function constantGbdt(features: number, p: number): GbdtModel {
+  const q = Math.min(1 - 1e-6, Math.max(1e-6, p))
+  return new GbdtModel({ v: 1, kind: 'gbdt', features, base: Math.log(q / (1 - q)), ...noTrees() })
+}
+
 export function gbdtJsonProblem(j: unknown, features: number): string | undefined {
   const m = j as Partial<GbdtModelJson> | null
   if (!m || typeof m !== 'object') return 'not an object'
@@ -461,17 +482,7 @@ export function trainGbdt(train: LabelledRows, val: LabelledRows, o: GbdtOptions
   const h = new Float64Array(n)
 
   // Tree storage (all trees).
-  const T: Omit<GbdtModelJson, 'v' | 'kind' | 'features' | 'base'> = {
-    roots: [],
-    feature: [],
-    threshold: [],
-    missingLeft: [],
-    left: [],
-    right: [],
-    cover: [],
-    leafValue: [],
-    leafCover: [],
-  }
+  const T = noTrees()
   const yVal = val.y.subarray(0, val.size)
   const wVal = val.weights()
   const valMargin = new Float64Array(val.size).fill(base)

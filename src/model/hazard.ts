@@ -15,7 +15,7 @@
  * The score of a model stays its own classifier's (calibrated on validation); this head adds
  * when. Trees hold no tensors.
  */
-import { GbdtModel, type GbdtModelJson, type GbdtOptions, gbdtJsonProblem, trainGbdt } from './gbdt.js'
+import { constantGbdt, GbdtModel, type GbdtModelJson, type GbdtOptions, gbdtJsonProblem, trainGbdt } from './gbdt.js'
 import type { LabelledRows } from './mlp.js'
 
 /** Bin edges as multiples of the horizon. */
@@ -271,26 +271,16 @@ export function trainHazard(
   for (let k = 0; k < o.edges.length; k++) {
     const tr = atRisk(train, o.edges, k, maxRows, (o.seed ?? 1) + k)
     const va = atRisk(val, o.edges, k, maxRows, (o.seed ?? 1) + 100 + k)
-    if (!tr.positives || !tr.negatives) {
-      // Nothing to learn in this bin: a constant hazard at its weighted base rate.
-      models.push(constantModel(tr, train.width))
-      bins.push({
-        edge: o.edges[k]!,
-        trainRows: tr.size,
-        trainEvents: tr.positives,
-        valRows: va.size,
-        valEvents: va.positives,
-        trees: 0,
-        valPrAuc: Number.NaN,
-      })
-      continue
-    }
-    const r = trainGbdt(tr, va.positives && va.negatives ? va : tr, {
-      trees: 150,
-      ...o.gbdt,
-      classWeight: 'none',
-      seed: (o.seed ?? 1) + k,
-    })
+    // Nothing to learn in a bin of one class: a constant hazard at its weighted base rate.
+    const r =
+      tr.positives && tr.negatives
+        ? trainGbdt(tr, va.positives && va.negatives ? va : tr, {
+            trees: 150,
+            ...o.gbdt,
+            classWeight: 'none',
+            seed: (o.seed ?? 1) + k,
+          })
+        : { model: constantGbdt(train.width, baseRate(tr)), bestTrees: 0, valPrAuc: Number.NaN }
     models.push(r.model)
     bins.push({
       edge: o.edges[k]!,
@@ -306,8 +296,8 @@ export function trainHazard(
   return { model: new HazardModel(o.edges, models, o.horizonBin), bins }
 }
 
-/** No tree: every row gets the weighted base rate of the set. */
-function constantModel(set: LabelledRows, features: number): GbdtModel {
+/** The weighted share of positives of a set. */
+function baseRate(set: LabelledRows): number {
   const w = set.weights()
   let wp = 0
   let wa = 0
@@ -315,20 +305,5 @@ function constantModel(set: LabelledRows, features: number): GbdtModel {
     wa += w[i]!
     if (set.y[i]) wp += w[i]!
   }
-  const p = Math.min(1 - 1e-6, Math.max(1e-6, wa > 0 ? wp / wa : 1e-6))
-  return new GbdtModel({
-    v: 1,
-    kind: 'gbdt',
-    features,
-    base: Math.log(p / (1 - p)),
-    roots: [],
-    feature: [],
-    threshold: [],
-    missingLeft: [],
-    left: [],
-    right: [],
-    cover: [],
-    leafValue: [],
-    leafCover: [],
-  })
+  return wa > 0 ? wp / wa : 0
 }

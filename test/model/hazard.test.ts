@@ -139,6 +139,18 @@ describe('trained hazard head', () => {
     expect(t.withinHorizon[steps - 1]!).toBeGreaterThan(t.withinHorizon[0]!)
   })
 
+  it('a bin with nothing to learn gets a constant hazard at its base rate', () => {
+    const far = trainHazard(survivalSet(20, 3), survivalSet(10, 4), {
+      edges: [...edges, 1000, 2000],
+      horizonBin: 1,
+      gbdt: { trees: 10, leaves: 4, minLeaf: 5, patience: 1000 },
+    })
+    expect(far.bins.at(-1)).toMatchObject({ trainRows: 0, trainEvents: 0, trees: 0 })
+    expect(far.model.bins.at(-1)!.trees).toBe(0)
+    const h = far.model.hazards(Float64Array.of(0.9, 0.5, 0.5), 1)
+    expect(h.at(-1)).toBeCloseTo(1e-6, 9)
+  })
+
   it('round-trips through JSON with identical predictions, and refuses a corrupt file', () => {
     const again = HazardModel.fromJSON(JSON.parse(JSON.stringify(model.toJSON())), 20)
     const x = Float64Array.from({ length: 30 }, (_, i) => (i % 3 === 0 ? i / 30 : 0.5))
