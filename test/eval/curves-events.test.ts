@@ -13,7 +13,7 @@ import {
 } from '../../src/eval/evaluate.js'
 import { consecutiveRuns, EventIndex } from '../../src/eval/events.js'
 import { bestF1, curves, thresholdForPrecision } from '../../src/math/curves.js'
-import { AlertTracker, alertRuleOf, describeRule } from '../../src/policy/alert.js'
+import { AlertTracker, alertRuleOf, describeRule, pageRuleOf } from '../../src/policy/alert.js'
 import { costModelOf } from '../../src/policy/cost.js'
 
 describe('curves', () => {
@@ -230,6 +230,13 @@ describe('alert rule: k vectors in a row', () => {
     t.reset('a')
     expect(t.observe('a', 0.9)).toBe(false)
     expect(alertRuleOf({ alert: 0.7 })).toEqual({ threshold: 0.7, consecutive: 1 })
+    // Older models page by their k-in-a-row alert; newer ones alert per vector and page by their own rule.
+    const old = { alert: 0.7, alertConsecutive: 3 }
+    expect(alertRuleOf(old)).toEqual({ threshold: 0.7, consecutive: 3 })
+    expect(pageRuleOf(old)).toEqual({ threshold: 0.7, consecutive: 3 })
+    const split = { alert: 0.3, page: { threshold: 0.8, consecutive: 6 } }
+    expect(alertRuleOf(split)).toEqual({ threshold: 0.3, consecutive: 1 })
+    expect(pageRuleOf(split)).toEqual({ threshold: 0.8, consecutive: 6 })
     expect(describeRule({ threshold: 0.7, consecutive: 6 }, 2)).toBe('6 vectors in a row ≥ 0.70')
   })
 })

@@ -8,7 +8,7 @@ import { createLogger } from '../../src/log.js'
 import { loadModel } from '../../src/model/artifact.js'
 import { replayCsv } from '../../src/pipelines/replay.js'
 import { scoreCsv } from '../../src/pipelines/score-csv.js'
-import { AlertTracker, alertRuleOf } from '../../src/policy/alert.js'
+import { AlertTracker, pageRuleOf } from '../../src/policy/alert.js'
 import { streamModelOf } from '../../src/stream/model.js'
 import { createScorer, type ScorerConfig, type ScorerTopics } from '../../src/stream/scorer.js'
 import { createTestKafkaBus, eventually, kafkaBrokers, uniqueName } from '../helpers/bus.js'
@@ -32,7 +32,7 @@ const policy: ScorerConfig['policy'] = {
 const PARTITIONS = 3
 
 let fx: TrainedFixture
-/** `preempt score` on the fixture: (host@ts) → score and alert. */
+/** `preempt score` on the fixture: (host@ts) → score, and whether the model's page rule fires (the stream's risk `act`). */
 let offline: Map<string, { score: number; alert: boolean }>
 /** Samples `preempt score` refused as late (the scorer dead-letters them). */
 let offlineLate = 0
@@ -40,7 +40,7 @@ let offlineLate = 0
 beforeAll(async () => {
   fx = await trainedFixture()
   const loaded = await loadModel(fx.modelDir)
-  const alerts = new AlertTracker(alertRuleOf(loaded.meta.thresholds))
+  const alerts = new AlertTracker(pageRuleOf(loaded.meta.thresholds))
   offline = new Map()
   const summary = await scoreCsv(loaded, { csv: fx.csv }, (rows) => {
     for (const r of rows)
