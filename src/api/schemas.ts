@@ -221,13 +221,22 @@ export const ScoreResult = Type.Object({
   host: Type.String(),
   ts: Num,
   score: Num,
-  alert: Type.Boolean({ description: "The model's alert rule over the scored vectors" }),
+  alert: Type.Boolean({ description: "The model's page rule over the scored vectors (what the policy would act on)" }),
   rule: Type.Object({ threshold: Num, consecutive: Type.Integer() }),
   model: Type.Object({ name: Type.String(), version: Type.String() }),
   horizon_ms: Num,
   samples: Type.Integer(),
   scored: Type.Integer(),
   top: Type.Array(Type.Object({ feature: Type.String(), contribution: Num })),
+  ttf: Type.Optional(
+    Type.Object({
+      median_ms: NullNum,
+      low_ms: NullNum,
+      high_ms: NullNum,
+      if_fails_ms: NullNum,
+      max_ms: Num,
+    }),
+  ),
 })
 
 export const ModelParams = Type.Object(

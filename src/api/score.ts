@@ -1,6 +1,7 @@
 /**
  * POST /v1/score, stateless: a host's recent samples in, the score of the newest (with its
- * explanation and the model's alert rule over the scored run) out. The same feature engine,
+ * explanation, the model's page rule over the scored run and, with a time-to-failure head,
+ * when) out. The same feature engine,
  * vectorizer and model as `preempt score` and the streaming scorer: a fresh engine per call,
  * fed the samples in event-time order.
  */
@@ -23,6 +24,14 @@ export interface ScoreResult {
   samples: number
   scored: number
   top: { feature: string; contribution: number }[]
+  /** The newest vector's time to failure, ms (null: later than max_ms); absent without a head. */
+  ttf?: {
+    median_ms: number | null
+    low_ms: number | null
+    high_ms: number | null
+    if_fails_ms: number | null
+    max_ms: number
+  }
 }
 
 /** Scores `raw` (MetricSampleV1 objects of one host); throws PREEMPT_ERR_API_INPUT naming the sample and field. */
@@ -72,6 +81,8 @@ export function scoreSamples(model: StreamModel, raw: unknown[], explainTop = 5)
   for (const s of scores) alert = tracker.observe(host, s)
   const last = x.subarray((rows.length - 1) * F)
   const top = model.explain(last, 1, explainTop)[0] ?? []
+  const t = model.ttf?.(Float64Array.from(last), 1)
+  const ms = (v: number) => (Number.isNaN(v) ? null : Math.round(v))
   return {
     host,
     ts: samples.at(-1)!.ts,
@@ -83,5 +94,14 @@ export function scoreSamples(model: StreamModel, raw: unknown[], explainTop = 5)
     samples: samples.length,
     scored: rows.length,
     top: top.map((c) => ({ feature: c.feature, contribution: c.contribution })),
+    ...(t && {
+      ttf: {
+        median_ms: ms(t.median[0]!),
+        low_ms: ms(t.low[0]!),
+        high_ms: ms(t.high[0]!),
+        if_fails_ms: ms(t.ifFails[0]!),
+        max_ms: Math.round(model.ttfMaxMs!),
+      },
+    }),
   }
 }

@@ -3,11 +3,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ApiService, createApiService } from '../../src/api/index.js'
+import { scoreSamples } from '../../src/api/score.js'
 import { createMemoryBus, MemoryCluster } from '../../src/bus/index.js'
 import { loadConfig } from '../../src/config/index.js'
 import { encodeCommandStatus, encodeFailureEvent } from '../../src/contracts/index.js'
 import { createLogger } from '../../src/log.js'
 import { initBackend } from '../../src/model/backend.js'
+import type { StreamModel } from '../../src/stream/model.js'
 import { createScorer, type Scorer } from '../../src/stream/scorer.js'
 import { eventually } from '../helpers/bus.js'
 import { fakeModel, fleetRecords, T0, topicsFor } from '../stream/helpers.js'
@@ -242,6 +244,35 @@ describe('REST API on the in-memory bus (inject)', () => {
     expect(one.guards.decisions.source).toBe('local')
     expectError(await get('/v1/commands/c-doesnotexist'), 404, 'PREEMPT_ERR_API_NOT_FOUND')
     expectError(await get('/v1/commands/has%20space'), 400, 'PREEMPT_ERR_API_INPUT')
+  })
+
+  it('scoreSamples carries the newest vector’s time to failure when the model has a head', () => {
+    const one = (v: number) => new Float64Array(1).fill(v)
+    const model: StreamModel = {
+      ...fakeModel(),
+      ttfMaxMs: 7_200_000,
+      ttf: () => ({
+        median: one(600_000.4),
+        low: one(200_000),
+        high: one(Number.NaN),
+        withinHorizon: one(0.6),
+        ifFails: one(500_000),
+      }),
+    }
+    const samples = Array.from({ length: 5 }, (_, i) => ({
+      v: 1,
+      host: 'p',
+      ts: T0 + i * 30_000,
+      metrics: { cpu: 0.3, err: 0, mem: 0.5 },
+    }))
+    expect(scoreSamples(model, samples).ttf).toEqual({
+      median_ms: 600_000,
+      low_ms: 200_000,
+      high_ms: null,
+      if_fails_ms: 500_000,
+      max_ms: 7_200_000,
+    })
+    expect(scoreSamples(fakeModel(), samples).ttf).toBeUndefined()
   })
 
   it('POST /v1/score: stateless score with the active model; validation, body size, rate limit', async () => {
