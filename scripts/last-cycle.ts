@@ -83,38 +83,37 @@ const every = curves(scores, labels)
 // Cuts.
 const rng = new Rng(Number(a.seed))
 const cuts = Number(a.cuts)
-let tp = 0
-let fp = 0
-let fn = 0
-let tn = 0
-let se = 0
-let n = 0
-let seCut = 0
-let nCut = 0
+/** A confusion table of one decision at the cuts, and its precision, recall and F1. */
+const table = () => ({ tp: 0, fp: 0, fn: 0, tn: 0 })
+type Table = ReturnType<typeof table>
+const count = (t: Table, said: boolean, truth: boolean) => {
+  if (said) truth ? t.tp++ : t.fp++
+  else truth ? t.fn++ : t.tn++
+}
+const scored = (t: Table) => {
+  const precision = t.tp + t.fp ? t.tp / (t.tp + t.fp) : 0
+  const recall = t.tp + t.fn ? t.tp / (t.tp + t.fn) : 0
+  const f1 = precision + recall ? (2 * precision * recall) / (precision + recall) : 0
+  return { ...t, precision: +precision.toFixed(4), recall: +recall.toFixed(4), f1: +f1.toFixed(4) }
+}
+const byAlert = table()
 // The hazard head's own decision: median time to failure within the horizon (P(by it) ≥ ½).
-const byTtf = { tp: 0, fp: 0, fn: 0, tn: 0 }
+const byTtf = table()
+// Squared errors of the head's median against the remaining life (all cuts; cuts with life within the cap).
+const err = { all: [] as number[], withinCap: [] as number[] }
 for (const idx of byUnit.values())
   for (let c = 0; c < cuts; c++) {
     const i = idx[Math.floor(rng.next() * idx.length)]!
     const truth = life(i) <= meta.horizon
-    if (alert[i]) truth ? tp++ : fp++
-    else truth ? fn++ : tn++
-    if (meta.hazard) {
-      const soon = rows[i]!.ttf! <= meta.horizon
-      if (soon) truth ? byTtf.tp++ : byTtf.fp++
-      else truth ? byTtf.fn++ : byTtf.tn++
-      const pred = Number.isNaN(rows[i]!.ttf!) ? lastEdge : Math.min(lastEdge, rows[i]!.ttf!)
-      const err = pred - Math.min(lastEdge, life(i))
-      se += err * err
-      n++
-      if (life(i) <= lastEdge) {
-        seCut += err * err
-        nCut++
-      }
-    }
+    count(byAlert, alert[i]!, truth)
+    if (!meta.hazard) continue
+    const ttf = rows[i]!.ttf!
+    count(byTtf, ttf <= meta.horizon, truth)
+    const e = (Number.isNaN(ttf) ? lastEdge : Math.min(lastEdge, ttf)) - Math.min(lastEdge, life(i))
+    err.all.push(e * e)
+    if (life(i) <= lastEdge) err.withinCap.push(e * e)
   }
-const precision = tp + fp ? tp / (tp + fp) : 0
-const recall = tp + fn ? tp / (tp + fn) : 0
+const rmse = (sq: number[]) => +Math.sqrt(sq.reduce((s, v) => s + v, 0) / sq.length).toFixed(2)
 console.log(
   JSON.stringify(
     {
@@ -123,24 +122,15 @@ console.log(
       units: byUnit.size,
       cycles: rows.length,
       alertRule: alertRuleOf(meta.thresholds),
-      lastCycle: {
-        cuts: byUnit.size * cuts,
-        tp,
-        fp,
-        fn,
-        tn,
-        precision: +precision.toFixed(4),
-        recall: +recall.toFixed(4),
-        f1: +(precision + recall ? (2 * precision * recall) / (precision + recall) : 0).toFixed(4),
-      },
+      lastCycle: { cuts: byUnit.size * cuts, ...scored(byAlert) },
       everyCycle: { vectors: scores.length, prAuc: +every.prAuc.toFixed(4), rocAuc: +every.rocAuc.toFixed(4) },
       ...(meta.hazard && {
-        ttfWithinHorizon: { ...byTtf, f1: +((2 * byTtf.tp) / (2 * byTtf.tp + byTtf.fp + byTtf.fn)).toFixed(4) },
+        ttfWithinHorizon: scored(byTtf),
         rul: {
           cap: lastEdge,
-          rmse: +Math.sqrt(se / n).toFixed(2),
-          rmseWhereLifeWithinCap: +Math.sqrt(seCut / nCut).toFixed(2),
-          cutsWithinCap: nCut,
+          rmse: rmse(err.all),
+          rmseWhereLifeWithinCap: rmse(err.withinCap),
+          cutsWithinCap: err.withinCap.length,
         },
       }),
     },

@@ -5,7 +5,7 @@
  * vectorizer and model as `preempt score` and the streaming scorer: a fresh engine per call,
  * fed the samples in event-time order.
  */
-import { decodeMetricSample, type MetricSample } from '../contracts/index.js'
+import { decodeMetricSample, type MetricSample, type PredictionV1, ttfWire } from '../contracts/index.js'
 import { PreemptError } from '../errors.js'
 import { FeatureEngine } from '../features/engine.js'
 import { sampleValues } from '../features/vectorize.js'
@@ -25,13 +25,7 @@ export interface ScoreResult {
   scored: number
   top: { feature: string; contribution: number }[]
   /** The newest vector's time to failure, ms (null: later than max_ms); absent without a head. */
-  ttf?: {
-    median_ms: number | null
-    low_ms: number | null
-    high_ms: number | null
-    if_fails_ms: number | null
-    max_ms: number
-  }
+  ttf?: PredictionV1['ttf']
 }
 
 /** Scores `raw` (MetricSampleV1 objects of one host); throws PREEMPT_ERR_API_INPUT naming the sample and field. */
@@ -81,8 +75,7 @@ export function scoreSamples(model: StreamModel, raw: unknown[], explainTop = 5)
   for (const s of scores) alert = tracker.observe(host, s)
   const last = x.subarray((rows.length - 1) * F)
   const top = model.explain(last, 1, explainTop)[0] ?? []
-  const t = model.ttf?.(Float64Array.from(last), 1)
-  const ms = (v: number) => (Number.isNaN(v) ? null : Math.round(v))
+  const t = model.ttf?.(last, 1)[0]
   return {
     host,
     ts: samples.at(-1)!.ts,
@@ -94,14 +87,6 @@ export function scoreSamples(model: StreamModel, raw: unknown[], explainTop = 5)
     samples: samples.length,
     scored: rows.length,
     top: top.map((c) => ({ feature: c.feature, contribution: c.contribution })),
-    ...(t && {
-      ttf: {
-        median_ms: ms(t.median[0]!),
-        low_ms: ms(t.low[0]!),
-        high_ms: ms(t.high[0]!),
-        if_fails_ms: ms(t.ifFails[0]!),
-        max_ms: Math.round(model.ttfMaxMs!),
-      },
-    }),
+    ...(t && { ttf: ttfWire(t) }),
   }
 }

@@ -131,16 +131,13 @@ export function predictionWire(p: Prediction): PredictionV1 {
     model: p.model,
     horizon_ms: p.horizonMs,
     top: p.top,
-    ...(p.ttf && {
-      ttf: {
-        median_ms: p.ttf.medianMs,
-        low_ms: p.ttf.lowMs,
-        high_ms: p.ttf.highMs,
-        if_fails_ms: p.ttf.ifFailsMs,
-        max_ms: p.ttf.maxMs,
-      },
-    }),
+    ...(p.ttf && { ttf: ttfWire(p.ttf) }),
   }
+}
+
+/** A time-to-failure estimate as the wire (and the API) carries it. */
+export function ttfWire(t: TtfEstimate): NonNullable<PredictionV1['ttf']> {
+  return { median_ms: t.medianMs, low_ms: t.lowMs, high_ms: t.highMs, if_fails_ms: t.ifFailsMs, max_ms: t.maxMs }
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   type FailurePoint,
   median,
   type ScoredPoint,
+  type StaticBaseline,
   staticRuleMetrics,
   staticThresholdBaseline,
 } from './events.js'
@@ -162,6 +163,15 @@ export interface StaticRule {
 const describeStatic = (b: StaticRule) =>
   `${b.metric} ${b.direction === 'above' ? '>' : '<'} ${+b.threshold.toPrecision(5)}`
 
+/** Each metric's raw values over the rows, in the event index's order (for the static baseline). */
+function metricColumns(
+  rows: readonly ScoredRow[],
+  order: readonly number[],
+  metrics: readonly string[],
+): Float64Array[] {
+  return metrics.map((_, m) => Float64Array.from(order, (i) => rows[i]!.values![m]!))
+}
+
 /** The naive baseline chosen on these (validation) rows: undefined without metric values. */
 export function chooseBaseline(
   rows: ScoredRow[],
@@ -170,8 +180,7 @@ export function chooseBaseline(
 ): StaticRule | undefined {
   if (!o.metrics.length || !rows[0]?.values) return undefined
   const { index, order } = eventIndexOf(rows, failures, o)
-  const values = o.metrics.map((_, m) => Float64Array.from(order, (i) => rows[i]!.values![m]!))
-  const b = staticThresholdBaseline(index, o.metrics, values)[0]
+  const b = staticThresholdBaseline(index, o.metrics, metricColumns(rows, order, o.metrics))[0]
   return b && { metric: b.metric, direction: b.direction, threshold: b.threshold }
 }
 
@@ -380,12 +389,15 @@ export function evaluateScores(rows: ScoredRow[], failures: FailureTable, o: Eva
     atThreshold.falseAlarmEpisodes * cm.falseAlarm
   let baseline: EvaluationReport['baseline'] = null
   if (o.metrics?.length && rows[0]?.values) {
-    const values = o.metrics.map((_, m) => Float64Array.from(order, (i) => rows[i]!.values![m]!))
+    const values = metricColumns(rows, order, o.metrics)
     const fixed = o.baselineRule ? o.metrics.indexOf(o.baselineRule.metric) : -1
-    const b =
-      o.baselineRule && fixed >= 0
-        ? { ...o.baselineRule, best: staticRuleMetrics(index, values[fixed]!, o.baselineRule), recallAtPrecision90: -1 }
-        : staticThresholdBaseline(index, o.metrics, values)[0]
+    let b: StaticBaseline | undefined
+    if (o.baselineRule && fixed >= 0) {
+      // Judged as chosen on validation: its own figures, no search over thresholds here.
+      const best = staticRuleMetrics(index, values[fixed]!, o.baselineRule)
+      const at90 = (best.precision ?? 0) >= 0.9 ? (best.predictableRecall ?? 0) : 0
+      b = { ...o.baselineRule, best, recallAtPrecision90: at90 }
+    } else b = staticThresholdBaseline(index, o.metrics, values)[0]
     if (b)
       baseline = {
         rule: describeStatic(b),
@@ -395,12 +407,7 @@ export function evaluateScores(rows: ScoredRow[], failures: FailureTable, o: Eva
         predictableRecall: b.best.predictableRecall,
         medianLeadTime: b.best.medianLeadTime,
         falseAlarmsPerHostDay: b.best.falseAlarmsPerHostDay,
-        recallAtPrecision90:
-          b.recallAtPrecision90 >= 0
-            ? b.recallAtPrecision90
-            : (b.best.precision ?? 0) >= 0.9
-              ? (b.best.predictableRecall ?? 0)
-              : 0,
+        recallAtPrecision90: b.recallAtPrecision90,
       }
   }
   const operatingPoints: OperatingPoint[] = []

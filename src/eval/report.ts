@@ -215,6 +215,7 @@ function learningCharts(curves: readonly LearningCurve[]): string[] {
           yLabel: 'validation PR-AUC',
           marks: cs.map((c) => c.best),
           marksLabel: 'kept',
+          yRange: spanOf(cs.flatMap((c) => c.valPrAuc.map((p) => p[1]))),
         },
       ),
     )

@@ -15,6 +15,8 @@
  * The score of a model stays its own classifier's (calibrated on validation); this head adds
  * when. Trees hold no tensors.
  */
+
+import { Rng } from '../math/random.js'
 import { constantGbdt, GbdtModel, type GbdtModelJson, type GbdtOptions, gbdtJsonProblem, trainGbdt } from './gbdt.js'
 import type { LabelledRows } from './mlp.js'
 
@@ -109,16 +111,13 @@ export interface TimeToFailure {
 }
 
 export class HazardModel {
-  readonly bins: GbdtModel[]
-
   constructor(
     readonly edges: readonly number[],
-    bins: GbdtModel[],
+    readonly bins: readonly GbdtModel[],
     /** Which edge is the horizon (P(failed by it) is reported). */
     readonly horizonBin = Math.max(0, edges.length - 1),
   ) {
     if (bins.length !== edges.length) throw new Error(`${bins.length} bin models for ${edges.length} edges`)
-    this.bins = bins
   }
 
   static fromJSON(j: HazardJson, horizon: number): HazardModel {
@@ -221,20 +220,20 @@ function atRisk(set: SurvivalRows, edges: readonly number[], k: number, maxRows:
   const w = set.weights()
   const targets = new Int8Array(edges.length)
   const idx: number[] = []
+  const failed = new Uint8Array(set.size)
   for (let i = 0; i < set.size; i++) {
     const u = set.untilFailure[i]!
     hazardTargets(Number.isNaN(u) ? undefined : u, set.observedFor[i]!, edges, targets)
-    if (targets[k]! >= 0) idx.push(i)
+    if (targets[k]! < 0) continue
+    idx.push(i)
+    failed[i] = targets[k]!
   }
   // A seeded uniform sample past the cap: each kept row stands for more.
   let scale = 1
   if (idx.length > maxRows) {
-    let s = seed >>> 0 || 1
+    const rng = new Rng(seed)
     for (let i = idx.length - 1; i > 0; i--) {
-      s ^= s << 13
-      s ^= s >>> 17
-      s ^= s << 5
-      const j = (s >>> 0) % (i + 1)
+      const j = rng.int(0, i + 1)
       const t = idx[i]!
       idx[i] = idx[j]!
       idx[j] = t
@@ -251,9 +250,7 @@ function atRisk(set: SurvivalRows, edges: readonly number[], k: number, maxRows:
   for (let r = 0; r < n; r++) {
     const i = idx[r]!
     x.set(set.x.subarray(i * F, i * F + F), r * F)
-    const u = set.untilFailure[i]!
-    hazardTargets(Number.isNaN(u) ? undefined : u, set.observedFor[i]!, edges, targets)
-    y[r] = targets[k] === 1 ? 1 : 0
+    y[r] = failed[i]!
     positives += y[r]!
     wt[r] = w[i]! * scale
   }

@@ -712,7 +712,6 @@ export function featureImportance(
     .slice(0, 20)
 }
 
-/** A few entities with failures, their scores over time, for the report. */
 /** A sample's rows with their time to the next failure and how long their entity was seen after them. */
 export function survivalOf(set: SampleSet, failures: FailureTable, ends: Map<string, number>): SurvivalRows {
   const n = set.size
@@ -738,9 +737,10 @@ export function survivalOf(set: SampleSet, failures: FailureTable, ends: Map<str
   }
 }
 
-/** Failures a split needs before training starts (the alert rule is chosen on validation, judged on test). */
+/** Failures a split needs before training starts (the page rule is chosen on validation, judged on test). */
 export const MIN_SPLIT_FAILURES = 1
 
+/** A few entities with failures, their scores over time, for the report. */
 export function traces(rows: ScoredRow[], failures: FailureTable, k: number): HostTrace[] {
   const by = new Map<string, [number, number][]>()
   for (const r of rows) {

@@ -94,32 +94,22 @@ export function choosePageRule(
   cfg: { pageBy?: 'outcome' | 'precision' | undefined; targetPrecision: number },
   cost: CostModel,
 ): { page: PageRule; figures: ChosenRule } | undefined {
-  const figures = (r: ChosenRule) =>
-    `page precision ${pct1(r.precision)}, ${pct1(r.coveringPrecision)} counting premature pages open until the failure; recall of predictable failures ${pct1(r.recall)}`
-  if (cfg.pageBy === 'precision') {
-    const r = pageRule(rows, failures, { ...window, target: cfg.targetPrecision })
-    return (
-      r && {
-        page: {
-          threshold: r.threshold,
-          consecutive: r.consecutive,
-          chosenBy: 'precision',
-          rule: `${describeRule(r)}: the rule (threshold × vectors in a row) with most recall of predictable failures at page precision ≥ ${cfg.targetPrecision} (${figures(r)})`,
-        },
-        figures: r,
-      }
-    )
+  const byPrecision = cfg.pageBy === 'precision'
+  const r = byPrecision
+    ? pageRule(rows, failures, { ...window, target: cfg.targetPrecision })
+    : pageRuleByOutcome(rows, failures, { ...window, cost })
+  if (!r) return undefined
+  const why = byPrecision
+    ? `with most recall of predictable failures at page precision ≥ ${cfg.targetPrecision}`
+    : `that saves most under the cost model — ${r.detected} failures paged in time, ${r.falsePages} false or premature pages (${r.falseActions} actions, one per horizon they stay on), net ${+r.saving.toPrecision(4)}`
+  const figures = `page precision ${pct1(r.precision)}, ${pct1(r.coveringPrecision)} counting premature pages open until the failure; recall of predictable failures ${pct1(r.recall)}`
+  return {
+    page: {
+      threshold: r.threshold,
+      consecutive: r.consecutive,
+      chosenBy: byPrecision ? 'precision' : 'outcome',
+      rule: `${describeRule(r)}: the rule (threshold × vectors in a row) ${why} (${figures})`,
+    },
+    figures: r,
   }
-  const r = pageRuleByOutcome(rows, failures, { ...window, cost })
-  return (
-    r && {
-      page: {
-        threshold: r.threshold,
-        consecutive: r.consecutive,
-        chosenBy: 'outcome',
-        rule: `${describeRule(r)}: the rule (threshold × vectors in a row) that saves most under the cost model — ${r.detected} failures paged in time, ${r.falsePages} false or premature pages (${r.falseActions} actions, one per horizon they stay on), net ${+r.saving.toPrecision(4)} (${figures(r)})`,
-      },
-      figures: r,
-    }
-  )
 }

@@ -84,8 +84,8 @@ export interface PolicyOptions {
   /** Time in `recovering` or `escalated` before a host may be healthy again, ms. Default 2 h. */
   recoveryMs: number
   /**
-   * With a time-to-failure estimate: act only when the failure is expected (median) within
-   * this long — the action's own duration plus a margin — not merely "someday"; an estimate
+   * With a time-to-failure estimate: act only when the failure, if it comes, is due (the
+   * observation's `ttf`) within this long — the action's own duration plus a margin — not merely "someday"; an estimate
    * past it holds the action (guard `not_yet`) until a later score brings it closer. null: the
    * k-in-a-row rule alone. Scores without an estimate are never held. Default null.
    */
@@ -216,7 +216,7 @@ export interface Observation {
   labels: Readonly<Record<string, string>>
   /** The score's top feature contributions (name `metric.agg.window`). */
   top: readonly { feature: string; contribution: number }[]
-  /** Median time to failure, ms (null: later than the model's reach; absent: no estimate). */
+  /** When the failure is due if it comes (the median given a failure), ms; null: none within the model's reach; absent: no estimate. */
   ttf?: number | null | undefined
 }
 

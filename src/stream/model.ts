@@ -2,6 +2,7 @@
  * What the scorer needs of a model: its feature spec, its alert rule, and a batched scorer
  * with explanations. `streamModelOf` adapts a loaded tfjs artifact; tests pass their own.
  */
+import type { TtfEstimate } from '../contracts/index.js'
 import type { FeatureSpecV1 } from '../features/spec.js'
 import type { LoadedModel } from '../model/artifact.js'
 import type { TimeToFailure } from '../model/hazard.js'
@@ -20,10 +21,8 @@ export interface StreamModel {
   score(x: Float64Array, rows: number, out: Float64Array<ArrayBuffer>): Float64Array
   /** Top-k feature contributions per row. */
   explain(x: Float64Array, rows: number, k: number): Contribution[][]
-  /** Time to failure per row (ms), when the model has a hazard head. */
-  ttf?: ((x: Float64Array, rows: number) => TimeToFailure) | undefined
-  /** The hazard head's reach, ms (estimates past it are "later"). */
-  ttfMaxMs?: number | undefined
+  /** Time to failure per row (ms; null past the head's reach), when the model has a hazard head. */
+  ttf?: ((x: Float64Array, rows: number) => TtfEstimate[]) | undefined
 }
 
 export function streamModelOf(loaded: LoadedModel): StreamModel {
@@ -38,10 +37,21 @@ export function streamModelOf(loaded: LoadedModel): StreamModel {
     score: (x, rows, out) => scorer.score(x, rows, out),
     explain: (x, rows, k) => scorer.explain(x, rows, k),
     ...(loaded.hazard && {
-      ttf: (x: Float64Array, rows: number) => scorer.ttf(x, rows)!,
-      ttfMaxMs: loaded.hazard.edges.at(-1)!,
+      ttf: (x: Float64Array, rows: number) => ttfEstimates(scorer.ttf(x, rows)!, loaded.hazard!.edges.at(-1)!),
     }),
   }
+}
+
+/** The head's per-row figures in whole ms, null where they lie past its reach. */
+function ttfEstimates(t: TimeToFailure, reach: number): TtfEstimate[] {
+  const ms = (v: number) => (Number.isNaN(v) ? null : Math.round(v))
+  return Array.from(t.median, (_, i) => ({
+    medianMs: ms(t.median[i]!),
+    lowMs: ms(t.low[i]!),
+    highMs: ms(t.high[i]!),
+    ifFailsMs: ms(t.ifFails[i]!),
+    maxMs: Math.round(reach),
+  }))
 }
 
 /** Whether two specs give the same vectors (a model swap keeps the windows then). */

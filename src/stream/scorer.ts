@@ -182,8 +182,7 @@ export function createScorer(deps: ScorerDeps): Scorer {
       thresholdHigh: model.rule.threshold,
       consecutive: model.rule.consecutive,
       model: { name: model.name, version: model.version },
-      // A model that says when acts when the failure is expected within its horizon.
-      actWithinMs: model.ttf ? model.horizonMs : null,
+      actWithinMs: actWithinOf(model),
       ...config.policy,
     }),
   )
@@ -368,15 +367,7 @@ export function createScorer(deps: ScorerDeps): Scorer {
       }
       if (model.ttf) {
         const t = model.ttf(hx, hotIdx.length)
-        const ms = (v: number) => (Number.isNaN(v) ? null : Math.round(v))
-        for (let j = 0; j < hotIdx.length; j++)
-          ttfs.set(hotIdx[j]!, {
-            medianMs: ms(t.median[j]!),
-            lowMs: ms(t.low[j]!),
-            highMs: ms(t.high[j]!),
-            ifFailsMs: ms(t.ifFails[j]!),
-            maxMs: Math.round(model.ttfMaxMs!),
-          })
+        for (let j = 0; j < hotIdx.length; j++) ttfs.set(hotIdx[j]!, t[j]!)
       }
     }
     const predictions: EmittedPrediction[] = []
@@ -755,8 +746,7 @@ export function createScorer(deps: ScorerDeps): Scorer {
         thresholdLow: config.policy?.thresholdLow ?? next.rule.threshold * 0.75,
         consecutive: next.rule.consecutive,
         model: { name: next.name, version: next.version },
-        actWithinMs:
-          config.policy?.actWithinMs !== undefined ? config.policy.actWithinMs : next.ttf ? next.horizonMs : null,
+        actWithinMs: config.policy?.actWithinMs !== undefined ? config.policy.actWithinMs : actWithinOf(next),
       })
       if (!same) {
         engine = new FeatureEngine(next.spec)
@@ -766,4 +756,9 @@ export function createScorer(deps: ScorerDeps): Scorer {
       log.info({ model: `${next.name}@${next.version}`, windowsRebuilt: !same }, 'model activated')
     },
   }
+}
+
+/** Default hold of actions: a model that says when acts when the failure is due within its horizon. */
+function actWithinOf(model: StreamModel): number | null {
+  return model.ttf ? model.horizonMs : null
 }

@@ -247,17 +247,9 @@ describe('REST API on the in-memory bus (inject)', () => {
   })
 
   it('scoreSamples carries the newest vector’s time to failure when the model has a head', () => {
-    const one = (v: number) => new Float64Array(1).fill(v)
     const model: StreamModel = {
       ...fakeModel(),
-      ttfMaxMs: 7_200_000,
-      ttf: () => ({
-        median: one(600_000.4),
-        low: one(200_000),
-        high: one(Number.NaN),
-        withinHorizon: one(0.6),
-        ifFails: one(500_000),
-      }),
+      ttf: () => [{ medianMs: 600_000, lowMs: 200_000, highMs: null, ifFailsMs: 500_000, maxMs: 7_200_000 }],
     }
     const samples = Array.from({ length: 5 }, (_, i) => ({
       v: 1,

@@ -144,18 +144,8 @@ describe('stream scorer on the in-memory bus', () => {
       await (await bus.admin()).createTopics([{ topic: topics.metrics, partitions: 3 }])
       const recs = fleetRecords(topics.metrics, { hosts: 10, steps: 120, failing: [3] })
       await (await bus.producer()).send(recs)
-      const fill = (v: number, rows: number) => new Float64Array(rows).fill(v)
-      const model: StreamModel = {
-        ...fakeModel(),
-        ttfMaxMs: 120 * 60_000,
-        ttf: (_x, rows) => ({
-          median: fill(medianMs, rows),
-          low: fill(medianMs / 2, rows),
-          high: fill(Number.NaN, rows),
-          withinHorizon: fill(0.5, rows),
-          ifFails: fill(medianMs, rows),
-        }),
-      }
+      const estimate = { medianMs, lowMs: medianMs / 2, highMs: null, ifFailsMs: medianMs, maxMs: 120 * 60_000 }
+      const model: StreamModel = { ...fakeModel(), ttf: (_x, rows) => Array.from({ length: rows }, () => estimate) }
       const config: ScorerConfig = { topics, fromBeginning: true, partitions: 3, policy }
       const scorer = await runScorer(cluster, config, (n) => n >= recs.length, model)
       return { scorer, ...(await outputs(bus, topics)) }
