@@ -15,10 +15,10 @@ import { createMemoryBus, MemoryCluster } from '../bus/index.js'
 import { DefaultTopics, decodeHealingCommand } from '../contracts/index.js'
 import { featureNames } from '../features/spec.js'
 import type { Logger } from '../log.js'
-import type { PolicyCounters, PolicyOverrides } from '../policy/engine.js'
+import type { GuardDecision, PolicyCounters, PolicyOverrides } from '../policy/engine.js'
 import { FleetSim } from '../sim/engine.js'
 import { busSink } from '../sim/kafka-mode.js'
-import { type ActuatorParams, DEFAULT_ACTUATOR_PARAMS, type SimParams } from '../sim/model.js'
+import { type ActuatorParams, DEFAULT_ACTUATOR_PARAMS, FailureModes, type SimParams } from '../sim/model.js'
 import { computeOutcome, type OutcomeReport } from '../sim/outcome.js'
 import type { StreamModel } from '../stream/model.js'
 import { createScorer, type ScorerStats } from '../stream/scorer.js'
@@ -41,7 +41,75 @@ export interface PolicyRun {
   outcome: OutcomeReport
   summary: BacktestSummary
   scorer?: { stats: ScorerStats; policy: PolicyCounters }
+  /** With a scorer: each predictable failure it did not avert, and why. */
+  missed?: Miss[]
   seconds: number
+}
+
+/**
+ * Why a predictable failure was not averted, from what the scorer did between the precursor's
+ * onset and the failure:
+ * - never_acted: no command and no blocked try — the page rule did not fire in time (the model);
+ * - blocked: the policy wanted to act and a guard said no (`guard`: the last one that did);
+ * - too_late: a drain went out but was not done before the failure (`leadMs`: from the first
+ *   command to the failure);
+ * - wrong_action: only restarts, which cannot clear a hardware fault;
+ * - action_failed: the actuator failed, rejected or let expire every command.
+ */
+export type MissCause = 'never_acted' | 'blocked' | 'too_late' | 'wrong_action' | 'action_failed'
+
+export interface Miss {
+  host: string
+  mode: string
+  ts: number
+  cause: MissCause
+  guard?: string
+  leadMs?: number
+}
+
+/** Each predictable failure of the run not averted, with its cause (see MissCause). */
+export function missedFailures(sim: FleetSim, decisions: readonly GuardDecision[]): Miss[] {
+  const misses: Miss[] = []
+  for (const f of sim.failures) {
+    if (!f.predictable || f.averted || f.ts >= sim.endMs) continue
+    const during = (ts: number) => ts >= f.onset && ts <= f.ts
+    const cmds = sim.actions.filter(
+      (a) => a.host === f.host && !a.dryRun && (a.action === 'drain' || a.action === 'restart') && during(a.receivedTs),
+    )
+    const miss: Miss = { host: f.host, mode: f.mode, ts: f.ts, cause: 'never_acted' }
+    if (cmds.length) {
+      miss.leadMs = f.ts - cmds[0]!.receivedTs
+      const carried = cmds.filter((a) => a.status === 'succeeded' || a.status === 'accepted')
+      if (!carried.length) miss.cause = 'action_failed'
+      else if (carried.every((a) => a.action === 'restart') && !FailureModes[f.mode].software)
+        miss.cause = 'wrong_action'
+      else miss.cause = 'too_late'
+    } else {
+      const blocked = decisions.filter((d) => d.host === f.host && d.outcome === 'blocked' && during(d.ts))
+      if (blocked.length) {
+        miss.cause = 'blocked'
+        miss.guard = blocked[blocked.length - 1]!.guard ?? undefined
+      }
+    }
+    misses.push(miss)
+  }
+  return misses
+}
+
+/** "never acted 12 (memory_leak 7, …), blocked 3 (rack 2, …), …" */
+export function formatMisses(misses: readonly Miss[]): string {
+  const by = (list: readonly Miss[], key: (m: Miss) => string) => {
+    const n = new Map<string, number>()
+    for (const m of list) n.set(key(m), (n.get(key(m)) ?? 0) + 1)
+    return [...n].sort((a, b) => b[1] - a[1])
+  }
+  return by(misses, (m) => m.cause)
+    .map(([cause, n]) => {
+      const list = misses.filter((m) => m.cause === cause)
+      const detail = by(list, (m) => (cause === 'blocked' ? (m.guard ?? '?') : m.mode))
+      return `${cause.replace('_', ' ')} ${n} (${detail.map(([k, c]) => `${k} ${c}`).join(', ')})`
+    })
+    .join(', ')
 }
 
 export interface BacktestSummary {
@@ -130,6 +198,8 @@ async function runScored(
     log: o.log,
     config: { topics, groupId: 'preempt-backtest', fromBeginning: true, partitions: 6, policy: o.policy },
   })
+  const decisions: GuardDecision[] = []
+  scorer.policy.onDecision = (d) => decisions.push(d)
   await scorer.start()
   const producer = await bus.producer()
   const cursor = new Map<number, number>()
@@ -178,6 +248,7 @@ async function runScored(
     outcome,
     summary: summarize(outcome),
     scorer: { stats: scorer.stats(), policy: structuredClone(scorer.policy.counters) },
+    missed: missedFailures(sim, decisions),
     seconds: (Date.now() - t0) / 1000,
   }
 }
@@ -224,5 +295,10 @@ export function formatBacktest(r: BacktestResult): string {
     st
       ? `  scorer: ${st.stats.records} samples, commands ${JSON.stringify(st.stats.commands)}, blocked ${JSON.stringify(st.policy.blocked)}, storms ${st.policy.storms}, escalations ${st.policy.escalated}, expired ${st.policy.expired}`
       : '',
-  ].join('\n')
+    r.withScorer.missed?.length
+      ? `  predictable failures the scorer did not avert: ${formatMisses(r.withScorer.missed)}`
+      : '',
+  ]
+    .filter(Boolean)
+    .join('\n')
 }

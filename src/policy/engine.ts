@@ -346,7 +346,11 @@ export class PolicyEngine {
     s.since = ts
   }
 
+  /** Hears every decision as it is made (the ring above keeps only the newest; the backtest needs them all). */
+  onDecision: ((d: GuardDecision) => void) | undefined
+
   private record(d: GuardDecision): void {
+    this.onDecision?.(d)
     this.decisions.push(d)
     if (this.decisions.length > this.maxDecisions) this.decisions.splice(0, this.decisions.length - this.maxDecisions)
   }

@@ -82,6 +82,11 @@ export interface FailureRecord extends ScheduledFailure {
   recoverMs: number
   /** The command that detected it, when one did. */
   commandId: string | undefined
+  /**
+   * Set when the failure never happened because a restart cleared its cause first (a memory
+   * leak restarted away): the record is the failure it would have been, `ts` when it was due.
+   */
+  clearedBy?: string
 }
 
 export interface ActionRecord {
@@ -120,6 +125,12 @@ export class FleetSim {
   readonly hosts: SimHost[] = []
   readonly byName = new Map<string, SimHost>()
   readonly failures: FailureRecord[] = []
+  /**
+   * Failures a restart cleared before they were due (`clearedBy`): averted without an outage.
+   * Not failures that happened — no FailureEventV1, not in failures.csv — but the outcome
+   * counts them, or a restart that saved a host would look like an unneeded action.
+   */
+  readonly cleared: FailureRecord[] = []
   readonly actions: ActionRecord[] = []
   readonly traps: TrapRecord[] = []
   readonly endMs: number
@@ -367,7 +378,21 @@ export class FleetSim {
           // A restart clears software degradation (a leak) but not a hardware fault.
           const f = h.failure
           const cleared = f !== undefined && FailureModes[f.mode].software && f.predictable && f.onset <= ack
-          if (cleared) this.scheduleFailure(h, back)
+          if (cleared) {
+            this.cleared.push({
+              ...f,
+              host: h.name,
+              averted: true,
+              outageMs: 0,
+              recoveredTs: back,
+              detectMs: Math.max(0, a.receivedTs - f.onset),
+              diagnoseMs: ack - a.receivedTs,
+              recoverMs: back - ack,
+              commandId: a.id,
+              clearedBy: a.id,
+            })
+            this.scheduleFailure(h, back)
+          }
           h.warmStart = back
           h.warmDur = r.uniform(HOUR, 2 * HOUR)
           h.warmAmp = -0.12

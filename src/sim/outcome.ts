@@ -12,7 +12,9 @@
  * - per incident, self-healing time = detect + diagnose + recover, where detect runs from
  *   the fault's onset (precursor start, or the failure) to the first command about it (or
  *   the silence alarm), diagnose to the action starting, recover to the service being whole.
- * - an action is necessary when its host fails within `necessaryWindowMs` after it.
+ * - an action is necessary when its host fails within `necessaryWindowMs` after it, or when
+ *   it cleared the fault (a restart of a leaking host: the failure never comes, and counts as
+ *   averted where it was due).
  */
 import { median } from '../math/stats.js'
 import type { ActionRecord, FailureRecord, FleetSim } from './engine.js'
@@ -38,6 +40,8 @@ export interface OutcomeReport {
     predictable: number
     sudden: number
     averted: number
+    /** Of the averted, those a restart cleared before they were due (counted where they were due). */
+    cleared: number
     byMode: Record<string, { total: number; predictable: number; averted: number }>
   }
   actions: {
@@ -62,7 +66,9 @@ export interface OutcomeReport {
 
 /** Whether an action was needed: its host failed within the window after it. */
 export function isNecessary(a: ActionRecord, failures: FailureRecord[], windowMs: number): boolean {
-  return failures.some((f) => f.host === a.host && f.ts >= a.receivedTs && f.ts <= a.receivedTs + windowMs)
+  return failures.some(
+    (f) => f.host === a.host && (f.clearedBy === a.id || (f.ts >= a.receivedTs && f.ts <= a.receivedTs + windowMs)),
+  )
 }
 
 /** The outcome over [start, untilMs) (default: the whole run; less for a run stopped early). */
@@ -70,7 +76,9 @@ export function computeOutcome(sim: FleetSim, untilMs: number = sim.endMs): Outc
   const { params } = sim
   const endMs = Math.min(untilMs, sim.endMs)
   const hostMs = params.hosts * (endMs - params.startMs)
-  const failures = sim.failures.filter((f) => f.ts < endMs)
+  // A failure a restart cleared counts where it was due: predictable, averted, no outage.
+  const cleared = sim.cleared ?? []
+  const failures = [...sim.failures, ...cleared].filter((f) => f.ts < endMs).sort((a, b) => a.ts - b.ts)
   const byMode: OutcomeReport['failures']['byMode'] = {}
   for (const f of failures) {
     const e = byMode[f.mode] ?? { total: 0, predictable: 0, averted: 0 }
@@ -90,7 +98,9 @@ export function computeOutcome(sim: FleetSim, untilMs: number = sim.endMs): Outc
   const effective = real.filter(
     (a) => (a.action === 'drain' || a.action === 'restart') && (a.status === 'succeeded' || a.status === 'accepted'),
   )
-  const necessary = effective.filter((a) => isNecessary(a, failures, sim.actuator.necessaryWindowMs)).length
+  // A restart that cleared a fault was needed even when the failure was due after the window or the run.
+  const judged = [...failures, ...cleared.filter((f) => f.ts >= endMs)]
+  const necessary = effective.filter((a) => isNecessary(a, judged, sim.actuator.necessaryWindowMs)).length
   const outages = failures.filter((f) => !f.averted)
   const unplannedMs = outages.reduce((s, f) => s + f.outageMs, 0)
   const plannedMs = sim.plannedDowntimeMs
@@ -117,6 +127,7 @@ export function computeOutcome(sim: FleetSim, untilMs: number = sim.endMs): Outc
       predictable: failures.filter((f) => f.predictable).length,
       sudden: failures.filter((f) => !f.predictable).length,
       averted: failures.filter((f) => f.averted).length,
+      cleared: failures.filter((f) => f.clearedBy !== undefined).length,
       byMode,
     },
     actions: {
@@ -155,7 +166,7 @@ export function formatOutcome(o: OutcomeReport): string {
     `preempt simulate — ${o.span.hosts} hosts, ${(o.span.hostHours / o.span.hosts / 24).toFixed(1)} days`,
     `  failures: ${o.failures.total} (${o.failures.predictable} predictable, ${o.failures.sudden} without precursor)`,
     ...modes,
-    `  outages: ${o.outages}, averted by commands: ${o.outagesAverted}`,
+    `  outages: ${o.outages}, averted by commands: ${o.outagesAverted}${o.failures.cleared ? ` (${o.failures.cleared} cleared by a restart before they were due)` : ''}`,
     `  actions: ${o.actions.total} (${
       Object.entries(o.actions.byAction)
         .map(([k, v]) => `${k} ${v}`)

@@ -196,6 +196,14 @@ describe('actuator', () => {
       ).toHaveLength(cleared ? 0 : 1)
       const done = rec.statuses.find((s) => s.commandId === cmd.id && s.status === 'succeeded')
       expect(done?.detail, mode).toBe(cleared ? 'restarted; memory leak cleared' : 'restarted')
+      // The cleared failure is kept where it was due, averted by that restart, and is no FailureEventV1.
+      expect(
+        sim.cleared.map((f) => [f.host, f.ts, f.mode, f.averted, f.clearedBy]),
+        mode,
+      ).toEqual(cleared ? [[host, fails, mode, true, cmd.id]] : [])
+      const o = computeOutcome(sim)
+      expect(o.failures.cleared, mode).toBe(cleared ? 1 : 0)
+      expect(o.actions.necessary, mode).toBe(1)
     }
   })
 

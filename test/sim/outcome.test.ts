@@ -28,12 +28,18 @@ function failure(over: Partial<FailureRecord>): FailureRecord {
 }
 
 /** A hand-made run: 2 hosts × 10 h. */
-function run(failures: FailureRecord[], actions: ActionRecord[] = [], plannedDowntimeMs = 0): FleetSim {
+function run(
+  failures: FailureRecord[],
+  actions: ActionRecord[] = [],
+  plannedDowntimeMs = 0,
+  cleared: FailureRecord[] = [],
+): FleetSim {
   return {
     params: { ...DEFAULT_SIM_PARAMS, hosts: 2, durationMs: 10 * HOUR },
     endMs: START + 10 * HOUR,
     actuator: DEFAULT_ACTUATOR_PARAMS,
     failures,
+    cleared,
     actions,
     plannedDowntimeMs,
     duplicatesIgnored: 0,
@@ -77,6 +83,43 @@ describe('outcome arithmetic', () => {
     expect(o.failures.byMode['disk_degradation']).toEqual({ total: 3, predictable: 3, averted: 1 })
     expect(o.selfHealing.medianMs).toBe(60 * MIN)
     expect(o.selfHealing.meanMs).toBe(((120 + 60 + 4) * MIN) / 3)
+  })
+
+  it('a failure a restart cleared counts as averted where it was due, and the restart as necessary', () => {
+    const restart: ActionRecord = {
+      id: 'r',
+      host: 'h2',
+      action: 'restart',
+      receivedTs: START + HOUR,
+      dryRun: false,
+      status: 'succeeded',
+    }
+    const leak = (ts: number) =>
+      failure({
+        host: 'h2',
+        ts,
+        mode: 'memory_leak',
+        kind: 'memory',
+        averted: true,
+        outageMs: 0,
+        detectMs: 20 * MIN,
+        diagnoseMs: MIN,
+        recoverMs: 5 * MIN,
+        commandId: 'r',
+        clearedBy: 'r',
+      })
+    // Due 8 h after the restart: past the 6 h necessary window, still necessary.
+    const o = computeOutcome(run([failure({})], [restart], 0, [leak(START + 9 * HOUR)]))
+    expect(o.failures).toMatchObject({ total: 2, predictable: 2, averted: 1, cleared: 1 })
+    expect(o.failures.byMode['memory_leak']).toEqual({ total: 1, predictable: 1, averted: 1 })
+    expect(o.outages).toBe(1)
+    expect(o.actions).toMatchObject({ necessary: 1, unnecessary: 0 })
+    expect(o.incidents.map((i) => i.ts)).toEqual([START + HOUR, START + 9 * HOUR])
+    expect(formatOutcome(o)).toContain('(1 cleared by a restart before they were due)')
+    // Due after the run: not a failure of this span, but the restart still needed.
+    const late = computeOutcome(run([], [restart], 0, [leak(START + 11 * HOUR)]))
+    expect(late.failures.total).toBe(0)
+    expect(late.actions).toMatchObject({ necessary: 1, unnecessary: 0 })
   })
 
   it('no outage: availability 1, MTBF infinite (null), and actions judged necessary by what followed', () => {
