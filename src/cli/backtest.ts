@@ -5,13 +5,14 @@ import { loadModel } from '../model/artifact.js'
 import { initBackend } from '../model/backend.js'
 import { streamModelOf } from '../stream/model.js'
 import { COMMANDS } from './commands.js'
-import { addPolicyFlags, boot, type GlobalOpts, type PolicyFlags, policyOf } from './common.js'
+import { addPolicyFlags, boot, type GlobalOpts, type PolicyFlags, parse, policyOf } from './common.js'
 import { addFleetFlags, type FleetFlags, fleetParams } from './simulate.js'
 
 interface BacktestFlags extends FleetFlags, PolicyFlags {
   model: string
   report?: string
   naive: boolean
+  warmup?: number
   progress: boolean
 }
 
@@ -20,6 +21,11 @@ export function registerBacktestCommand(program: Command, env: NodeJS.ProcessEnv
     .requiredOption('--model <dir>', 'model folder written by preempt train')
     .option('--report <path>', 'write the outcome JSON (with scorer, without, naive) here')
     .option('--no-naive', 'skip the naive static-threshold policy run')
+    .option(
+      '--warmup <dur>',
+      "simulated time before outcomes count, while the scorer fills its windows (default: the model's longest window)",
+      parse.duration('--warmup'),
+    )
     .option('--no-progress', 'no progress output')
     .addHelpText(
       'after',
@@ -39,6 +45,7 @@ Examples:
         params: fleetParams(f),
         policy,
         naive: f.naive,
+        ...(f.warmup !== undefined && { warmupMs: f.warmup }),
         log: logger,
         onProgress: (phase, frac) => {
           if (f.progress && Date.now() - lastSaid > 5000) {
@@ -48,10 +55,10 @@ Examples:
         },
       })
       if (f.report) {
-        const { withScorer, withoutScorer, naive, hostHoursPerSecond } = r
+        const { withScorer, withoutScorer, naive, hostHoursPerSecond, warmupMs } = r
         await writeFile(
           f.report,
-          `${JSON.stringify({ model: `${model.name}@${model.version}`, hostHoursPerSecond, withScorer, withoutScorer, naive }, null, 1)}\n`,
+          `${JSON.stringify({ model: `${model.name}@${model.version}`, hostHoursPerSecond, warmupMs, withScorer, withoutScorer, naive }, null, 1)}\n`,
         )
       }
       process.stdout.write(`${formatBacktest(r)}\n`)

@@ -43,7 +43,8 @@ export const COMMANDS = {
   },
   tune: {
     module: 'model',
-    description: "re-choose a model's alert rule (threshold × vectors in a row) on labelled data, without retraining",
+    description:
+      "re-choose a model's page rule (threshold × vectors in a row) on labelled data — by outcome, page precision or closed-loop backtest — without retraining",
   },
   serve: {
     module: 'serve',
@@ -91,7 +92,10 @@ export const EXAMPLES: Partial<Record<CommandName, string[]>> = {
     'preempt evaluate --model models/sample --data fleet-b/metrics.csv.gz --failures fleet-b/failures.csv --out eval/b',
     'preempt evaluate --model models/a --data d.csv --failures f.csv --compare models/b   # two models, same rows',
   ],
-  tune: ['preempt tune --model models/sample --data d.csv --failures f.csv --target-precision 0.8'],
+  tune: [
+    'preempt tune --model models/sample --data d.csv --failures f.csv --by precision --target-precision 0.8',
+    'preempt tune --model models/fleet --data fleet/metrics.csv.gz --failures fleet/failures.csv --split val --by backtest --seed 31',
+  ],
   'kill-switch': ['preempt kill-switch on    # every scorer stops acting, at once', 'preempt kill-switch off'],
 }
 

@@ -5,6 +5,7 @@ import { basename, join } from 'node:path'
 import { type Command, Option } from 'commander'
 import { scanCsv } from '../data/dataset.js'
 import { FailureTable, loadFailureModes, loadPredictability } from '../data/labels.js'
+import { PreemptError } from '../errors.js'
 import { type EvaluationReport, evaluateScores, verdicts } from '../eval/evaluate.js'
 import { renderReport } from '../eval/report.js'
 import { Aggregates } from '../features/spec.js'
@@ -25,12 +26,19 @@ import {
   traces,
   trainFromCsv,
 } from '../pipelines/train.js'
-import { splitShare, type TuneSplit, tunePageRule } from '../pipelines/tune.js'
+import {
+  formatBacktestCandidates,
+  splitShare,
+  type TuneOptions,
+  type TuneSplit,
+  tunePageRule,
+  tunePageRuleByBacktest,
+} from '../pipelines/tune.js'
 import { type AlertRule, AlertTracker, alertRuleOf, describeRule, pageRuleOf } from '../policy/alert.js'
 import { costModelOf } from '../policy/cost.js'
 import { formatSpan, type TimeUnit } from '../time.js'
 import { COMMANDS } from './commands.js'
-import { boot, type GlobalOpts, parse } from './common.js'
+import { boot, type GlobalOpts, parse, policyOf } from './common.js'
 import {
   addDataFlags,
   csvOptions,
@@ -40,6 +48,7 @@ import {
   horizonAndLead,
   labelSource,
 } from './data-flags.js'
+import { addFleetFlags, type FleetFlags, fleetParams } from './simulate.js'
 
 /** Progress on stderr: a live line on a terminal, plain lines elsewhere. */
 function reporter(enabled: boolean) {
@@ -513,7 +522,11 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
       },
     )
 
-  addDataFlags(program.command('tune').description(COMMANDS.tune.description))
+  // --by backtest: a validation fleet small enough for a few closed-loop runs (~1.5 min each).
+  addFleetFlags(addDataFlags(program.command('tune').description(COMMANDS.tune.description)), {
+    hosts: 100,
+    durationMs: 2 * 86_400_000,
+  })
     .requiredOption('--model <dir>', 'model folder written by preempt train (its preempt.json is updated)')
     .addOption(
       new Option(
@@ -526,10 +539,16 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
     .addOption(
       new Option(
         '--by <how>',
-        "outcome: the rule that saves most under the model's cost model; precision: most recall at page precision ≥ --target-precision",
+        "outcome: the rule that saves most under the model's cost model; precision: most recall at page precision ≥ --target-precision; backtest: of the best rules by outcome (and the precision rule), the one that saves most in the closed-loop backtest on a simulated validation fleet (--seed and the other fleet flags; a seed neither trained on nor reported on)",
       )
-        .choices(['outcome', 'precision'])
+        .choices(['outcome', 'precision', 'backtest'])
         .default('outcome'),
+    )
+    .option(
+      '--candidates <n>',
+      '--by backtest: rules proposed on the data to run in the loop (the best per run length)',
+      parse.int('--candidates', 1, 20),
+      4,
     )
     .option(
       '--target-precision <p>',
@@ -547,21 +566,28 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
     .option('--no-progress', 'no progress output')
     .action(
       async (
-        f: DataFlags & {
-          model: string
-          split: TuneSplit
-          by: 'outcome' | 'precision'
-          targetPrecision?: number
-          maxRows: number
-          dryRun?: boolean
-          progress: boolean
-        },
+        f: DataFlags &
+          FleetFlags & {
+            model: string
+            split: TuneSplit
+            by: 'outcome' | 'precision' | 'backtest'
+            candidates: number
+            targetPrecision?: number
+            maxRows: number
+            dryRun?: boolean
+            progress: boolean
+          },
         cmd: Command,
       ) => {
-        boot(cmd.optsWithGlobals<GlobalOpts>(), env, {}, { quiet: true })
+        const { config, logger } = boot(cmd.optsWithGlobals<GlobalOpts>(), env, {}, { quiet: true })
+        if (f.by === 'backtest' && cmd.getOptionValueSource('seed') !== 'cli')
+          throw new PreemptError(
+            'PREEMPT_ERR_CLI_USAGE',
+            '--by backtest needs --seed: the validation fleet, a seed the model was neither trained on nor will be reported on.',
+          )
         const { loaded, meta, csv, say, scan, failures } = await openLabelled(f)
         const target = f.targetPrecision ?? meta.thresholds.targetPrecision
-        const res = await tunePageRule(loaded, {
+        const tuning: TuneOptions = {
           csv,
           failures,
           window: {
@@ -570,15 +596,48 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
             dayLength: dayLengthOf(csv.timeUnit),
             predictable: await loadPredictability(f.failures),
           },
-          by: f.by,
+          by: f.by === 'precision' ? 'precision' : 'outcome',
           target,
           cost: costModelOf(meta.thresholds.costModel),
           split: f.split,
           keep: entitySampler(f.maxRows, scan.rows * splitShare(meta, f.split), 1),
           onProgress: (n) => say('score', `${n} rows`),
-        })
-        if (f.progress && process.stderr.isTTY) process.stderr.write('\n')
+        }
         const before = describeRule(pageRuleOf(meta.thresholds))
+        if (f.by === 'backtest') {
+          await initBackend()
+          let lastSaid = 0
+          const res = await tunePageRuleByBacktest(loaded, tuning, {
+            fleet: fleetParams(f),
+            candidates: f.candidates,
+            policy: policyOf(config, {}),
+            log: logger,
+            onProgress: (i, n, frac) => {
+              if (f.progress && Date.now() - lastSaid > 5000) {
+                lastSaid = Date.now()
+                process.stderr.write(`backtest of rule ${i + 1}/${n}: ${(frac * 100).toFixed(0)} %\n`)
+              }
+            },
+          })
+          process.stdout.write(`${formatBacktestCandidates(res.candidates)}\n`)
+          if (!res.chosen) {
+            process.stdout.write(
+              `no rule saves anything under the cost model on ${res.vectors} vectors (${res.failures} failures); the model keeps ${before}\n`,
+            )
+            process.exitCode = 1
+            return
+          }
+          const page = res.chosen.page
+          page.rule = `${page.rule}; proposed on ${csv.files.map((x) => basename(x)).join(', ')} (${f.split === 'all' ? 'all rows' : `the ${f.split} split`}, ${res.vectors} vectors, ${res.failures} failures)`
+          process.stdout.write(`page rule: ${before} → ${page.rule}\n`)
+          if (f.dryRun) return
+          meta.thresholds.page = page
+          await saveMetadata(f.model, meta)
+          process.stdout.write(`updated ${join(f.model, 'preempt.json')}\n`)
+          return
+        }
+        const res = await tunePageRule(loaded, tuning)
+        if (f.progress && process.stderr.isTTY) process.stderr.write('\n')
         if (!res.chosen) {
           process.stdout.write(
             f.by === 'precision'

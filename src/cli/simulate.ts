@@ -45,8 +45,8 @@ function progressReporter(enabled: boolean, label: string) {
 }
 
 /** The simulated fleet's flags (simulate, backtest): the same names and defaults everywhere. */
-export function addFleetFlags(cmd: Command): Command {
-  const d = DEFAULT_SIM_PARAMS
+export function addFleetFlags(cmd: Command, defaults: Partial<SimParams> = {}): Command {
+  const d = { ...DEFAULT_SIM_PARAMS, ...defaults }
   return cmd
     .option('--hosts <n>', 'hosts in the fleet', parse.int('--hosts', 1, 100_000), d.hosts)
     .option('--duration <dur>', 'simulated span (e.g. 14d, 6h)', parse.duration('--duration'), d.durationMs)

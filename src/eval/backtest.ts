@@ -22,6 +22,7 @@ import { type ActuatorParams, DEFAULT_ACTUATOR_PARAMS, FailureModes, type SimPar
 import { computeOutcome, type OutcomeReport } from '../sim/outcome.js'
 import type { StreamModel } from '../stream/model.js'
 import { createScorer, type ScorerStats } from '../stream/scorer.js'
+import { formatDuration } from '../time.js'
 
 export interface BacktestOptions {
   model: StreamModel
@@ -32,6 +33,12 @@ export interface BacktestOptions {
   syncMs?: number
   /** Also run the naive static-threshold policy (costs a second scored run). Default true. */
   naive?: boolean
+  /**
+   * Outcomes count after this much simulated time, in every run (scored or not): the scorer
+   * starts with the fleet, and a failure before its windows hold history says nothing of the
+   * model (in production the scorer restores its windows). Default: the model's longest window.
+   */
+  warmupMs?: number
   log: Logger
   onProgress?: (phase: string, fraction: number) => void
 }
@@ -62,6 +69,8 @@ export interface Miss {
   host: string
   mode: string
   ts: number
+  /** When its precursor began. */
+  onset: number
   cause: MissCause
   guard?: string
   leadMs?: number
@@ -71,12 +80,12 @@ export interface Miss {
 export function missedFailures(sim: FleetSim, decisions: readonly GuardDecision[]): Miss[] {
   const misses: Miss[] = []
   for (const f of sim.failures) {
-    if (!f.predictable || f.averted || f.ts >= sim.endMs) continue
+    if (!f.predictable || f.averted || f.ts >= sim.endMs || f.ts < sim.countFromMs) continue
     const during = (ts: number) => ts >= f.onset && ts <= f.ts
     const cmds = sim.actions.filter(
       (a) => a.host === f.host && !a.dryRun && (a.action === 'drain' || a.action === 'restart') && during(a.receivedTs),
     )
-    const miss: Miss = { host: f.host, mode: f.mode, ts: f.ts, cause: 'never_acted' }
+    const miss: Miss = { host: f.host, mode: f.mode, ts: f.ts, onset: f.onset, cause: 'never_acted' }
     if (cmds.length) {
       miss.leadMs = f.ts - cmds[0]!.receivedTs
       const carried = cmds.filter((a) => a.status === 'succeeded' || a.status === 'accepted')
@@ -131,6 +140,8 @@ export interface BacktestResult {
   naive?: PolicyRun
   /** Simulated host-hours per wall-clock second of the scored run. */
   hostHoursPerSecond: number
+  /** Simulated time before outcomes count (the scorer fills its windows). */
+  warmupMs: number
 }
 
 export function summarize(o: OutcomeReport): BacktestSummary {
@@ -172,6 +183,11 @@ export function naiveModel(model: StreamModel): StreamModel {
 
 const tick = () => new Promise<void>((r) => setImmediate(r))
 
+/** The warm-up before outcomes count: asked for, or the model's longest window (never past the run). */
+export function warmupOf(o: Pick<BacktestOptions, 'warmupMs' | 'model' | 'params'>): number {
+  return Math.min(o.warmupMs ?? Math.max(...o.model.spec.windows), o.params.durationMs)
+}
+
 async function runScored(
   label: string,
   model: StreamModel,
@@ -192,6 +208,7 @@ async function runScored(
   const out: OutgoingMessage[] = []
   const sink = busSink(topics, (m) => out.push(m))
   const sim = new FleetSim(o.params, sink, o.actuator ?? DEFAULT_ACTUATOR_PARAMS)
+  sim.countFromMs = o.params.startMs + warmupOf(o)
   const scorer = createScorer({
     bus,
     model,
@@ -256,6 +273,7 @@ async function runScored(
 export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
   const t0 = Date.now()
   const bare = new FleetSim(o.params, { sample() {} }, o.actuator ?? DEFAULT_ACTUATOR_PARAMS)
+  bare.countFromMs = o.params.startMs + warmupOf(o)
   bare.runToEnd()
   const baseOutcome = computeOutcome(bare)
   const withoutScorer: PolicyRun = {
@@ -275,7 +293,8 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestResult> {
     withScorer,
     withoutScorer,
     naive,
-    hostHoursPerSecond: withScorer.outcome.span.hostHours / withScorer.seconds,
+    hostHoursPerSecond: (o.params.hosts * o.params.durationMs) / 3_600_000 / withScorer.seconds,
+    warmupMs: warmupOf(o),
   }
 }
 
@@ -290,7 +309,7 @@ export function formatBacktest(r: BacktestResult): string {
   })
   const st = r.withScorer.scorer
   return [
-    `preempt backtest — ${r.withScorer.outcome.span.hosts} hosts, ${(r.withScorer.outcome.span.hostHours / r.withScorer.outcome.span.hosts / 24).toFixed(1)} days, ${r.hostHoursPerSecond.toFixed(0)} simulated host-hours/s`,
+    `preempt backtest — ${r.withScorer.outcome.span.hosts} hosts, ${(r.withScorer.outcome.span.hostHours / r.withScorer.outcome.span.hosts / 24).toFixed(1)} days counted after a warm-up of ${formatDuration(r.warmupMs)}, ${r.hostHoursPerSecond.toFixed(0)} simulated host-hours/s`,
     ...rows,
     st
       ? `  scorer: ${st.stats.records} samples, commands ${JSON.stringify(st.stats.commands)}, blocked ${JSON.stringify(st.policy.blocked)}, storms ${st.policy.storms}, escalations ${st.policy.escalated}, expired ${st.policy.expired}`

@@ -276,7 +276,7 @@ export function pageRule(
       : (a.medianLeadTime ?? 0) !== (b.medianLeadTime ?? 0)
         ? (a.medianLeadTime ?? 0) > (b.medianLeadTime ?? 0)
         : a.consecutive < b.consecutive
-  return chooseRule(rows, failures, o, (c) => c.precision >= o.target, better)
+  return chooseRules(rows, failures, o, (c) => c.precision >= o.target, better)[0]
 }
 
 /**
@@ -302,34 +302,52 @@ export function pageRuleByOutcome(
   failures: FailureTable,
   o: EventWindowOptions & { cost: CostModel; consecutive?: readonly number[] },
 ): ChosenRule | undefined {
-  const better = (a: ChosenRule, b: ChosenRule) =>
-    a.saving !== b.saving
-      ? a.saving > b.saving
-      : a.falseActions !== b.falseActions
-        ? a.falseActions < b.falseActions
-        : a.consecutive < b.consecutive
-  return chooseRule(rows, failures, o, (c) => c.saving > 0, better)
+  return chooseRules(rows, failures, o, (c) => c.saving > 0, betterSaving)[0]
 }
 
 /**
- * Every rule of thresholds (quantiles of the scores, finer near the top) × run lengths,
- * judged on these rows; of those `admit` keeps, the one `better` than all others.
+ * Candidates for a closed-loop choice: per run length the rule that saves most under the cost
+ * model on these rows, the `n` best of those (best first) — rules that differ in how long they
+ * wait, not neighbouring thresholds of one.
  */
-function chooseRule(
+export function pageRulesByOutcome(
+  rows: ScoredRow[],
+  failures: FailureTable,
+  o: EventWindowOptions & { cost: CostModel; consecutive?: readonly number[] },
+  n: number,
+): ChosenRule[] {
+  const perK = new Map<number, ChosenRule>()
+  for (const c of chooseRules(rows, failures, o, (c) => c.saving > 0, betterSaving))
+    if (!perK.has(c.consecutive)) perK.set(c.consecutive, c)
+  return [...perK.values()].slice(0, n)
+}
+
+const betterSaving = (a: ChosenRule, b: ChosenRule) =>
+  a.saving !== b.saving
+    ? a.saving > b.saving
+    : a.falseActions !== b.falseActions
+      ? a.falseActions < b.falseActions
+      : a.consecutive < b.consecutive
+
+/**
+ * Every rule of thresholds (quantiles of the scores, finer near the top) × run lengths,
+ * judged on these rows; those `admit` keeps, best first by `better`.
+ */
+function chooseRules(
   rows: ScoredRow[],
   failures: FailureTable,
   o: EventWindowOptions & { cost?: CostModel; consecutive?: readonly number[] },
   admit: (c: ChosenRule) => boolean,
   better: (a: ChosenRule, b: ChosenRule) => boolean,
-): ChosenRule | undefined {
-  if (!rows.length) return undefined
+): ChosenRule[] {
+  if (!rows.length) return []
   const { index, points } = eventIndexOf(rows, failures, o)
   const sorted = Float64Array.from(rows, (r) => r.score).sort()
   const candidates = new Set<number>()
   for (let q = 0; q < 120; q++)
     candidates.add(sorted[Math.floor(sorted.length * (1 - 0.5 ** (q / 8)))] ?? sorted.at(-1)!)
   const ks = runLengths(points, o.horizon, o.consecutive)
-  let best: ChosenRule | undefined
+  const kept: ChosenRule[] = []
   for (const k of ks)
     for (const threshold of [...candidates].sort((a, b) => a - b)) {
       const m = index.evaluateRule({ threshold, consecutive: k })
@@ -346,10 +364,9 @@ function chooseRule(
         falseActions: m.falseActions,
         saving: o.cost ? netSaving(m, o.cost) : 0,
       }
-      if (!admit(c)) continue
-      if (!best || better(c, best)) best = c
+      if (admit(c)) kept.push(c)
     }
-  return best
+  return kept.sort((a, b) => (better(a, b) ? -1 : better(b, a) ? 1 : 0))
 }
 
 export function evaluateScores(rows: ScoredRow[], failures: FailureTable, o: EvaluateOptions): EvaluationReport {

@@ -39,10 +39,16 @@ export interface ModelMetadataV1 {
     /**
      * The page rule the policy pages and acts by: `consecutive` vectors of a host in a row at or
      * above `threshold`, chosen on validation by what it causes (`outcome`: net saving under
-     * the cost model), by page precision (`precision`), or the vector threshold when
+     * the cost model), by page precision (`precision`), by the closed-loop backtest on a
+     * validation fleet (`backtest`, `preempt tune --by backtest`), or the vector threshold when
      * validation had no failure (`vector`). Absent in older models: `alert` × `alertConsecutive`.
      */
-    page?: { threshold: number; consecutive: number; chosenBy: 'outcome' | 'precision' | 'vector'; rule: string }
+    page?: {
+      threshold: number
+      consecutive: number
+      chosenBy: 'outcome' | 'precision' | 'backtest' | 'vector'
+      rule: string
+    }
     targetPrecision: number
     /** Threshold for actions (drain) from the cost model. */
     action: number

@@ -9,10 +9,21 @@ import type { CsvOptions } from '../data/csv.js'
 import { type SplitPlan, splitOf } from '../data/dataset.js'
 import type { FailureTable } from '../data/labels.js'
 import { PreemptError } from '../errors.js'
-import { type ChosenRule, type EventWindowOptions, pageRule, pageRuleByOutcome } from '../eval/evaluate.js'
+import { type BacktestSummary, runBacktest } from '../eval/backtest.js'
+import {
+  type ChosenRule,
+  type EventWindowOptions,
+  pageRule,
+  pageRuleByOutcome,
+  pageRulesByOutcome,
+} from '../eval/evaluate.js'
+import type { Logger } from '../log.js'
 import type { LoadedModel, ModelMetadataV1 } from '../model/artifact.js'
 import { describeRule } from '../policy/alert.js'
 import type { CostModel } from '../policy/cost.js'
+import type { PolicyOverrides } from '../policy/engine.js'
+import { SIM_METRICS, type SimParams } from '../sim/model.js'
+import { streamModelOf } from '../stream/model.js'
 import { type ScoredRow, scoreCsv } from './score-csv.js'
 
 export type TuneSplit = 'val' | 'test' | 'all'
@@ -51,6 +62,16 @@ export interface TuneResult {
 }
 
 export async function tunePageRule(loaded: LoadedModel, o: TuneOptions): Promise<TuneResult> {
+  const { rows, failures } = await scoredRows(loaded, o)
+  return {
+    chosen: choosePageRule(rows, o.failures, o.window, { pageBy: o.by, targetPrecision: o.target }, o.cost),
+    vectors: rows.length,
+    failures,
+  }
+}
+
+/** The tuning data scored as `score` would (only the asked split), and the failures it sees. */
+async function scoredRows(loaded: LoadedModel, o: TuneOptions): Promise<{ rows: ScoredRow[]; failures: number }> {
   let plan: SplitPlan | undefined
   if (o.split !== 'all') {
     plan = loaded.meta.training['split'] as SplitPlan | undefined
@@ -75,8 +96,101 @@ export async function tunePageRule(loaded: LoadedModel, o: TuneOptions): Promise
   )
   let failures = 0
   for (const list of o.failures.seenBy(rows, o.window.horizon).values()) failures += list.length
+  return { rows, failures }
+}
+
+export interface BacktestTuneOptions {
+  /** The validation fleet: a simulator seed neither trained on nor reported on. */
+  fleet: SimParams
+  /** Offline candidates to try in the loop (the best rule per run length, best first). */
+  candidates: number
+  policy?: PolicyOverrides | undefined
+  log: Logger
+  onProgress?: (candidate: number, of: number, fraction: number) => void
+}
+
+export interface BacktestCandidate {
+  /** How the offline side proposed it, and its figures on the tuning rows. */
+  proposedBy: 'outcome' | 'precision'
+  offline: ChosenRule
+  /** The closed loop on the validation fleet. */
+  loop: BacktestSummary
+  /** averted × (T_u − T_m) − unneeded actions × T_fp, in the cost model's unit. */
+  saving: number
+}
+
+export interface BacktestTuneResult {
+  chosen: { page: PageRule; candidate: BacktestCandidate } | undefined
+  candidates: BacktestCandidate[]
+  vectors: number
+  failures: number
+}
+
+/**
+ * The page rule chosen by what it causes: offline candidates (per run length, the rule that
+ * saves most on the tuning rows, and the page-precision rule) each run through the closed-loop
+ * backtest on a validation fleet; the one with the largest saving there — outages averted
+ * against unneeded actions, priced by the cost model — is kept.
+ */
+export async function tunePageRuleByBacktest(
+  loaded: LoadedModel,
+  o: TuneOptions,
+  bt: BacktestTuneOptions,
+): Promise<BacktestTuneResult> {
+  const m = loaded.meta
+  const foreign = m.featureSpec.metrics.filter((x) => !(SIM_METRICS as readonly string[]).includes(x))
+  if (m.timeUnit !== 'ms' || foreign.length)
+    throw new PreemptError(
+      'PREEMPT_ERR_CLI_USAGE',
+      `--by backtest runs the model in the simulator's fleet, and ${loaded.dir} was trained on other data (${m.timeUnit !== 'ms' ? `time unit ${m.timeUnit}` : `metrics ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ' …' : ''} are not the simulator's`}). Use --by outcome or --by precision.`,
+    )
+  const { rows, failures } = await scoredRows(loaded, o)
+  const proposals: { proposedBy: 'outcome' | 'precision'; rule: ChosenRule }[] = pageRulesByOutcome(
+    rows,
+    o.failures,
+    { ...o.window, cost: o.cost },
+    bt.candidates,
+  ).map((rule) => ({ proposedBy: 'outcome', rule }))
+  const strict = pageRule(rows, o.failures, { ...o.window, target: o.target })
+  if (
+    strict &&
+    !proposals.some((p) => p.rule.threshold === strict.threshold && p.rule.consecutive === strict.consecutive)
+  )
+    proposals.push({ proposedBy: 'precision', rule: strict })
+  const model = streamModelOf(loaded)
+  const gain = o.cost.unplanned - o.cost.planned
+  const candidates: BacktestCandidate[] = []
+  for (const [i, p] of proposals.entries()) {
+    const r = await runBacktest({
+      model: { ...model, rule: { threshold: p.rule.threshold, consecutive: p.rule.consecutive } },
+      params: bt.fleet,
+      policy: bt.policy,
+      naive: false,
+      log: bt.log,
+      onProgress: (_phase, f) => bt.onProgress?.(i, proposals.length, f),
+    })
+    const loop = r.withScorer.summary
+    candidates.push({
+      proposedBy: p.proposedBy,
+      offline: p.rule,
+      loop,
+      saving: loop.avertedPredictable * gain - loop.unneededActions * o.cost.falseAlarm,
+    })
+  }
+  // Ties: fewer unneeded actions, then the offline order.
+  const best = [...candidates].sort((a, b) => b.saving - a.saving || a.loop.unneededActions - b.loop.unneededActions)[0]
+  const days = bt.fleet.durationMs / 86_400_000
   return {
-    chosen: choosePageRule(rows, o.failures, o.window, { pageBy: o.by, targetPrecision: o.target }, o.cost),
+    chosen: best && {
+      candidate: best,
+      page: {
+        threshold: best.offline.threshold,
+        consecutive: best.offline.consecutive,
+        chosenBy: 'backtest',
+        rule: `${describeRule(best.offline)}: of ${candidates.length} rules proposed on the tuning rows, the one that saved most in the closed-loop backtest on a validation fleet (seed ${bt.fleet.seed}, ${bt.fleet.hosts} hosts × ${+days.toFixed(2)} d): ${best.loop.avertedPredictable} of ${best.loop.predictable} predictable failures averted (${pct1(best.loop.avertedShare ?? 0)}), ${best.loop.unneededActions} unneeded actions (${best.loop.unneededPerHostMonth.toFixed(3)} per host-month), net ${+best.saving.toPrecision(4)}`,
+      },
+    },
+    candidates,
     vectors: rows.length,
     failures,
   }
@@ -112,4 +226,23 @@ export function choosePageRule(
     },
     figures: r,
   }
+}
+
+/** The candidates' table: offline figures on the tuning rows beside the closed loop's. */
+export function formatBacktestCandidates(candidates: readonly BacktestCandidate[]): string {
+  const best = Math.max(...candidates.map((c) => c.saving))
+  return [
+    'rule                        proposed by  offline: recall / precision   loop: averted / unneeded (per host-month) / availability   net saving',
+    ...candidates.map((c) =>
+      [
+        `${c.saving === best ? '*' : ' '} ${describeRule(c.offline)}`.padEnd(28),
+        c.proposedBy.padEnd(12),
+        `${pct1(c.offline.recall)} / ${pct1(c.offline.precision)}`.padEnd(29),
+        `${c.loop.avertedPredictable}/${c.loop.predictable} (${pct1(c.loop.avertedShare ?? 0)}) / ${c.loop.unneededActions} (${c.loop.unneededPerHostMonth.toFixed(3)}) / ${(c.loop.availability * 100).toFixed(3)} %`.padEnd(
+          59,
+        ),
+        `${+c.saving.toPrecision(4)}`,
+      ].join(' '),
+    ),
+  ].join('\n')
 }

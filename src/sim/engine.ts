@@ -137,6 +137,12 @@ export class FleetSim {
   now: number
   duplicatesIgnored = 0
   plannedDowntimeMs = 0
+  /**
+   * Outcomes count from here (default the start): a backtest gives the scorer a warm-up to
+   * fill its windows, as a scorer in production has history. Planned downtime before it is
+   * not counted; `computeOutcome` skips failures and actions before it.
+   */
+  countFromMs: number
   private readonly rng: Rng
   private readonly values = new Float64Array(SIM_METRICS.length)
   private readonly pending: Pending[] = []
@@ -172,6 +178,7 @@ export class FleetSim {
     this.suddenShare = lerp(0.1, 0.35, d)
     this.now = params.startMs
     this.endMs = params.startMs + params.durationMs
+    this.countFromMs = params.startMs
     const r = this.rng
     const racksPerZone = Math.max(1, Math.ceil(params.hosts / ZONES.length / 16))
     const hotRacks = new Set<string>()
@@ -374,7 +381,7 @@ export class FleetSim {
           h.state = 'down'
           h.downPlanned = true
           h.downUntil = back
-          this.plannedDowntimeMs += Math.min(back, this.endMs) - Math.min(ack, this.endMs)
+          this.plannedDowntimeMs += this.counted(ack, back)
           // A restart clears software degradation (a leak) but not a hardware fault.
           const f = h.failure
           const cleared = f !== undefined && FailureModes[f.mode].software && f.predictable && f.onset <= ack
@@ -414,8 +421,13 @@ export class FleetSim {
     })
   }
 
+  /** The part of [from, to) within the counted span. */
+  private counted(from: number, to: number): number {
+    return Math.max(0, Math.min(to, this.endMs) - Math.max(from, this.countFromMs))
+  }
+
   private undrain(h: SimHost, ts: number): void {
-    this.plannedDowntimeMs += Math.min(ts, this.endMs) - Math.min(h.drainedAt, this.endMs)
+    this.plannedDowntimeMs += this.counted(h.drainedAt, ts)
     h.drained = false
   }
 
@@ -523,7 +535,7 @@ export class FleetSim {
     const recoveredTs = f.ts + downMs
     if (averted) {
       this.undrain(h, f.ts)
-      this.plannedDowntimeMs += Math.min(recoveredTs, this.endMs) - Math.min(f.ts, this.endMs)
+      this.plannedDowntimeMs += this.counted(f.ts, recoveredTs)
     }
     const rec: FailureRecord = {
       ...f,

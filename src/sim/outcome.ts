@@ -71,14 +71,19 @@ export function isNecessary(a: ActionRecord, failures: FailureRecord[], windowMs
   )
 }
 
-/** The outcome over [start, untilMs) (default: the whole run; less for a run stopped early). */
+/**
+ * The outcome over [countFrom, untilMs): countFrom is the sim's `countFromMs` (the start, or
+ * after a backtest's warm-up); untilMs by default the end (less for a run stopped early).
+ */
 export function computeOutcome(sim: FleetSim, untilMs: number = sim.endMs): OutcomeReport {
   const { params } = sim
+  const fromMs = sim.countFromMs ?? params.startMs
   const endMs = Math.min(untilMs, sim.endMs)
-  const hostMs = params.hosts * (endMs - params.startMs)
+  const hostMs = params.hosts * (endMs - fromMs)
+  const counted = (ts: number) => ts >= fromMs && ts < endMs
   // A failure a restart cleared counts where it was due: predictable, averted, no outage.
   const cleared = sim.cleared ?? []
-  const failures = [...sim.failures, ...cleared].filter((f) => f.ts < endMs).sort((a, b) => a.ts - b.ts)
+  const failures = [...sim.failures, ...cleared].filter((f) => counted(f.ts)).sort((a, b) => a.ts - b.ts)
   const byMode: OutcomeReport['failures']['byMode'] = {}
   for (const f of failures) {
     const e = byMode[f.mode] ?? { total: 0, predictable: 0, averted: 0 }
@@ -87,10 +92,11 @@ export function computeOutcome(sim: FleetSim, untilMs: number = sim.endMs): Outc
     if (f.predictable) e.predictable++
     if (f.averted) e.averted++
   }
-  const real = sim.actions.filter((a) => !a.dryRun)
+  const actions = sim.actions.filter((a) => a.receivedTs >= fromMs)
+  const real = actions.filter((a) => !a.dryRun)
   const byAction: Record<string, number> = {}
   const byStatus: Record<string, number> = {}
-  for (const a of sim.actions) {
+  for (const a of actions) {
     byAction[a.action] = (byAction[a.action] ?? 0) + 1
     byStatus[a.status] = (byStatus[a.status] ?? 0) + 1
   }
@@ -121,7 +127,7 @@ export function computeOutcome(sim: FleetSim, untilMs: number = sim.endMs): Outc
   }))
   const heal = incidents.map((i) => i.selfHealingMs)
   return {
-    span: { startMs: params.startMs, endMs, hosts: params.hosts, hostHours: hostMs / 3_600_000 },
+    span: { startMs: fromMs, endMs, hosts: params.hosts, hostHours: hostMs / 3_600_000 },
     failures: {
       total: failures.length,
       predictable: failures.filter((f) => f.predictable).length,
@@ -131,12 +137,12 @@ export function computeOutcome(sim: FleetSim, untilMs: number = sim.endMs): Outc
       byMode,
     },
     actions: {
-      total: sim.actions.length,
+      total: actions.length,
       byAction,
       byStatus,
       necessary,
       unnecessary: effective.length - necessary,
-      dryRun: sim.actions.length - real.length,
+      dryRun: actions.length - real.length,
       duplicatesIgnored: sim.duplicatesIgnored,
     },
     outagesAverted: failures.length - outages.length,

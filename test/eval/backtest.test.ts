@@ -41,6 +41,12 @@ describe('closed-loop backtest', () => {
     expect(w.outcome.availability).toBeGreaterThan(none.outcome.availability)
     expect(r.naive).toBeDefined()
     expect(r.hostHoursPerSecond).toBeGreaterThan(0)
+    // Outcomes count after the warm-up (the model's longest window), in both runs alike.
+    const model = simRuleModel()
+    expect(r.warmupMs).toBe(Math.max(...model.spec.windows))
+    expect(w.outcome.span.startMs).toBe(params.startMs + r.warmupMs)
+    expect(none.outcome.span.startMs).toBe(params.startMs + r.warmupMs)
+    expect(w.outcome.incidents.every((i) => i.ts >= params.startMs + r.warmupMs)).toBe(true)
     // Every predictable failure not averted is accounted for, with a cause.
     expect(w.missed).toHaveLength(w.summary.predictable - w.summary.avertedPredictable)
     for (const m of w.missed!)

@@ -10,7 +10,7 @@ import { initBackend, tf } from '../../src/model/backend.js'
 import { Scorer } from '../../src/model/scorer.js'
 import { type ScoredRow, scoreCsv } from '../../src/pipelines/score-csv.js'
 import { type TrainOutcome, trainFromCsv } from '../../src/pipelines/train.js'
-import { tunePageRule } from '../../src/pipelines/tune.js'
+import { tunePageRule, tunePageRuleByBacktest } from '../../src/pipelines/tune.js'
 import { costModelOf } from '../../src/policy/cost.js'
 import { runSimulationToCsv, simulatedCsv } from '../../src/sim/csv.js'
 import { DEFAULT_SIM_PARAMS } from '../../src/sim/model.js'
@@ -164,6 +164,66 @@ describe('train → save → load → score', () => {
       ).chosen?.figures.recall ?? 0
     expect(await at(1)).toBeLessThanOrEqual(await at(0.9))
   })
+
+  it('tune --by backtest: offline candidates run in the closed loop on a validation fleet, the best saving kept', async () => {
+    const loaded = await loadModel(modelDir)
+    const failures = await loadFailuresCsv(join(fleet, 'failures.csv'), {
+      timeCol: 'timestamp',
+      entityCol: 'host',
+      timeUnit: 'ms',
+    })
+    const cost = costModelOf(trained.meta.thresholds.costModel)
+    const tuning = {
+      csv: fleetCsv,
+      failures,
+      window: { horizon: HOUR, lead: 120_000, dayLength: 86_400_000 },
+      by: 'outcome' as const,
+      target: 0.9,
+      cost,
+      split: 'all' as const,
+    }
+    const fleetParams = {
+      ...DEFAULT_SIM_PARAMS,
+      hosts: 16,
+      durationMs: 12 * HOUR,
+      intervalMs: 60_000,
+      mtbfMs: 8 * HOUR,
+      seed: 21,
+    }
+    const log = createLogger({ level: 'silent' })
+    const res = await tunePageRuleByBacktest(loaded, tuning, { fleet: fleetParams, candidates: 2, log })
+    const offline = await tunePageRule(loaded, tuning)
+    // The first candidate is the offline choice; at most one per run length (+ the precision rule).
+    expect(res.candidates.length).toBeGreaterThan(0)
+    expect(res.candidates[0]!.offline.threshold).toBe(offline.chosen!.page.threshold)
+    expect(res.candidates[0]!.offline.consecutive).toBe(offline.chosen!.page.consecutive)
+    const ofOutcome = res.candidates.filter((c) => c.proposedBy === 'outcome')
+    expect(ofOutcome.length).toBeLessThanOrEqual(2)
+    expect(new Set(ofOutcome.map((c) => c.offline.consecutive)).size).toBe(ofOutcome.length)
+    for (const c of res.candidates) {
+      expect(c.loop.predictable).toBeGreaterThan(0)
+      expect(c.saving).toBe(
+        c.loop.avertedPredictable * (cost.unplanned - cost.planned) - c.loop.unneededActions * cost.falseAlarm,
+      )
+    }
+    const best = Math.max(...res.candidates.map((c) => c.saving))
+    expect(res.chosen!.candidate.saving).toBe(best)
+    expect(res.chosen!.page).toMatchObject({
+      chosenBy: 'backtest',
+      threshold: res.chosen!.candidate.offline.threshold,
+      consecutive: res.chosen!.candidate.offline.consecutive,
+    })
+    expect(res.chosen!.page.rule).toMatch(/closed-loop backtest on a validation fleet \(seed 21, 16 hosts × 0.5 d\)/)
+    // A model of other data cannot be judged in the simulator's fleet.
+    await expect(
+      tunePageRuleByBacktest({ ...loaded, meta: { ...loaded.meta, timeUnit: 'step' } }, tuning, {
+        fleet: fleetParams,
+        candidates: 2,
+        log,
+      }),
+    ).rejects.toThrow(/--by backtest runs the model in the simulator's fleet/)
+    loaded.model.dispose()
+  }, 120_000)
 
   it('keeps the alert column (one vector, by validation F1) apart from the page rule', () => {
     const th = trained.meta.thresholds

@@ -122,6 +122,22 @@ describe('outcome arithmetic', () => {
     expect(late.actions).toMatchObject({ necessary: 1, unnecessary: 0 })
   })
 
+  it('counts from countFromMs (a backtest warm-up): earlier failures and actions are not in the outcome', () => {
+    const sim = run(
+      [failure({ ts: START + HOUR }), failure({ host: 'h2', ts: START + 5 * HOUR })],
+      [
+        { id: 'a', host: 'h1', action: 'drain', receivedTs: START + 30 * MIN, dryRun: false, status: 'succeeded' },
+        { id: 'b', host: 'h2', action: 'drain', receivedTs: START + 3 * HOUR, dryRun: false, status: 'succeeded' },
+      ],
+    )
+    ;(sim as { countFromMs: number }).countFromMs = START + 2 * HOUR
+    const o = computeOutcome(sim)
+    expect(o.span).toMatchObject({ startMs: START + 2 * HOUR, hostHours: 16 })
+    expect(o.failures.total).toBe(1)
+    expect(o.incidents.map((i) => i.host)).toEqual(['h2'])
+    expect(o.actions).toMatchObject({ total: 1, necessary: 1, unnecessary: 0 })
+  })
+
   it('no outage: availability 1, MTBF infinite (null), and actions judged necessary by what followed', () => {
     const actions: ActionRecord[] = [
       { id: 'a', host: 'h1', action: 'drain', receivedTs: START + 30 * MIN, dryRun: false, status: 'succeeded' },
