@@ -90,8 +90,8 @@ const arg = process.argv[2]
 if (arg) {
   main(JSON.parse(arg) as LoadArgs).then(
     (r) => {
-      process.stdout.write(`${JSON.stringify(r)}\n`)
-      process.exit(0)
+      // Exit once the line is out: a pipe write is asynchronous, and exit() would cut it.
+      process.stdout.write(`${JSON.stringify(r)}\n`, () => process.exit(0))
     },
     (err: unknown) => {
       process.stderr.write(`latency-load: ${(err as Error).stack ?? err}\n`)

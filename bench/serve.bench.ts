@@ -60,7 +60,11 @@ function runLoad(a: LoadArgs): Promise<LoadResult> {
       { maxBuffer: 256 * 2 ** 20, timeout: (a.warmup + a.seconds + a.drain + 60) * 1000 },
       (err, stdout, stderr) => {
         if (err) return fail(new Error(`latency load generator failed: ${stderr || err.message}`))
-        done(JSON.parse(stdout.trim().split('\n').pop()!) as LoadResult)
+        try {
+          done(JSON.parse(stdout.trim().split('\n').pop()!) as LoadResult)
+        } catch (e) {
+          fail(new Error(`latency load generator: unreadable result (${(e as Error).message}); stderr: ${stderr}`))
+        }
       },
     )
   })
