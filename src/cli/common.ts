@@ -82,6 +82,7 @@ export interface PolicyFlags {
   maxConcurrentPct?: number
   cooldown?: number
   actWithin?: number | null
+  ladderAfter?: number | null
 }
 
 export function addPolicyFlags(cmd: Command): Command {
@@ -112,6 +113,11 @@ export function addPolicyFlags(cmd: Command): Command {
       "policy: with a model that estimates time to failure, act only when the failure is expected within this long (the action's duration plus a margin); off: never hold (default: the model's horizon)",
       (v: string) => (v === 'off' ? null : parse.duration('--act-within')(v)),
     )
+    .option(
+      '--ladder-after <dur>',
+      'policy: this long after a restart, a host still at k scores in a row is drained (past the cooldown); off: wait out recovery (default off)',
+      (v: string) => (v === 'off' ? null : parse.duration('--ladder-after')(v)),
+    )
 }
 
 /** The configuration's policy with the flags over it. */
@@ -127,5 +133,6 @@ export function policyOf(config: Readonly<Config>, f: PolicyFlags): PolicyOverri
   if (f.maxConcurrentPct !== undefined) policy.guards!.maxConcurrentFraction = f.maxConcurrentPct / 100
   if (f.cooldown !== undefined) policy.guards!.cooldownMs = f.cooldown
   if (f.actWithin !== undefined) policy.actWithinMs = f.actWithin
+  if (f.ladderAfter !== undefined) policy.ladderAfterMs = f.ladderAfter
   return policy
 }

@@ -84,6 +84,14 @@ export interface PolicyOptions {
   /** Time in `recovering` or `escalated` before a host may be healthy again, ms. Default 2 h. */
   recoveryMs: number
   /**
+   * The ladder's next step: this long after a restart succeeded, a host still at k scores in a
+   * row ≥ hi (counted from then) is drained — the restart did not clear it (a hardware fault
+   * whose top features looked like software). Past the per-host cooldown (the same episode,
+   * one step further); every other guard applies. null: a restarted host waits out
+   * `recoveryMs`. Default null.
+   */
+  ladderAfterMs: number | null
+  /**
    * With a time-to-failure estimate: act only when the failure, if it comes, is due (the
    * observation's `ttf`) within this long — the action's own duration plus a margin — not merely "someday"; an estimate
    * past it holds the action (guard `not_yet`) until a later score brings it closer. null: the
@@ -130,6 +138,7 @@ export function defaultPolicyOptions(
     softwareMetrics: DEFAULT_SOFTWARE_METRICS,
     commandTtlMs: 600_000,
     recoveryMs: 2 * 3_600_000,
+    ladderAfterMs: null,
     actWithinMs: null,
     dryRun: false,
     killSwitch: false,
@@ -461,6 +470,19 @@ export class PolicyEngine {
         break
       case 'recovering':
       case 'escalated':
+        if (
+          s.state === 'recovering' &&
+          this.opts.ladderAfterMs !== null &&
+          s.command?.action === 'restart' &&
+          s.command.status === 'succeeded'
+        ) {
+          // Scores in a row count from the settle time on: before it the windows still hold the fault's past.
+          if (o.ts - s.since < this.opts.ladderAfterMs) s.run = 0
+          else if (s.run >= consecutive) {
+            commands.push(...this.tryAct(s, o, 'drain'))
+            break
+          }
+        }
         // Under the kill switch a cordoned host stays so (no command at all) until it is off.
         if (o.ts - s.since >= this.opts.recoveryMs && o.score < lo && !(kill && s.cordoned)) {
           if (s.cordoned) {
@@ -504,6 +526,7 @@ export class PolicyEngine {
     s: HostPolicy,
     now: number,
     ttf?: number | null,
+    pastCooldown = false,
   ): { guard: GuardName; detail: string } | undefined {
     const g = this.opts.guards
     if (this.opts.killSwitch) return { guard: 'kill_switch', detail: 'kill switch is on' }
@@ -518,7 +541,7 @@ export class PolicyEngine {
     if (this.stormSince === null && this.hot.size >= this.stormTrigger()) this.stormSince = now
     if (this.stormSince !== null)
       return { guard: 'storm', detail: `storm since ${new Date(this.stormSince).toISOString()}` }
-    if (now < s.cooldownUntil)
+    if (now < s.cooldownUntil && !pastCooldown)
       return { guard: 'cooldown', detail: `host cooling down until ${new Date(s.cooldownUntil).toISOString()}` }
     const maxAbs = this.capacity('maxConcurrent')
     if (this.busy.size >= maxAbs)
@@ -544,12 +567,13 @@ export class PolicyEngine {
     return undefined
   }
 
-  private tryAct(s: HostPolicy, o: Observation): HealingCommand[] {
+  /** An action on a host at k in a row; `ladder`: the step after a restart that did not help (past the cooldown). */
+  private tryAct(s: HostPolicy, o: Observation, ladder?: 'drain'): HealingCommand[] {
     const now = o.ts
     s.actions = s.actions.filter((t) => t > now - DAY)
     if (s.actions.length >= this.opts.guards.maxActionsPerHostPerDay) return this.escalate(s, now, o.score, o)
-    const action = this.chooseAction(o.top)
-    const blocked = this.blockingGuard(s, now, o.ttf)
+    const action = ladder ?? this.chooseAction(o.top)
+    const blocked = this.blockingGuard(s, now, o.ttf, ladder !== undefined)
     if (blocked) {
       this.counters.blocked[blocked.guard] = (this.counters.blocked[blocked.guard] ?? 0) + 1
       if (s.blockedBy !== blocked.guard)
@@ -580,7 +604,9 @@ export class PolicyEngine {
       action,
       outcome: 'issued',
       guard: null,
-      detail: `${s.run} scores in a row ≥ ${this.opts.thresholdHigh}`,
+      detail: ladder
+        ? `${s.run} scores in a row ≥ ${this.opts.thresholdHigh} ${Math.round(this.opts.ladderAfterMs! / 60_000)} min after a restart: the restart did not clear it`
+        : `${s.run} scores in a row ≥ ${this.opts.thresholdHigh}`,
       commandId: cmd.id,
     })
     return [cmd]

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { HealingCommand } from '../../src/contracts/index.js'
-import { defaultPolicyOptions, PolicyEngine, type PolicyOverrides } from '../../src/policy/engine.js'
+import { DEFAULT_GUARDS, defaultPolicyOptions, PolicyEngine, type PolicyOverrides } from '../../src/policy/engine.js'
 
 const MIN = 60_000
 const T0 = Date.UTC(2026, 10, 1)
@@ -51,6 +51,34 @@ describe('policy: state machine', () => {
     const e = engine({ consecutive: 1, guards: { maxConcurrentFraction: 1 } })
     expect(e.observe({ host: 'a', ts: T0, score: 0.9, labels: {}, top: sw }).commands[0]!.action).toBe('restart')
     expect(e.observe({ host: 'b', ts: T0, score: 0.9, labels: {}, top: hw }).commands[0]!.action).toBe('drain')
+  })
+
+  it('ladder: a host still at k in a row ladderAfterMs after a restart is drained, past the cooldown', () => {
+    const run = (ladderAfterMs: number | null) => {
+      const e = engine({ consecutive: 3, ladderAfterMs })
+      const out: HealingCommand[] = []
+      const obs = (ts: number, score: number) =>
+        out.push(...e.observe({ host: 'h', ts, score, labels: {}, top: sw }).commands)
+      for (let i = 0; i < 3; i++) obs(T0 + i * MIN, 0.9)
+      const restart = out[0]!
+      expect(restart.action).toBe('restart')
+      e.onStatus({ commandId: restart.id, host: 'h', status: 'succeeded', ts: T0 + 5 * MIN })
+      // Still hot every minute for the next 35 minutes (cooldown is 1 h from the restart).
+      for (let m = 6; m <= 40; m++) obs(T0 + m * MIN, 0.9)
+      return { e, out }
+    }
+    const on = run(30 * MIN)
+    // Not before 30 min after the restart succeeded (T0 + 35 min) plus k in a row counted from there.
+    expect(on.out.map((c) => [c.action, (c.issuedAt - T0) / MIN])).toEqual([
+      ['restart', 2],
+      ['drain', 37],
+    ])
+    expect(on.e.state('h')!.state).toBe('acting')
+    expect(on.e.decisions.at(-1)!.detail).toMatch(/after a restart: the restart did not clear it/)
+    // Off: the restarted host waits out recovery.
+    const off = run(null)
+    expect(off.out.map((c) => c.action)).toEqual(['restart'])
+    expect(off.e.state('h')!.state).toBe('recovering')
   })
 
   it('gives the same command ids for the same stream (replay) and new ones per episode', () => {
@@ -271,5 +299,60 @@ describe('policy: guards', () => {
     expect(actionsSeen).toBeGreaterThan(200)
     for (const g of ['storm', 'cooldown', 'concurrency', 'zone', 'rack', 'rate'])
       expect(blockedBy[g] ?? 0, `${g} in ${JSON.stringify(blockedBy)}`).toBeGreaterThan(0)
+  })
+
+  it('property: with the ladder on, every guard but the cooldown holds, and only a drain after a restart passes it', () => {
+    const guards = { ...DEFAULT_GUARDS, maxConcurrent: 2, maxPerZone: 2, maxPerRack: 1, cooldownMs: 60 * MIN }
+    const event = fc.record({
+      host: fc.integer({ min: 0, max: 5 }),
+      dt: fc.integer({ min: 0, max: 3 * MIN }),
+      score: fc.oneof(
+        { weight: 1, arbitrary: fc.double({ min: 0, max: 0.6, noNaN: true }) },
+        { weight: 3, arbitrary: fc.double({ min: 0.8, max: 1, noNaN: true }) },
+      ),
+      status: fc.constantFrom('none', 'none', 'succeeded', 'succeeded', 'failed'),
+      soft: fc.constantFrom(true, true, false),
+    })
+    let steps = 0
+    fc.assert(
+      fc.property(fc.array(event, { minLength: 50, maxLength: 300 }), (events) => {
+        const e = engine({ consecutive: 2, guards, ladderAfterMs: 10 * MIN })
+        let ts = T0
+        const last = new Map<string, { action: string; at: number; id: string }>()
+        const statusOf = new Map<string, string>()
+        for (const ev of events) {
+          ts += ev.dt
+          const host = `h${ev.host}`
+          const out = [
+            ...e.observe({ host, ts, score: ev.score, labels: labels(ev.host), top: ev.soft ? sw : hw }).commands,
+            ...e.tick(ts),
+          ]
+          const cur = e.state(host)!
+          if (ev.status !== 'none' && cur.command)
+            out.push(...e.onStatus({ commandId: cur.command.id, host, status: ev.status, ts }))
+          const now = e.state(host)!.command
+          if (now) statusOf.set(now.id, now.status)
+          for (const c of out) {
+            if (c.action !== 'drain' && c.action !== 'restart') continue
+            const prev = last.get(c.host)
+            if (prev && c.issuedAt - prev.at < guards.cooldownMs) {
+              // Only the ladder passes the cooldown: a drain, after a restart that succeeded.
+              expect([c.action, prev.action, statusOf.get(prev.id)]).toEqual(['drain', 'restart', 'succeeded'])
+              steps++
+            }
+            last.set(c.host, { action: c.action, at: c.issuedAt, id: c.id })
+          }
+          const acting = [...e.states()].filter(
+            (s) => s.state === 'acting' || (s.state === 'recovering' && s.command?.action === 'drain'),
+          )
+          expect(acting.length).toBeLessThanOrEqual(guards.maxConcurrent)
+          for (let r = 0; r < 7; r++)
+            expect(acting.filter((s) => s.rack === `r${r}`).length).toBeLessThanOrEqual(guards.maxPerRack)
+        }
+        return true
+      }),
+      { numRuns: 200, endOnFailure: true, seed: 20261130 },
+    )
+    expect(steps).toBeGreaterThan(0)
   })
 })
