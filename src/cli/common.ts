@@ -115,7 +115,7 @@ export function addPolicyFlags(cmd: Command): Command {
     )
     .option(
       '--ladder-after <dur>',
-      'policy: this long after a restart, a host still at k scores in a row is drained (past the cooldown); off: wait out recovery (default off)',
+      'policy: this long after a restart, a host still at k scores in a row is drained (past the cooldown); off: wait out recovery (default 30m)',
       (v: string) => (v === 'off' ? null : parse.duration('--ladder-after')(v)),
     )
 }

@@ -64,7 +64,7 @@ export const ConfigSchema = Type.Object(
         commandTtlMs: Type.Integer({ minimum: 1000 }),
         /** Time in recovering/escalated before healthy again, ms. Default 7200000. */
         recoveryMs: Type.Integer({ minimum: 0 }),
-        /** This long after a restart, a host still at k in a row is drained, ms (null: never). Default null. */
+        /** This long after a restart, a host still at k in a row is drained, ms (null: never). Default 1800000. */
         ladderAfterMs: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
         /** Metrics whose precursors restart clears (others drain). */
         softwareMetrics: Type.Array(Type.String({ minLength: 1 })),

@@ -33,6 +33,8 @@ const fleet = join(dir, 'fleet')
 const modelDir = join(dir, 'model')
 let trained: TrainOutcome
 const fleetCsv: CsvOptions = simulatedCsv(fleet)
+const fleetFailures = () =>
+  loadFailuresCsv(join(fleet, 'failures.csv'), { timeCol: 'timestamp', entityCol: 'host', timeUnit: 'ms' })
 
 beforeAll(async () => {
   await initBackend()
@@ -124,11 +126,7 @@ describe('train → save → load → score', () => {
 
   it("tune on the model's own validation split chooses the page rule training chose", async () => {
     const loaded = await loadModel(modelDir)
-    const failures = await loadFailuresCsv(join(fleet, 'failures.csv'), {
-      timeCol: 'timestamp',
-      entityCol: 'host',
-      timeUnit: 'ms',
-    })
+    const failures = await fleetFailures()
     const window = { horizon: HOUR, lead: 120_000, dayLength: 86_400_000 }
     const cost = costModelOf(trained.meta.thresholds.costModel)
     const res = await tunePageRule(loaded, {
@@ -167,11 +165,7 @@ describe('train → save → load → score', () => {
 
   it('tune --by backtest: offline candidates run in the closed loop on a validation fleet, the best saving kept', async () => {
     const loaded = await loadModel(modelDir)
-    const failures = await loadFailuresCsv(join(fleet, 'failures.csv'), {
-      timeCol: 'timestamp',
-      entityCol: 'host',
-      timeUnit: 'ms',
-    })
+    const failures = await fleetFailures()
     const cost = costModelOf(trained.meta.thresholds.costModel)
     const tuning = {
       csv: fleetCsv,
