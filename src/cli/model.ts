@@ -28,6 +28,7 @@ import {
 } from '../pipelines/train.js'
 import {
   formatBacktestCandidates,
+  type PageRule,
   splitShare,
   type TuneOptions,
   type TuneSplit,
@@ -604,6 +605,10 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
           onProgress: (n) => say('score', `${n} rows`),
         }
         const before = describeRule(pageRuleOf(meta.thresholds))
+        const on = (vectors: number, failures: number) =>
+          `${csv.files.map((x) => basename(x)).join(', ')} (${f.split === 'all' ? 'all rows' : `the ${f.split} split`}, ${vectors} vectors, ${failures} failures)`
+        let page: PageRule | undefined
+        let none: string
         if (f.by === 'backtest') {
           await initBackend()
           let lastSaid = 0
@@ -619,42 +624,30 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
               }
             },
           })
-          process.stdout.write(`${formatBacktestCandidates(res.candidates)}\n`)
-          if (!res.chosen) {
-            process.stdout.write(
-              `no rule saves anything under the cost model on ${res.vectors} vectors (${res.failures} failures); the model keeps ${before}\n`,
-            )
-            process.exitCode = 1
-            return
+          process.stdout.write(`${formatBacktestCandidates(res)}\n`)
+          page = res.chosen?.page
+          if (page) page.rule = `${page.rule}; proposed on ${on(res.vectors, res.failures)}`
+          none = `no rule saves anything under the cost model on ${res.vectors} vectors (${res.failures} failures)`
+        } else {
+          const res = await tunePageRule(loaded, tuning)
+          if (f.progress && process.stderr.isTTY) process.stderr.write('\n')
+          page = res.chosen?.page
+          if (page) {
+            const lead = res.chosen!.figures.medianLeadTime
+            const leadText =
+              lead === null ? '–' : csv.timeUnit === 'step' ? `${lead} steps` : `${(lead / 60_000).toFixed(1)} min`
+            page.rule = `${page.rule}; tuned on ${on(res.vectors, res.failures)}, median lead ${leadText}`
           }
-          const page = res.chosen.page
-          page.rule = `${page.rule}; proposed on ${csv.files.map((x) => basename(x)).join(', ')} (${f.split === 'all' ? 'all rows' : `the ${f.split} split`}, ${res.vectors} vectors, ${res.failures} failures)`
-          process.stdout.write(`page rule: ${before} → ${page.rule}\n`)
-          if (f.dryRun) return
-          meta.thresholds.page = page
-          await saveMetadata(f.model, meta)
-          process.stdout.write(`updated ${join(f.model, 'preempt.json')}\n`)
-          return
-        }
-        const res = await tunePageRule(loaded, tuning)
-        if (f.progress && process.stderr.isTTY) process.stderr.write('\n')
-        if (!res.chosen) {
-          process.stdout.write(
+          none =
             f.by === 'precision'
-              ? `no rule reaches page precision ${target} on ${res.vectors} vectors (${res.failures} failures); the model keeps ${before}\n`
-              : `no rule saves anything under the cost model on ${res.vectors} vectors (${res.failures} failures); the model keeps ${before}\n`,
-          )
+              ? `no rule reaches page precision ${target} on ${res.vectors} vectors (${res.failures} failures)`
+              : `no rule saves anything under the cost model on ${res.vectors} vectors (${res.failures} failures)`
+        }
+        if (!page) {
+          process.stdout.write(`${none}; the model keeps ${before}\n`)
           process.exitCode = 1
           return
         }
-        const { page, figures: r } = res.chosen
-        const lead =
-          r.medianLeadTime === null
-            ? '–'
-            : csv.timeUnit === 'step'
-              ? `${r.medianLeadTime} steps`
-              : `${(r.medianLeadTime / 60_000).toFixed(1)} min`
-        page.rule = `${page.rule}; tuned on ${csv.files.map((x) => basename(x)).join(', ')} (${f.split === 'all' ? 'all rows' : `the ${f.split} split`}, ${res.vectors} vectors, ${res.failures} failures), median lead ${lead}`
         process.stdout.write(`page rule: ${before} → ${page.rule}\n`)
         if (f.dryRun) return
         meta.thresholds.page = page

@@ -228,14 +228,13 @@ export function choosePageRule(
   }
 }
 
-/** The candidates' table: offline figures on the tuning rows beside the closed loop's. */
-export function formatBacktestCandidates(candidates: readonly BacktestCandidate[]): string {
-  const best = Math.max(...candidates.map((c) => c.saving))
+/** The candidates' table: offline figures on the tuning rows beside the closed loop's; * marks the one kept. */
+export function formatBacktestCandidates({ candidates, chosen }: BacktestTuneResult): string {
   return [
     'rule                        proposed by  offline: recall / precision   loop: averted / unneeded (per host-month) / availability   net saving',
     ...candidates.map((c) =>
       [
-        `${c.saving === best ? '*' : ' '} ${describeRule(c.offline)}`.padEnd(28),
+        `${c === chosen?.candidate ? '*' : ' '} ${describeRule(c.offline)}`.padEnd(28),
         c.proposedBy.padEnd(12),
         `${pct1(c.offline.recall)} / ${pct1(c.offline.precision)}`.padEnd(29),
         `${c.loop.avertedPredictable}/${c.loop.predictable} (${pct1(c.loop.avertedShare ?? 0)}) / ${c.loop.unneededActions} (${c.loop.unneededPerHostMonth.toFixed(3)}) / ${(c.loop.availability * 100).toFixed(3)} %`.padEnd(

@@ -77,12 +77,12 @@ export function isNecessary(a: ActionRecord, failures: FailureRecord[], windowMs
  */
 export function computeOutcome(sim: FleetSim, untilMs: number = sim.endMs): OutcomeReport {
   const { params } = sim
-  const fromMs = sim.countFromMs ?? params.startMs
+  const fromMs = sim.countFromMs
   const endMs = Math.min(untilMs, sim.endMs)
   const hostMs = params.hosts * (endMs - fromMs)
   const counted = (ts: number) => ts >= fromMs && ts < endMs
   // A failure a restart cleared counts where it was due: predictable, averted, no outage.
-  const cleared = sim.cleared ?? []
+  const cleared = sim.cleared
   const failures = [...sim.failures, ...cleared].filter((f) => counted(f.ts)).sort((a, b) => a.ts - b.ts)
   const byMode: OutcomeReport['failures']['byMode'] = {}
   for (const f of failures) {

@@ -70,6 +70,7 @@ describe('why a predictable failure was not averted', () => {
     ({ id: `${host}-${action}`, host, action, receivedTs: START + h * HOUR, dryRun: false, status }) as ActionRecord
   const sim = {
     endMs: START + 10 * HOUR,
+    countFromMs: START,
     failures: [
       failure('quiet', 'memory_leak'),
       failure('blocked', 'fan_failure'),

@@ -40,6 +40,7 @@ function run(
     actuator: DEFAULT_ACTUATOR_PARAMS,
     failures,
     cleared,
+    countFromMs: START,
     actions,
     plannedDowntimeMs,
     duplicatesIgnored: 0,
