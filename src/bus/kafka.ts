@@ -157,6 +157,8 @@ class KafkaTransactionalProducer implements TransactionalProducer {
 
 class KafkaConsumer implements Consumer {
   private assigned: TopicPartition[] = []
+  /** Partitions the handler seeked in the batch in hand (their batch is not resolved). */
+  private readonly seeked = new Set<string>()
 
   constructor(
     private readonly c: KConsumer,
@@ -192,13 +194,21 @@ class KafkaConsumer implements Consumer {
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         if (!isRunning() || isStale() || batch.messages.length === 0) return
         const messages: BusMessage[] = batch.messages.map((m) => fromKafka(batch.topic, batch.partition, m))
+        const key = `${batch.topic}\u0000${batch.partition}`
+        this.seeked.delete(key)
         await handler({
           topic: batch.topic,
           partition: batch.partition,
           messages,
           highWatermark: batch.highWatermark,
         })
-        // Moves the in-memory position only (autoCommit is off): commits are explicit.
+        // Moves the in-memory position only (autoCommit is off): commits are explicit. A handler
+        // that seeked wants the rest of the batch again: kafkajs drops it as stale and fetches
+        // from the sought offset.
+        if (this.seeked.delete(key)) {
+          await heartbeat()
+          return
+        }
         resolveOffset(batch.lastOffset())
         await heartbeat()
       },
@@ -211,6 +221,7 @@ class KafkaConsumer implements Consumer {
   }
 
   seek(target: TopicPartitionOffset): void {
+    this.seeked.add(`${target.topic}\u0000${target.partition}`)
     this.c.seek(target)
   }
 

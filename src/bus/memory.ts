@@ -337,6 +337,8 @@ class MemoryConsumer implements Consumer {
   private running = false
   private loop: Promise<void> | undefined
   private readonly positions = new Map<string, number>()
+  /** Partitions the handler seeked while it had their batch. */
+  private readonly seeked = new Set<string>()
   private pendingRebalance: { lost: TopicPartition[]; gained: TopicPartition[] }[] = []
   private cursor = 0
 
@@ -407,6 +409,7 @@ class MemoryConsumer implements Consumer {
           continue
         }
         const log = this.cluster.topic(tp.topic).partitions[tp.partition]!
+        this.seeked.delete(tpKey(tp.topic, tp.partition))
         try {
           await handler({
             topic: tp.topic,
@@ -414,9 +417,9 @@ class MemoryConsumer implements Consumer {
             messages,
             highWatermark: String(log.length),
           })
-          // The handler may have seeked; only advance when it did not.
+          // The handler may have seeked (even to where the batch began); only advance when it did not.
           const key = tpKey(tp.topic, tp.partition)
-          if (this.positions.get(key) === from) this.positions.set(key, Number(messages.at(-1)!.offset) + 1)
+          if (!this.seeked.delete(key)) this.positions.set(key, Number(messages.at(-1)!.offset) + 1)
         } catch {
           // As kafkajs: a failed batch is fetched again after a pause.
           await sleep(50)
@@ -436,6 +439,7 @@ class MemoryConsumer implements Consumer {
   }
 
   seek(target: TopicPartitionOffset): void {
+    this.seeked.add(tpKey(target.topic, target.partition))
     this.positions.set(tpKey(target.topic, target.partition), Number(target.offset))
   }
 

@@ -16,6 +16,7 @@ export interface DataFlags {
   horizon?: string
   lead?: string
   skipBadRows?: boolean
+  hostLabels?: string
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v]
@@ -49,6 +50,10 @@ export function addDataFlags(cmd: Command, opts: { horizonRequired?: boolean } =
     )
     .option('--lead <dur>', 'failures sooner than this are too late to act on (default 0)')
     .option('--skip-bad-rows', 'count and skip invalid rows instead of failing on the first')
+    .option(
+      '--host-labels <file>',
+      'host labels CSV (host,zone,rack,service…): the peer groups of a model with peer features',
+    )
 }
 
 export function csvOptions(f: DataFlags, defaults: Partial<CsvOptions> = {}): CsvOptions {
@@ -66,6 +71,7 @@ export function csvOptions(f: DataFlags, defaults: Partial<CsvOptions> = {}): Cs
       : defaults.metrics,
     labelCol: f.labelCol,
     skipBadRows: Boolean(f.skipBadRows),
+    hostLabels: f.hostLabels,
   }
   return o
 }

@@ -134,6 +134,7 @@ interface TrainFlags extends DataFlags {
   name?: string
   split: 'entity' | 'time'
   seed: number
+  peers?: string
   windows?: string
   aggregates?: string
   minHistory?: number
@@ -216,6 +217,10 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
       24,
     )
     .option('--no-ttf', 'skip the time-to-failure (hazard) head: no ttf column, no hold of actions on it')
+    .option(
+      '--peers <label>',
+      "peer features: each host's deviation from the median of the hosts with the same label (e.g. service), per minute; needs --host-labels",
+    )
     .option('--compare <model>', 'also evaluate this trained model on the same held-out test rows, side by side')
     .addOption(
       new Option(
@@ -280,6 +285,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         kind: f.modelKind,
         classWeight: f.classWeight,
         sequenceLength: f.sequenceLength,
+        peers: f.peers,
         compare: f.compare,
         targetPrecision: f.targetPrecision,
         alertBy: f.alertBy,

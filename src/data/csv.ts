@@ -22,6 +22,8 @@ export interface CsvOptions {
   /** A column marking failure instants (non-zero / true = the entity fails at this row). */
   labelCol?: string | undefined
   skipBadRows?: boolean
+  /** A CSV of entity,label,… per host (as the simulator's hosts.csv): peer groups for models with peer features. */
+  hostLabels?: string | undefined
 }
 
 export interface CsvRow {
@@ -151,6 +153,30 @@ function checkHeader(file: string, line: number, header: string[]): void {
       throw badInput(file, line, `column "${c}" appears twice in the header`, 'Rename or drop one of them.')
     seen.add(c)
   }
+}
+
+/**
+ * A host-labels file (`host,zone,rack,service`, as the simulator writes `hosts.csv`): the
+ * labels of each entity, the entity in `entityCol` (or the first column).
+ */
+export async function readHostLabels(file: string, entityCol: string): Promise<Map<string, Record<string, string>>> {
+  const out = new Map<string, Record<string, string>>()
+  let header: string[] | undefined
+  let e = 0
+  for await (const { record, line } of records(file)) {
+    if (!header) {
+      checkHeader(file, line, record)
+      header = record
+      e = Math.max(0, header.indexOf(entityCol))
+      if (header.length < 2)
+        throw badInput(file, line, 'a host-labels file needs an entity column and at least one label column', 'Write e.g. host,service.')
+      continue
+    }
+    const labels: Record<string, string> = {}
+    for (let i = 0; i < header.length; i++) if (i !== e) labels[header[i]!] = record[i] ?? ''
+    out.set(record[e] ?? '', labels)
+  }
+  return out
 }
 
 /** The header of a file (its first record). */

@@ -14,6 +14,7 @@ import { projectValues } from '../features/vectorize.js'
 import { Rng } from '../math/random.js'
 import { type CsvOptions, type CsvStats, discoverMetrics, readRows } from './csv.js'
 import { FailureTable, Label, LifeTracker } from './labels.js'
+import type { OfflinePeers } from './peers.js'
 
 export interface ScanResult {
   metrics: string[]
@@ -274,6 +275,8 @@ export interface BuildOptions {
   /** Rows kept for validation. Default 100 000. */
   maxValRows?: number
   onProgress?: (rows: number) => void
+  /** Peer groups and table, for a spec with peer features (data/peers.ts). */
+  peers?: OfflinePeers | undefined
 }
 
 export interface BuiltDataset {
@@ -293,7 +296,8 @@ export interface BuiltDataset {
  * would see them), labels each vector and keeps a bounded sample of train and val.
  */
 export async function buildDataset(o: BuildOptions): Promise<BuiltDataset> {
-  const engine = new FeatureEngine(o.spec)
+  const engine = new FeatureEngine(o.spec, o.peers?.table)
+  const groupOf = o.peers?.groupOf ?? (() => undefined)
   const out = new Float64Array(engine.size)
   const rng = new Rng(o.plan.seed)
   const train = new SampleSet(engine.size, o.maxTrainRows ?? 200_000, rng)
@@ -312,7 +316,7 @@ export async function buildDataset(o: BuildOptions): Promise<BuiltDataset> {
     if (!(row.ts <= (ends.get(row.entity) ?? Number.NEGATIVE_INFINITY))) ends.set(row.entity, row.ts)
     if (life.crossed(row.entity, row.ts)) engine.reset(row.entity)
     pick(row.values, values)
-    const res = engine.push(row.entity, row.ts, values, out)
+    const res = engine.push(row.entity, row.ts, values, out, groupOf(row.entity))
     if (res === 'late') {
       late++
       continue

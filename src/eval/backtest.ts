@@ -213,7 +213,15 @@ async function runScored(
     bus,
     model,
     log: o.log,
-    config: { topics, groupId: 'preempt-backtest', fromBeginning: true, partitions: 6, policy: o.policy },
+    config: {
+      topics,
+      groupId: 'preempt-backtest',
+      fromBeginning: true,
+      partitions: 6,
+      policy: o.policy,
+      // One consumer loop in the twin: a partition waiting for peers lets the others run at once.
+      peerPollMs: 0,
+    },
   })
   const decisions: GuardDecision[] = []
   scorer.policy.onDecision = (d) => decisions.push(d)

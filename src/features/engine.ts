@@ -11,6 +11,7 @@
  *
  * Window w at time t holds the samples with ts in (t − w, t], t being the host's newest ts.
  */
+import { type PeerView, peerBucketOf } from './peers.js'
 import { type FeatureSpecV1, featureCount, slopeScale } from './spec.js'
 
 export const PushOutcome = { emitted: 'emitted', warming: 'warming', late: 'late' } as const
@@ -215,7 +216,19 @@ export class FeatureEngine {
   private readonly B: number
   private readonly bucketWidth: number
 
-  constructor(readonly spec: FeatureSpecV1) {
+  /** Indices of the peer metrics in spec.metrics. */
+  private readonly peerIdx: number[]
+
+  /**
+   * `peers`: where a spec with peer features reads its groups' statistics (the offline table,
+   * or the stream's merged one); without it those features are missing (NaN).
+   */
+  constructor(
+    readonly spec: FeatureSpecV1,
+    readonly peers?: PeerView,
+  ) {
+    this.peerIdx = (spec.peers?.metrics ?? []).map((m) => spec.metrics.indexOf(m))
+    if (this.peerIdx.some((i) => i < 0)) throw new RangeError('feature spec: a peer metric is not among the metrics')
     this.M = spec.metrics.length
     this.W = spec.windows.length
     this.windows = [...spec.windows]
@@ -253,8 +266,9 @@ export class FeatureEngine {
    * Adds one sample (`values` in spec.metrics order, NaN = missing). When a vector is due,
    * writes it into `out` (length `size`) and answers 'emitted'; before `minHistory` or off
    * the stride, 'warming'; a sample older than newest − lateness changes nothing: 'late'.
+   * `group`: the host's peer group (its `spec.peers.by` label), for specs with peer features.
    */
-  push(host: string, ts: number, values: ArrayLike<number>, out: Float64Array): PushOutcome {
+  push(host: string, ts: number, values: ArrayLike<number>, out: Float64Array, group?: string): PushOutcome {
     let h = this.hosts.get(host)
     if (!h) {
       h = new HostState(this.M, this.W, this.B)
@@ -273,8 +287,29 @@ export class FeatureEngine {
     h.count++
     const { minHistory, stride } = this.spec
     if (h.count < minHistory || (h.count - minHistory) % stride !== 0) return PushOutcome.warming
-    this.vector(h, values, Number.isFinite(prevNewest) ? Math.max(0, ts - prevNewest) : 0, out)
+    const j = this.vector(h, values, Number.isFinite(prevNewest) ? Math.max(0, ts - prevNewest) : 0, out)
+    if (this.spec.peers) this.peerFeatures(host, ts, group, out, j)
     return PushOutcome.emitted
+  }
+
+  /** The peer block at out[j…]: per peer metric dev and z, then the peer count (NaN when unknown). */
+  private peerFeatures(host: string, ts: number, group: string | undefined, out: Float64Array, j: number): void {
+    const p = this.spec.peers!
+    const P = this.peerIdx.length
+    const s = group === undefined ? undefined : this.peers?.stats(group, peerBucketOf(ts, this.spec.lateness, p))
+    const own = s?.own(host)
+    for (let k = 0; k < P; k++) {
+      if (!s || !own) {
+        out[j + 2 * k] = Number.NaN
+        out[j + 2 * k + 1] = Number.NaN
+        continue
+      }
+      const med = s.median[k]!
+      const dev = own[k]! - med
+      out[j + 2 * k] = dev
+      out[j + 2 * k + 1] = dev / (s.spread[k]! + 1e-6 * Math.max(1, Math.abs(med)))
+    }
+    out[j + 2 * P] = s ? s.count : Number.NaN
   }
 
   /** Adds a sample to its event-time bucket (late ones too, while their bucket is kept). */
@@ -460,7 +495,8 @@ export class FeatureEngine {
     h.seqStart = h.wStart[this.W - 1]!
   }
 
-  private vector(h: HostState, values: ArrayLike<number>, sincePrev: number, out: Float64Array): void {
+  /** Writes the vector up to the peer block; answers where that block starts. */
+  private vector(h: HostState, values: ArrayLike<number>, sincePrev: number, out: Float64Array): number {
     const M = this.M
     const agg = this.agg
     const aggIdx = this.aggIdx
@@ -540,6 +576,7 @@ export class FeatureEngine {
       }
       out[j++] = M ? missing / M : 0
     }
-    if (this.B) this.sequence(h, out, j)
+    if (this.B) this.sequence(h, out, j + (this.spec.peers ? 2 * this.peerIdx.length + 1 : 0))
+    return j
   }
 }

@@ -4,6 +4,7 @@
  * vector from the same samples.
  */
 import type { TimeUnit } from '../time.js'
+import type { PeerSpecV1 } from './peers.js'
 
 export const Aggregates = ['mean', 'std', 'min', 'max', 'last', 'slope', 'count'] as const
 export type Aggregate = (typeof Aggregates)[number]
@@ -32,6 +33,13 @@ export interface FeatureSpecV1 {
    * a bucket is empty). Appended after every other feature, oldest bucket first. Absent: none.
    */
   sequence?: number
+  /**
+   * Deviation from the host's peer group (features/peers.ts): per peer metric `m.peer.dev`
+   * (own bucket mean − the group's median) and `m.peer.z` (that over the group's robust
+   * spread), then `peer.count` (hosts in the group's bucket). After the host features, before
+   * any sequence. Absent: none.
+   */
+  peers?: PeerSpecV1
   /** Vectors are emitted once a host has this many samples in its current life. */
   minHistory: number
   /** Emit a vector every `stride` accepted samples of a host. */
@@ -65,6 +73,10 @@ export function featureNames(spec: FeatureSpecV1): string[] {
     if (spec.relative) for (const w of spec.windows.slice(0, -1)) names.push(`${m}.z.${windowLabel(w, spec.timeUnit)}`)
   }
   if (spec.hostFeatures) names.push('host.since_prev', 'host.missing_frac')
+  if (spec.peers) {
+    for (const m of spec.peers.metrics) names.push(`${m}.peer.dev`, `${m}.peer.z`)
+    names.push('peer.count')
+  }
   const n = spec.sequence ?? 0
   for (let b = 0; b < n; b++) {
     const age = b === n - 1 ? 'now' : `now-${n - 1 - b}`
@@ -81,6 +93,7 @@ export function featureCount(spec: FeatureSpecV1): number {
         (spec.ewma ? 2 : 0) +
         (spec.relative ? Math.max(0, spec.windows.length - 1) : 0)) +
     (spec.hostFeatures ? 2 : 0) +
+    (spec.peers ? 2 * spec.peers.metrics.length + 1 : 0) +
     (spec.sequence ?? 0) * 2 * spec.metrics.length
   )
 }
@@ -109,6 +122,8 @@ export function createFeatureSpec(p: {
   relative?: boolean
   /** Sequence models: only the bucketed sequence over the longest window (see FeatureSpecV1.sequence). */
   sequence?: number
+  /** Peer features by this label (e.g. 'service'); the rest of PeerSpecV1 defaults (peerSpecOf). */
+  peers?: (Partial<PeerSpecV1> & { by: string }) | undefined
 }): FeatureSpecV1 {
   const windows = [...(p.windows ?? defaultWindows(p.horizon, p.timeUnit))].sort((a, b) => a - b)
   if (p.sequence)
@@ -134,9 +149,29 @@ export function createFeatureSpec(p: {
     ewma: true,
     relative: p.relative ?? true,
     hostFeatures: true,
+    ...(p.peers ? { peers: peerSpecOf(p.peers, p.metrics, p.timeUnit) } : {}),
     minHistory: p.minHistory ?? 3,
     stride: p.stride ?? 1,
     lateness: p.lateness ?? (p.timeUnit === 'step' ? 0 : 60_000),
     timeUnit: p.timeUnit,
+  }
+}
+
+/**
+ * A peer spec with its defaults: every metric, buckets of a minute (one step for step data),
+ * a grace of one bucket, at least 3 peers.
+ */
+export function peerSpecOf(
+  p: Partial<PeerSpecV1> & { by: string },
+  metrics: readonly string[],
+  unit: TimeUnit,
+): PeerSpecV1 {
+  const bucketMs = p.bucketMs ?? (unit === 'step' ? 1 : 60_000)
+  return {
+    by: p.by,
+    bucketMs,
+    graceMs: p.graceMs ?? bucketMs,
+    metrics: [...(p.metrics ?? metrics)],
+    minPeers: p.minPeers ?? 3,
   }
 }

@@ -5,6 +5,7 @@
 import type { CsvOptions, CsvStats } from '../data/csv.js'
 import { readHeader, readRows } from '../data/csv.js'
 import { type FailureTable, LifeTracker } from '../data/labels.js'
+import { type OfflinePeers, offlinePeersFor } from '../data/peers.js'
 import { PreemptError } from '../errors.js'
 import { FeatureEngine } from '../features/engine.js'
 import { projectValues } from '../features/vectorize.js'
@@ -41,6 +42,11 @@ export interface ScoreCsvOptions {
   withTtf?: boolean
   batchSize?: number
   onProgress?: (rows: number) => void
+  /**
+   * A model with peer features: the peer table of these very files when the caller has built
+   * it; else it is built from `csv.hostLabels` (an extra pass over the data).
+   */
+  peers?: OfflinePeers | undefined
 }
 
 export interface ScoreCsvSummary {
@@ -77,7 +83,10 @@ export async function scoreCsv(
     // Columns the training data had but the model does not use may be absent.
     if (!o.csv.metrics) metrics = metrics.filter((m) => headers.every((h) => h.includes(m)))
   }
-  const engine = new FeatureEngine(spec)
+  const peers =
+    o.peers ?? (await offlinePeersFor(spec, { csv: { ...o.csv, metrics }, metrics, onProgress: o.onProgress }))
+  const engine = new FeatureEngine(spec, peers?.table)
+  const groupOf = peers?.groupOf ?? (() => undefined)
   const scorer = new Scorer(loaded)
   const F = engine.size
   const batch = o.batchSize ?? 4096
@@ -116,7 +125,7 @@ export async function scoreCsv(
     spacing.add(row.entity, row.ts)
     if (life?.crossed(row.entity, row.ts)) engine.reset(row.entity)
     pick(row.values, values)
-    const res = engine.push(row.entity, row.ts, values, out)
+    const res = engine.push(row.entity, row.ts, values, out, groupOf(row.entity))
     if (res === 'late') late++
     if (res !== 'emitted') continue
     vectors++

@@ -17,6 +17,7 @@ import {
   loadPredictability,
   resolveFailures,
 } from '../data/labels.js'
+import { offlinePeersFor } from '../data/peers.js'
 import { PreemptError } from '../errors.js'
 import { chooseBaseline, type EvaluationReport, type EventWindowOptions, evaluateScores } from '../eval/evaluate.js'
 import { type HostTrace, type LearningCurve, renderReport } from '../eval/report.js'
@@ -93,6 +94,11 @@ export interface TrainConfig {
   hazard?: boolean | undefined
   /** Options of the hazard head's trees (default: up to 150 per bin). */
   hazardGbdt?: GbdtOptions | undefined
+  /**
+   * Peer features by this host label (e.g. 'service'; features/peers.ts), read from
+   * `csv.hostLabels`. Default none.
+   */
+  peers?: string | undefined
   /** gru: buckets of the sequence over the longest window (default 24). */
   sequenceLength?: number | undefined
   /** A trained model to score on the same held-out test rows and show beside this one. */
@@ -226,6 +232,11 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
     },
     'scanned',
   )
+  if (cfg.peers && cfg.kind === 'gru')
+    throw new PreemptError(
+      'PREEMPT_ERR_CLI_USAGE',
+      '--peers works with window features (gbdt, mlp, auto), not with the gru sequence: drop one of them.',
+    )
   const spec = createFeatureSpec({
     metrics,
     horizon: cfg.horizon,
@@ -236,6 +247,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
     stride: cfg.stride,
     lateness: cfg.lateness,
     sequence: cfg.kind === 'gru' ? (cfg.sequenceLength ?? 24) : undefined,
+    peers: cfg.peers ? { by: cfg.peers } : undefined,
   })
   const plan: SplitPlan = {
     by: cfg.split,
@@ -267,8 +279,24 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
         'PREEMPT_ERR_DATA_LABELS',
         `the ${name} split has ${n} failures (train ${perSplit.train}, validation ${perSplit.val}, test ${perSplit.test}; ${failures.size} in all); each split needs at least ${MIN_SPLIT_FAILURES}. Use more data (more hosts or a longer history)${cfg.split === 'time' ? ', or --split entity' : ''}.`,
       )
+  if (spec.peers)
+    say(
+      'peers',
+      `peer groups by "${spec.peers.by}": one pass for the groups' medians per ${spec.peers.bucketMs} ms bucket`,
+    )
+  const peers = await offlinePeersFor(spec, {
+    csv: cfg.csv,
+    metrics: scan.metrics,
+    onProgress: (n) => say('peers', `${n.toLocaleString('en-US')} / ${scan.rows.toLocaleString('en-US')} rows`),
+  })
+  if (peers?.ungrouped.length)
+    log.warn(
+      { entities: peers.ungrouped.slice(0, 10), count: peers.ungrouped.length },
+      'entities without a peer group: their peer features are missing',
+    )
   say('features', 'building feature vectors and labels')
   const ds = await buildDataset({
+    peers,
     csv: cfg.csv,
     metrics: scan.metrics,
     spec,
@@ -459,6 +487,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
       filter: (e, ts) => splitOf(plan, e, ts) !== 'train' && keep(e),
       withValues: true,
       withTtf: true,
+      peers,
     },
     (rows) => {
       for (const r of rows) (splitOf(plan, r.entity, r.ts) === 'test' ? testRows : valRows).push(r)

@@ -41,7 +41,8 @@ import type { Logger } from '../log.js'
 import { defaultPolicyOptions, type HostPolicy, PolicyEngine, type PolicyOverrides } from '../policy/engine.js'
 import { decodeKillSwitch, readKillSwitch } from './control.js'
 import { type StreamModel, sameFeatures } from './model.js'
-import { CHECKPOINT_KEY, decodeStateRecord, encodeCheckpoint, encodeHostState } from './state.js'
+import { PeerExchange, type PeerExchangeStats } from './peers.js'
+import { CHECKPOINT_KEY, decodeStateRecord, encodeCheckpoint, encodeHostState, type StateRecord } from './state.js'
 
 export interface ScorerTopics {
   metrics: string
@@ -81,6 +82,17 @@ export interface ScorerConfig {
   concurrency?: number
   /** Input bytes fetched per partition at most: bigger batches, fewer transactions. Default 4 MiB. */
   maxBytesPerPartition?: number
+  /**
+   * Peer features (stream/peers.ts): wall time a partition may keep the others waiting for a
+   * bucket before it counts as stalled and vectors go on without its hosts, ms. Default 5 000.
+   */
+  peerWaitMs?: number
+  /**
+   * Peer features: how long a partition stopped on a bucket waits in hand before it lets the
+   * consumer move on (and is fetched again), ms. Default 50; 0 for the in-memory twin, whose
+   * one consumer loop would wait for nothing.
+   */
+  peerPollMs?: number
 }
 
 /** One prediction as emitted (for tests and the API). */
@@ -111,6 +123,8 @@ export interface ScorerStats {
   restoring: number
   /** start() has joined the group. */
   started: boolean
+  /** With a peer-feature model: waits, stalls and amendments of the peer exchange. */
+  peers?: PeerExchangeStats
 }
 
 export interface ScorerDeps {
@@ -150,6 +164,8 @@ interface Lane {
   pending: OutgoingMessage[]
   maxTs: number
   closed: boolean
+  /** Wall time this partition first stopped on the bucket it waits for (peer features). */
+  waitSince?: number | undefined
 }
 
 const DEADLETTER_REASONS = {
@@ -176,7 +192,10 @@ export function createScorer(deps: ScorerDeps): Scorer {
       'PREEMPT_ERR_MODEL_DATA',
       `model ${model.name} was trained on step data (--time-unit step); the streaming scorer reads epoch-ms samples. Train on timestamped data to serve it.`,
     )
-  let engine = new FeatureEngine(model.spec)
+  const exchangeFor = (spec: FeatureSpecV1) =>
+    spec.peers ? new PeerExchange(spec, config.peerWaitMs ?? 5000) : undefined
+  let peers = exchangeFor(model.spec)
+  let engine = new FeatureEngine(model.spec, peers?.table)
   const policy = new PolicyEngine(
     defaultPolicyOptions({
       thresholdHigh: model.rule.threshold,
@@ -279,16 +298,31 @@ export function createScorer(deps: ScorerDeps): Scorer {
     out: Float64Array,
     lane: Lane,
     live = true,
-  ): { sample: MetricSample } | { dead: OutgoingMessage } | undefined {
+    /** Where the peer exchange's records go (live only). */
+    emit?: OutgoingMessage[],
+  ): { sample: MetricSample } | { dead: OutgoingMessage } | { wait: number } | undefined {
     const d = decodeMetricSample(m.value ?? new Uint8Array(), { key: m.key })
     if (!d.ok) return live ? { dead: deadLetter(m, d.error.code, d.error.message, d.error.path || null) } : undefined
     const s = d.value
     const problem = sampleValues(model.spec.metrics, s, values)
     if (problem)
       return live ? { dead: deadLetter(m, DEADLETTER_REASONS.value, problem.message, problem.path) } : undefined
+    let group: string | undefined
+    if (peers) {
+      // This sample's time closes the partition's older buckets (even if it must wait: the
+      // others may be waiting for exactly that), then its vector reads a bucket every
+      // partition must have closed (stream/peers.ts).
+      const closed = peers.close(lane.partition, s.ts, live, topics.state)
+      if (emit) for (const msg of closed) emit.push(msg)
+      const b = peers.bucketFor(s.ts)
+      if (live && !peers.ready(b)) return { wait: b }
+      if (live && peers.stats.stalled.length) peers.stats.incomplete++
+      group = s.labels[peers.spec.by]
+      if (group !== undefined) peers.count(lane.partition, s.host, group, s.ts, values, live)
+    }
     crossFailure(s.host, s.ts, live)
     partitionOf.set(s.host, lane.partition)
-    const res = engine.push(s.host, s.ts, values, out)
+    const res = engine.push(s.host, s.ts, values, out, group)
     if (res === 'late' && live)
       return {
         dead: deadLetter(
@@ -338,9 +372,14 @@ export function createScorer(deps: ScorerDeps): Scorer {
     const rows: MetricSample[] = []
     const x = new Float64Array(messages.length * F)
     const row = new Float64Array(F)
-    for (const m of messages) {
+    let stopped: { index: number; bucket: number } | undefined
+    for (let i = 0; i < messages.length; i++) {
+      const r = ingest(messages[i]!, row, lane, true, out)
+      if (r && 'wait' in r) {
+        stopped = { index: i, bucket: r.wait }
+        break
+      }
       stats.records++
-      const r = ingest(m, row, lane)
       if (!r) continue
       if ('dead' in r) {
         out.push(r.dead)
@@ -401,7 +440,10 @@ export function createScorer(deps: ScorerDeps): Scorer {
     if (Number.isFinite(lane.maxTs)) commands.push(...policy.tick(lane.maxTs))
     out.push(...routeCommands(commands, lane))
     out.push(...routeStateChanges(lane))
-    const next = String(BigInt(messages.at(-1)!.offset) + 1n)
+    const stop = stopped && { offset: messages[stopped.index]!.offset, bucket: stopped.bucket }
+    if (stopped?.index === 0) return { out, next: undefined, predictions, commands, stopped: stop }
+    lane.waitSince = undefined
+    const next = stop ? stop.offset : String(BigInt(messages.at(-1)!.offset) + 1n)
     out.push({
       topic: topics.state,
       key: CHECKPOINT_KEY,
@@ -413,7 +455,7 @@ export function createScorer(deps: ScorerDeps): Scorer {
         eventTs: Number.isFinite(lane.maxTs) ? lane.maxTs : 0,
       }),
     })
-    return { out, next, predictions, commands }
+    return { out, next, predictions, commands, stopped: stop }
   }
 
   async function transact(lane: Lane, out: OutgoingMessage[], offset: string | undefined): Promise<void> {
@@ -450,7 +492,8 @@ export function createScorer(deps: ScorerDeps): Scorer {
         const r = decodeStateRecord(m.value)
         if (!r) continue
         if (r.kind === 'checkpoint') checkpoint = r.checkpoint
-        else states.push(r.host)
+        else if (r.kind === 'host') states.push(r.host)
+        else applyPeers(p, r)
       }
     })
     const latest = new Map(states.map((s) => [s.host, s]))
@@ -476,6 +519,48 @@ export function createScorer(deps: ScorerDeps): Scorer {
     log.info(
       { partition: p, hosts: latest.size, replayed, from, to: committed, ms: Date.now() - t0 },
       'partition restored: policy state and windows',
+    )
+  }
+
+  /** A peers record of state partition p: into the merged table (any instance's, any partition's). */
+  function applyPeers(p: number, r: StateRecord): void {
+    if (!peers) return
+    if (r.kind === 'peers') peers.apply(p, r.peers)
+    else if (r.kind === 'peers_through') peers.applyThrough(p, r.through, r.bucketMs)
+  }
+
+  /** Every partition's published peer values, so vectors can be read before the side consumer catches up. */
+  async function bootstrapPeers(): Promise<void> {
+    if (!peers) return
+    peers.partitions = metricsPartitions
+    for (let p = 0; p < metricsPartitions; p++)
+      await bus.readPartition(topics.state, p, { from: '0' }, (msgs) => {
+        for (const m of msgs) {
+          const r = decodeStateRecord(m.value)
+          if (r) applyPeers(p, r)
+        }
+      })
+  }
+
+  /**
+   * A partition stopped on a peer bucket others have not closed: the rest of its batch is
+   * fetched again (seek), after a short wait; past `peerWaitMs` the laggards count as stalled.
+   */
+  async function waitForPeers(lane: Lane, stop: { offset: string; bucket: number }): Promise<void> {
+    if (!peers) return
+    consumer?.seek({ topic: topics.metrics, partition: lane.partition, offset: stop.offset })
+    peers.stats.waits++
+    lane.waitSince ??= Date.now()
+    const since = lane.waitSince
+    const until = Math.min(since + peers.waitMs, Date.now() + (config.peerPollMs ?? 50))
+    while (Date.now() < until && !peers.ready(stop.bucket)) await sleep(5)
+    if (peers.ready(stop.bucket) || Date.now() - since < peers.waitMs) return
+    const lagging = peers.lagging(stop.bucket)
+    peers.stall(lagging)
+    lane.waitSince = undefined
+    log.warn(
+      { partition: lane.partition, bucket: stop.bucket, stalled: lagging, waitedMs: Date.now() - since },
+      'peer features: partitions have not closed the bucket in time; going on without their hosts until they publish again',
     )
   }
 
@@ -527,6 +612,7 @@ export function createScorer(deps: ScorerDeps): Scorer {
       engine.reset(h)
       partitionOf.delete(h)
     }
+    peers?.dropLane(p)
     policy.forget(hosts)
     policy.update({ share: shareOf() })
   }
@@ -554,11 +640,11 @@ export function createScorer(deps: ScorerDeps): Scorer {
     await lane.ready
     await enqueue(lane, async () => {
       const t0 = performance.now()
-      const { out, next, predictions, commands } = processBatch(lane, batch.messages)
+      const { out, next, predictions, commands, stopped } = processBatch(lane, batch.messages)
       const t1 = performance.now()
       stats.computeMs += t1 - t0
       try {
-        await transact(lane, out, next)
+        if (out.length || next !== undefined) await transact(lane, out, next)
         stats.commitMs += performance.now() - t1
       } catch (err) {
         await restartLane(lane, err)
@@ -569,6 +655,7 @@ export function createScorer(deps: ScorerDeps): Scorer {
       stats.predictions += predictions.length
       stats.lastBatchMs = performance.now() - t0
       deps.onCommitted?.({ partition: lane.partition, predictions, commands, ms: stats.lastBatchMs })
+      if (stopped) await waitForPeers(lane, stopped)
     })
   }
 
@@ -640,7 +727,11 @@ export function createScorer(deps: ScorerDeps): Scorer {
     get model() {
       return model
     },
-    stats: () => ({ ...stats, assigned: [...stats.assigned] }),
+    stats: () => ({
+      ...stats,
+      assigned: [...stats.assigned],
+      ...(peers ? { peers: { ...peers.stats, stalled: [...peers.stats.stalled] } } : {}),
+    }),
     setKillSwitch(on: boolean) {
       policy.update({ killSwitch: on })
       log.warn({ killSwitch: on }, on ? 'kill switch on: no actions' : 'kill switch off')
@@ -679,6 +770,11 @@ export function createScorer(deps: ScorerDeps): Scorer {
       await sideConsumer.run(async (batch) => {
         for (const m of batch.messages) {
           if (batch.topic === topics.state) {
+            if (peers && m.key?.startsWith('__peers')) {
+              const r = decodeStateRecord(m.value)
+              if (r) applyPeers(batch.partition, r)
+              continue
+            }
             const on = decodeKillSwitch(m.key, m.value)
             if (on !== undefined && on !== policy.options.killSwitch) {
               policy.update({ killSwitch: on })
@@ -693,6 +789,8 @@ export function createScorer(deps: ScorerDeps): Scorer {
           }
         }
       })
+      // After the side consumer: what is published meanwhile reaches one or the other.
+      await bootstrapPeers()
       consumer = await bus.consumer({
         groupId,
         topics: [topics.metrics],
@@ -749,7 +847,9 @@ export function createScorer(deps: ScorerDeps): Scorer {
         actWithinMs: config.policy?.actWithinMs !== undefined ? config.policy.actWithinMs : actWithinOf(next),
       })
       if (!same) {
-        engine = new FeatureEngine(next.spec)
+        peers = exchangeFor(next.spec)
+        await bootstrapPeers()
+        engine = new FeatureEngine(next.spec, peers?.table)
         values = new Float64Array(next.spec.metrics.length)
         for (const lane of lanes.values()) await enqueue(lane, () => restore(lane))
       }

@@ -10,6 +10,15 @@
  *
  * The checkpoint's event_ts is the newest event time the partition had processed; window
  * state is rebuilt by replaying the input from the records of a little before it.
+ *
+ * With a model that has peer features (stream/peers.ts), partition p also carries its hosts'
+ * bucket means and how far they are final, read by every scorer instance:
+ *
+ *   key = "__peers__:<bucket mod 64>": {"v":1,"kind":"peers","bucket":29891520,"bucket_ms":60000,
+ *                                        "hosts":[["web-0001","web",[0.41,null,…]],…]}
+ *   key = "__peers_through__":          {"v":1,"kind":"peers_through","through":29891519,"bucket_ms":60000}
+ *
+ * Values are float32 numbers in the peer spec's metric order (null = no sample of it).
  */
 import type { HostPolicy } from '../policy/engine.js'
 
@@ -23,7 +32,51 @@ export interface Checkpoint {
   eventTs: number
 }
 
-export type StateRecord = { kind: 'host'; host: HostPolicy } | { kind: 'checkpoint'; checkpoint: Checkpoint }
+/** One partition's host values in one bucket (features/peers.ts). */
+export interface PeersRecord {
+  bucket: number
+  bucketMs: number
+  hosts: { host: string; group: string; values: Float32Array }[]
+}
+
+export const PEERS_THROUGH_KEY = '__peers_through__'
+/** Partial records are keyed by bucket modulo this: compaction keeps the latest hour or so. */
+export const PEERS_RING = 64
+
+export type StateRecord =
+  | { kind: 'host'; host: HostPolicy }
+  | { kind: 'checkpoint'; checkpoint: Checkpoint }
+  | { kind: 'peers'; peers: PeersRecord }
+  | { kind: 'peers_through'; through: number; bucketMs: number }
+
+export function peersKey(bucket: number): string {
+  return `__peers__:${((bucket % PEERS_RING) + PEERS_RING) % PEERS_RING}`
+}
+
+export function encodePeers(r: PeersRecord): Buffer {
+  const hosts = r.hosts.map((h) => [h.host, h.group, Array.from(h.values, (v) => (Number.isNaN(v) ? null : v))])
+  return Buffer.from(JSON.stringify({ v: 1, kind: 'peers', bucket: r.bucket, bucket_ms: r.bucketMs, hosts }))
+}
+
+export function encodePeersThrough(through: number, bucketMs: number): Buffer {
+  return Buffer.from(JSON.stringify({ v: 1, kind: 'peers_through', through, bucket_ms: bucketMs }))
+}
+
+function decodePeers(w: Record<string, unknown>): StateRecord | undefined {
+  const { bucket, bucket_ms: bucketMs, hosts } = w
+  if (!Number.isInteger(bucket) || typeof bucketMs !== 'number' || !Array.isArray(hosts)) return undefined
+  const out: PeersRecord['hosts'] = []
+  for (const h of hosts) {
+    if (!Array.isArray(h) || typeof h[0] !== 'string' || typeof h[1] !== 'string' || !Array.isArray(h[2]))
+      return undefined
+    out.push({
+      host: h[0],
+      group: h[1],
+      values: Float32Array.from(h[2] as unknown[], (v) => (typeof v === 'number' ? v : Number.NaN)),
+    })
+  }
+  return { kind: 'peers', peers: { bucket: bucket as number, bucketMs, hosts: out } }
+}
 
 export function encodeHostState(h: HostPolicy): Buffer {
   // JSON has no Infinity: a host never cooled down is written as null.
@@ -67,6 +120,9 @@ export function decodeStateRecord(value: Buffer | null): StateRecord | undefined
       },
     }
   }
+  if (w['kind'] === 'peers') return decodePeers(w)
+  if (w['kind'] === 'peers_through' && Number.isInteger(w['through']) && typeof w['bucket_ms'] === 'number')
+    return { kind: 'peers_through', through: w['through'] as number, bucketMs: w['bucket_ms'] }
   if (w['kind'] === 'checkpoint' && typeof w['event_ts'] === 'number' && typeof w['offset'] === 'string')
     return {
       kind: 'checkpoint',

@@ -120,6 +120,35 @@ export function busConformance(makeBus: (ctx: TestContext) => Bus & { ownTopics?
     expect(second.seen.map((m) => m.value?.toString())).toEqual(['m6', 'm7', 'm8', 'm9', 'm10'])
   })
 
+  it('hands the rest of a batch again when the handler seeks back into it (even to where it began)', async (ctx) => {
+    const { bus, topic } = await setup(ctx)
+    const producer = await bus.producer()
+    await producer.send(Array.from({ length: 10 }, (_, i) => ({ topic, key: 'h', value: `m${i}` })))
+    const seen: string[] = []
+    let seeks = 0
+    const consumer = await bus.consumer({ topics: [topic], groupId: uniqueName('g-seek'), fromBeginning: true })
+    await consumer.run(async (batch) => {
+      // Take one record per batch the first times (as the scorer stops on a peer bucket), seeking back.
+      const first = batch.messages[0]!
+      if (seeks < 3 && batch.messages.length > 1) {
+        seen.push(first.value!.toString())
+        seeks++
+        consumer.seek({ topic, partition: 0, offset: String(Number(first.offset) + 1) })
+        return
+      }
+      if (seeks === 3) {
+        // Seek to where this very batch began: all of it must come again.
+        seeks++
+        consumer.seek({ topic, partition: 0, offset: first.offset })
+        return
+      }
+      seen.push(...batch.messages.map((m) => m.value!.toString()))
+    })
+    await eventually(() => seen.length >= 10, 'all records once')
+    await consumer.close()
+    expect(seen).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`))
+  })
+
   it('finds offsets by timestamp and reports end offsets', async (ctx) => {
     const { bus, admin, topic } = await setup(ctx)
     const producer = await bus.producer()

@@ -1,5 +1,12 @@
 import type { Bus, BusMessage, OutgoingMessage } from '../../src/bus/index.js'
-import { decodeHealingCommand, decodePrediction, encodeMetricSample } from '../../src/contracts/index.js'
+import {
+  decodeHealingCommand,
+  decodeMetricSample,
+  decodePrediction,
+  encodeMetricSample,
+} from '../../src/contracts/index.js'
+import { FeatureEngine } from '../../src/features/engine.js'
+import { PeerAccumulator, PeerTable } from '../../src/features/peers.js'
 import { createFeatureSpec, featureNames } from '../../src/features/spec.js'
 import { SIM_METRICS } from '../../src/sim/model.js'
 import type { StreamModel } from '../../src/stream/model.js'
@@ -174,4 +181,74 @@ export function simRuleModel(): StreamModel {
       )
     },
   }
+}
+
+/**
+ * A model on peer features whose score is known: `err.peer.dev` / 10, clipped (a host whose
+ * err rises alone to 20 scores 1; a service-wide rise scores 0), explained by that feature.
+ */
+export function peerModel(p: { threshold?: number; consecutive?: number } = {}): StreamModel {
+  const spec = createFeatureSpec({
+    metrics: ['cpu', 'err', 'mem'],
+    horizon: 30 * MIN,
+    timeUnit: 'ms',
+    windows: [5 * MIN, 15 * MIN],
+    peers: { by: 'service' },
+  })
+  const F = featureNames(spec).length
+  const dev = featureNames(spec).indexOf('err.peer.dev')
+  const at = (x: Float64Array, i: number) => {
+    const v = x[i * F + dev]!
+    return Math.min(1, Math.max(0, Number.isNaN(v) ? 0 : v / 10))
+  }
+  return {
+    name: 'peer-fake',
+    version: '1',
+    spec,
+    horizonMs: 30 * MIN,
+    rule: { threshold: p.threshold ?? 0.5, consecutive: p.consecutive ?? 3 },
+    score(x, rows, out) {
+      for (let i = 0; i < rows; i++) out[i] = at(x, i)
+      return out
+    },
+    explain(x, rows, k) {
+      return Array.from({ length: rows }, (_, i) => [{ feature: 'err.peer.dev', contribution: at(x, i) }].slice(0, k))
+    },
+  }
+}
+
+/** What `preempt score` computes for the same samples: the offline table, then the engine, per record in order. */
+export function offlineScores(model: StreamModel, recs: OutgoingMessage[]): Map<string, number> {
+  const spec = model.spec
+  const p = spec.peers!
+  const acc = new PeerAccumulator(p, spec.lateness)
+  const table = new PeerTable(p)
+  const samples = recs.map((r) => {
+    const d = decodeMetricSample(r.value as Buffer)
+    if (!d.ok) throw new Error(d.error.message)
+    return d.value
+  })
+  for (const s of samples) {
+    const g = s.labels['service']!
+    if (
+      acc.add(
+        s.host,
+        g,
+        s.ts,
+        p.metrics.map((m) => s.metrics[m] ?? Number.NaN),
+      ) !== undefined
+    )
+      acc.takeFinal(s.host, (b, group, means) => table.add('csv', b, s.host, group, means))
+  }
+  acc.takeAll((host, b, group, means) => table.add('csv', b, host, group, means))
+  const engine = new FeatureEngine(spec, table)
+  const out = new Float64Array(engine.size)
+  const one = new Float64Array(1)
+  const scores = new Map<string, number>()
+  for (const s of samples) {
+    const v = spec.metrics.map((m) => s.metrics[m] ?? Number.NaN)
+    if (engine.push(s.host, s.ts, v, out, s.labels['service']) === 'emitted')
+      scores.set(`${s.host}@${s.ts}`, model.score(out, 1, one)[0]!)
+  }
+  return scores
 }

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest'
+import { createMemoryBus, MemoryCluster } from '../../src/bus/index.js'
+import { createLogger } from '../../src/log.js'
+import { createScorer, type ScorerConfig } from '../../src/stream/scorer.js'
+import { eventually } from '../helpers/bus.js'
+import { fleetRecords, offlineScores, outputs, peerModel, topicsFor } from './helpers.js'
+
+const log = createLogger({ level: 'silent' })
+const policy: ScorerConfig['policy'] = { guards: { maxConcurrentFraction: 0.5 } }
+
+async function serve(cluster: MemoryCluster, config: ScorerConfig, records: number, model = peerModel()) {
+  const bus = createMemoryBus(cluster)
+  const scorer = createScorer({ bus, model, config, log })
+  await scorer.start()
+  await eventually(() => scorer.stats().records >= records, 'scorer to consume the stream', 20_000)
+  await scorer.close(5000)
+  const out = await outputs(bus, config.topics)
+  await bus.close()
+  return { scorer, ...out }
+}
+
+describe('peer features in the stream', () => {
+  it('across 3 partitions: the same scores as offline, a host that rises alone is drained, no waits run out', async () => {
+    const cluster = new MemoryCluster()
+    const topics = topicsFor('peers')
+    const bus = createMemoryBus(cluster)
+    await (await bus.admin()).createTopics([{ topic: topics.metrics, partitions: 3 }])
+    const recs = fleetRecords(topics.metrics, { hosts: 12, steps: 120, failing: [4] })
+    await (await bus.producer()).send(recs)
+    const { scorer, preds, cmds } = await serve(
+      cluster,
+      { topics, fromBeginning: true, partitions: 3, policy, peerPollMs: 0 },
+      recs.length,
+    )
+    const want = offlineScores(peerModel(), recs)
+    expect(preds).toHaveLength(want.size)
+    let maxDiff = 0
+    for (const p of preds) maxDiff = Math.max(maxDiff, Math.abs(p.score - want.get(`${p.host}@${p.ts}`)!))
+    expect(maxDiff).toBeLessThanOrEqual(1e-9)
+    expect(Math.max(...preds.filter((p) => p.host === 'host-004').map((p) => p.score))).toBe(1)
+    expect(cmds.map((c) => `${c.host}:${c.action}`)).toEqual(['host-004:drain'])
+    const st = scorer.stats().peers!
+    expect(st.timeouts).toBe(0)
+    expect(st.amended).toBe(0)
+    expect(st.stalled).toEqual([])
+  })
+
+  it('a whole service rising together is nobody’s fault: no command', async () => {
+    const cluster = new MemoryCluster()
+    const topics = topicsFor('peers-storm')
+    const bus = createMemoryBus(cluster)
+    await (await bus.admin()).createTopics([{ topic: topics.metrics, partitions: 3 }])
+    const recs = fleetRecords(topics.metrics, { hosts: 12, steps: 120, failing: [...Array(12).keys()] })
+    await (await bus.producer()).send(recs)
+    const { preds, cmds } = await serve(
+      cluster,
+      { topics, fromBeginning: true, partitions: 3, policy, peerPollMs: 0 },
+      recs.length,
+    )
+    expect(preds.length).toBeGreaterThan(1000)
+    expect(Math.max(...preds.map((p) => p.score))).toBeLessThan(0.2)
+    expect(cmds).toHaveLength(0)
+  })
+
+  it('a partition with no data stalls after peerWaitMs: the others go on without it, and say so', async () => {
+    const cluster = new MemoryCluster()
+    const topics = topicsFor('peers-idle')
+    const bus = createMemoryBus(cluster)
+    await (await bus.admin()).createTopics([{ topic: topics.metrics, partitions: 3 }])
+    // Every record on partitions 0 and 1; partition 2 stays empty.
+    const recs = fleetRecords(topics.metrics, { hosts: 12, steps: 60, failing: [] }).map((r, i) => ({
+      ...r,
+      partition: i % 2,
+    }))
+    await (await bus.producer()).send(recs)
+    const { scorer, preds } = await serve(
+      cluster,
+      { topics, fromBeginning: true, partitions: 3, policy, peerWaitMs: 300, peerPollMs: 0 },
+      recs.length,
+    )
+    expect(preds).toHaveLength(12 * 58)
+    const st = scorer.stats().peers!
+    expect(st.timeouts).toBe(1)
+    expect(st.stalled).toEqual([2])
+    expect(st.incomplete).toBeGreaterThan(0)
+  })
+})
