@@ -228,6 +228,12 @@ export const ScoreResult = Type.Object({
   samples: Type.Integer(),
   scored: Type.Integer(),
   top: Type.Array(Type.Object({ feature: Type.String(), contribution: Num })),
+  peers: Type.Optional(
+    Type.Literal('missing', {
+      description:
+        "A model with peer features: one host's samples say nothing of its peers, so those features are missing here (the streaming scorer has them)",
+    }),
+  ),
   ttf: Type.Optional(
     Type.Object({
       median_ms: NullNum,

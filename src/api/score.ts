@@ -3,7 +3,8 @@
  * explanation, the model's page rule over the scored run and, with a time-to-failure head,
  * when) out. The same feature engine,
  * vectorizer and model as `preempt score` and the streaming scorer: a fresh engine per call,
- * fed the samples in event-time order.
+ * fed the samples in event-time order. A model's peer features are missing here (said in the
+ * answer): they need the other hosts of the service, which only the streaming scorer has.
  */
 import { decodeMetricSample, type MetricSample, type PredictionV1, ttfWire } from '../contracts/index.js'
 import { PreemptError } from '../errors.js'
@@ -24,6 +25,8 @@ export interface ScoreResult {
   samples: number
   scored: number
   top: { feature: string; contribution: number }[]
+  /** A model with peer features: they are missing here (one host's samples say nothing of its peers). */
+  peers?: 'missing'
   /** The newest vector's time to failure, ms (null: later than max_ms); absent without a head. */
   ttf?: PredictionV1['ttf']
 }
@@ -87,6 +90,7 @@ export function scoreSamples(model: StreamModel, raw: unknown[], explainTop = 5)
     samples: samples.length,
     scored: rows.length,
     top: top.map((c) => ({ feature: c.feature, contribution: c.contribution })),
+    ...(model.spec.peers && { peers: 'missing' as const }),
     ...(t && { ttf: ttfWire(t) }),
   }
 }

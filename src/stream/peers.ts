@@ -54,6 +54,8 @@ export interface PeerExchangeStats {
   incomplete: number
   /** Samples of a bucket closed more than KEEP_BUCKETS ago: not counted for peers (offline counts them). */
   tooLate: number
+  /** Samples without the group label (`spec.by`): no peers of their own, their peer features missing. */
+  ungrouped: number
   /** Partitions stalled now. */
   stalled: number[]
 }
@@ -69,7 +71,15 @@ export class PeerExchange {
   private readonly lanes = new Map<number, PeerLane>()
   private readonly metricIdx: number[]
   private readonly vals: Float64Array
-  readonly stats: PeerExchangeStats = { waits: 0, timeouts: 0, amended: 0, incomplete: 0, tooLate: 0, stalled: [] }
+  readonly stats: PeerExchangeStats = {
+    waits: 0,
+    timeouts: 0,
+    amended: 0,
+    incomplete: 0,
+    tooLate: 0,
+    ungrouped: 0,
+    stalled: [],
+  }
 
   constructor(
     featureSpec: FeatureSpecV1,

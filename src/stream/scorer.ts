@@ -319,6 +319,7 @@ export function createScorer(deps: ScorerDeps): Scorer {
       if (live && peers.stats.stalled.length) peers.stats.incomplete++
       group = s.labels[peers.spec.by]
       if (group !== undefined) peers.count(lane.partition, s.host, group, s.ts, values, live)
+      else if (live) peers.stats.ungrouped++
     }
     crossFailure(s.host, s.ts, live)
     partitionOf.set(s.host, lane.partition)

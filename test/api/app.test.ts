@@ -12,7 +12,7 @@ import { initBackend } from '../../src/model/backend.js'
 import type { StreamModel } from '../../src/stream/model.js'
 import { createScorer, type Scorer } from '../../src/stream/scorer.js'
 import { eventually } from '../helpers/bus.js'
-import { fakeModel, fleetRecords, T0, topicsFor } from '../stream/helpers.js'
+import { fakeModel, fleetRecords, peerModel, T0, topicsFor } from '../stream/helpers.js'
 
 const log = createLogger({ level: 'silent' })
 const TOKEN = 'test-token-0123456789'
@@ -472,4 +472,21 @@ describe('REST API on the in-memory bus (inject)', () => {
       `preempt_model_info{name="${meta.name}",version="${meta.version}"} 1`,
     )
   }, 60_000)
+})
+
+describe('POST /v1/score with a peer-feature model', () => {
+  it('answers with the peer features missing, and says so', () => {
+    const samples = Array.from({ length: 20 }, (_, i) => ({
+      v: 1,
+      host: 'probe-1',
+      ts: T0 + i * 30_000,
+      metrics: { cpu: 0.3, err: 15, mem: 0.5 },
+      labels: { service: 'web' },
+    }))
+    const r = scoreSamples(peerModel(), samples)
+    expect(r.peers).toBe('missing')
+    // The peer model scores err against its peers: none here, so nothing to score.
+    expect(r.score).toBe(0)
+    expect(scoreSamples(fakeModel(), samples).peers).toBeUndefined()
+  })
 })
