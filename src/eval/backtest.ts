@@ -322,6 +322,9 @@ export function formatBacktest(r: BacktestResult): string {
     st
       ? `  scorer: ${st.stats.records} samples, commands ${JSON.stringify(st.stats.commands)}, blocked ${JSON.stringify(st.policy.blocked)}, storms ${st.policy.storms}, escalations ${st.policy.escalated}, expired ${st.policy.expired}`
       : '',
+    st?.stats.peers
+      ? `  peer features: ${st.stats.peers.waits} waits for other partitions, ${st.stats.peers.timeouts} stalls, ${st.stats.peers.amended} buckets amended, ${st.stats.peers.incomplete} vectors read while a partition was stalled`
+      : '',
     r.withScorer.missed?.length
       ? `  predictable failures the scorer did not avert: ${formatMisses(r.withScorer.missed)}`
       : '',

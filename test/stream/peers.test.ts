@@ -45,6 +45,75 @@ describe('peer features in the stream', () => {
     expect(st.stalled).toEqual([])
   })
 
+  it('restarts mid-stream (five stops) with the scores of offline: peers restored from the state topic', async () => {
+    const cluster = new MemoryCluster({ maxBatchSize: 97 })
+    const topics = topicsFor('peers-restart')
+    const bus = createMemoryBus(cluster)
+    await (await bus.admin()).createTopics([{ topic: topics.metrics, partitions: 3 }])
+    const recs = fleetRecords(topics.metrics, { hosts: 12, steps: 150, failing: [5], rampSteps: 60 })
+    const producer = await bus.producer()
+    const cfg: ScorerConfig = { topics, fromBeginning: true, partitions: 3, policy, peerPollMs: 0 }
+    let sent = 0
+    const stalls: number[] = []
+    for (const cut of [300, 611, 900, 1333, 1500, recs.length]) {
+      await producer.send(recs.slice(sent, cut))
+      sent = cut
+      const scorer = createScorer({ bus: createMemoryBus(cluster), model: peerModel(), config: cfg, log })
+      await scorer.start()
+      await eventually(
+        () =>
+          [...(cluster.groups.get('preempt-scorer')?.committed.values() ?? [])].reduce((s, o) => s + Number(o), 0) >=
+          cut,
+        `committed ${cut}`,
+        20_000,
+      )
+      await scorer.close(5000)
+      stalls.push(scorer.stats().peers!.timeouts)
+    }
+    const { preds, cmds } = await outputs(bus, topics)
+    const want = offlineScores(peerModel(), recs)
+    expect(preds).toHaveLength(want.size)
+    let maxDiff = 0
+    for (const p of preds) maxDiff = Math.max(maxDiff, Math.abs(p.score - want.get(`${p.host}@${p.ts}`)!))
+    expect(maxDiff).toBeLessThanOrEqual(1e-9)
+    expect(stalls).toEqual([0, 0, 0, 0, 0, 0])
+    expect(cmds.map((c) => `${c.host}:${c.action}`)).toEqual(['host-005:drain'])
+  })
+
+  it('a second instance joins mid-stream: the partitions it takes over read the first one’s peers from the state topic', async () => {
+    const cluster = new MemoryCluster({ maxBatchSize: 97 })
+    const topics = topicsFor('peers-join')
+    const bus = createMemoryBus(cluster)
+    await (await bus.admin()).createTopics([{ topic: topics.metrics, partitions: 3 }])
+    const recs = fleetRecords(topics.metrics, { hosts: 12, steps: 150, failing: [5], rampSteps: 60 })
+    const producer = await bus.producer()
+    const cfg: ScorerConfig = { topics, fromBeginning: true, partitions: 3, policy, peerPollMs: 0 }
+    const committed = () =>
+      [...(cluster.groups.get('preempt-scorer')?.committed.values() ?? [])].reduce((s, o) => s + Number(o), 0)
+    const a = createScorer({ bus: createMemoryBus(cluster), model: peerModel(), config: cfg, log })
+    await producer.send(recs.slice(0, 900))
+    await a.start()
+    await eventually(() => committed() >= 900, 'A to commit the first part', 20_000)
+    const b = createScorer({ bus: createMemoryBus(cluster), model: peerModel(), config: cfg, log })
+    await b.start()
+    await eventually(
+      () => b.stats().assigned.length > 0 && a.stats().assigned.length < 3,
+      'B to take partitions over',
+      20_000,
+    )
+    await producer.send(recs.slice(900))
+    await eventually(() => committed() >= recs.length, 'both to commit the rest', 20_000)
+    await a.close(5000)
+    await b.close(5000)
+    const { preds } = await outputs(bus, topics)
+    const want = offlineScores(peerModel(), recs)
+    expect(preds).toHaveLength(want.size)
+    let maxDiff = 0
+    for (const p of preds) maxDiff = Math.max(maxDiff, Math.abs(p.score - want.get(`${p.host}@${p.ts}`)!))
+    expect(maxDiff).toBeLessThanOrEqual(1e-9)
+    expect(a.stats().peers!.timeouts + b.stats().peers!.timeouts).toBe(0)
+  })
+
   it('a whole service rising together is nobody’s fault: no command', async () => {
     const cluster = new MemoryCluster()
     const topics = topicsFor('peers-storm')
