@@ -5,6 +5,7 @@ import { basename, join } from 'node:path'
 import { type Command, Option } from 'commander'
 import { scanCsv } from '../data/dataset.js'
 import { FailureTable, loadFailureModes, loadPredictability } from '../data/labels.js'
+import { checkPeerLabels } from '../data/peers.js'
 import { PreemptError } from '../errors.js'
 import { type EvaluationReport, evaluateScores, verdicts } from '../eval/evaluate.js'
 import { renderReport } from '../eval/report.js'
@@ -79,6 +80,7 @@ async function openLabelled(f: DataFlags & { model: string; progress: boolean })
   const loaded = await loadModel(f.model)
   const meta = loaded.meta
   const csv = csvOptions(f, meta.csv)
+  await checkPeerLabels(meta.featureSpec, csv)
   const say = reporter(f.progress)
   const scan = await scanCsv(csv, { runToFailure: f.runToFailure, labelCol: Boolean(f.labelCol) }, (n) =>
     say('scan', `${n.toLocaleString('en-US')} rows`),
@@ -362,6 +364,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
       await initBackend()
       const loaded = await loadModel(f.model)
       const csv = csvOptions(f, loaded.meta.csv)
+      await checkPeerLabels(loaded.meta.featureSpec, csv)
       const say = reporter(f.progress && Boolean(f.out))
       const sink = f.out ? createWriteStream(f.out) : process.stdout
       const write = async (s: string) => {

@@ -160,7 +160,6 @@ Examples:
     })
 
   addDataFlags(program.command('replay').description(COMMANDS.replay.description))
-    .option('--hosts <file>', 'hosts CSV (host,zone,rack,service …): labels for every sample')
     .option(
       '--partitions <n>',
       'partitions of the metrics topic when replay creates it',
@@ -178,14 +177,11 @@ Examples:
       'after',
       `
 Examples:
-  preempt replay --data data/sample-fleet/metrics.csv.gz --hosts data/sample-fleet/hosts.csv
+  preempt replay --data data/sample-fleet/metrics.csv.gz --host-labels data/sample-fleet/hosts.csv
   preempt replay --data fleet/metrics.csv.gz --failures fleet/failures.csv --speed 900`,
     )
     .action(
-      async (
-        f: DataFlags & { hosts?: string; partitions: number; rate?: number; speed?: number; progress: boolean },
-        cmd: Command,
-      ) => {
+      async (f: DataFlags & { partitions: number; rate?: number; speed?: number; progress: boolean }, cmd: Command) => {
         const { config, logger } = boot(cmd.optsWithGlobals<GlobalOpts>(), env, {}, { quiet: true })
         const bus = createBusFromConfig(config, logger)
         const ac = new AbortController()
@@ -202,7 +198,7 @@ Examples:
             rate: f.rate,
             speed: f.speed,
             failuresFile: f.failures,
-            hostsFile: f.hosts,
+            hostsFile: f.hostLabels,
             signal: ac.signal,
             onProgress: (n) => {
               if (f.progress && Date.now() - lastSaid > 5000) {

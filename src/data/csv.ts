@@ -173,8 +173,8 @@ export async function readHostLabels(file: string, entityCol: string): Promise<M
       continue
     }
     const labels: Record<string, string> = {}
-    for (let i = 0; i < header.length; i++) if (i !== e) labels[header[i]!] = record[i] ?? ''
-    out.set(record[e] ?? '', labels)
+    for (let i = 0; i < header.length; i++) if (i !== e && record[i]) labels[header[i]!] = record[i]!
+    if (record[e]) out.set(record[e]!, labels)
   }
   return out
 }

@@ -33,7 +33,7 @@ export async function groupsFrom(
   if (![...labels.values()].some((l) => by in l))
     throw new PreemptError(
       'PREEMPT_ERR_CLI_USAGE',
-      `${file}: no "${by}" column. Peer features group hosts by it: add the column, or choose another label with --peers.`,
+      `${file}: no "${by}" column. Peer features group hosts by it: add the column (when training, --peers names another label).`,
     )
   return (e) => {
     const g = labels.get(e)?.[by]
@@ -84,4 +84,9 @@ export async function offlinePeersFor(
   if (!spec.peers) return undefined
   const groupOf = await groupsFrom(o.csv.hostLabels, spec.peers.by, o.csv.entityCol)
   return buildPeerTable({ csv: o.csv, metrics: o.metrics, spec, groupOf, onProgress: o.onProgress })
+}
+
+/** Before any long work: a model with peer features has its host-labels file, with its column. */
+export async function checkPeerLabels(spec: FeatureSpecV1, csv: CsvOptions): Promise<void> {
+  if (spec.peers) await groupsFrom(csv.hostLabels, spec.peers.by, csv.entityCol)
 }

@@ -4,11 +4,9 @@
  * FailureEventV1, each published once the replay has passed its time, and host labels
  * (zone, rack, service) from a hosts CSV. For tests, benchmarks and backfills.
  */
-import { readFile } from 'node:fs/promises'
-import Papa from 'papaparse'
 import type { Bus, OutgoingMessage } from '../bus/index.js'
 import { encodeFailureEvent, encodeMetricSample } from '../contracts/index.js'
-import { type CsvOptions, type CsvStats, discoverMetrics, readRows } from '../data/csv.js'
+import { type CsvOptions, type CsvStats, discoverMetrics, readHostLabels, readRows } from '../data/csv.js'
 import { loadFailuresCsv } from '../data/labels.js'
 import { PreemptError } from '../errors.js'
 
@@ -42,28 +40,12 @@ export interface ReplayResult {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
-async function loadHostLabels(file: string): Promise<Map<string, Record<string, string>>> {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (err) {
-    throw new PreemptError('PREEMPT_ERR_DATA_CSV', `${file}: ${(err as Error).message}. Check the --hosts path.`, {
-      cause: err,
-    })
-  }
-  const parsed = Papa.parse<Record<string, string>>(text, { header: true, skipEmptyLines: true })
-  const out = new Map<string, Record<string, string>>()
-  for (const row of parsed.data) {
-    const { host, ...labels } = row
-    if (host) out.set(host, Object.fromEntries(Object.entries(labels).filter(([, v]) => v !== '' && v !== undefined)))
-  }
-  return out
-}
-
 export async function replayCsv(o: ReplayOptions): Promise<ReplayResult> {
   const t0 = Date.now()
   const metrics = o.csv.metrics ?? (await discoverMetrics(o.csv))
-  const labels = o.hostsFile ? await loadHostLabels(o.hostsFile) : new Map<string, Record<string, string>>()
+  const labels = o.hostsFile
+    ? await readHostLabels(o.hostsFile, o.csv.entityCol)
+    : new Map<string, Record<string, string>>()
   const table = o.failuresFile ? await loadFailuresCsv(o.failuresFile, o.csv) : undefined
   // The failures CSV's kind column is not kept by the table: published as 'other'.
   const failures = (table?.entities() ?? [])

@@ -17,7 +17,7 @@ import {
   loadPredictability,
   resolveFailures,
 } from '../data/labels.js'
-import { offlinePeersFor } from '../data/peers.js'
+import { groupsFrom, offlinePeersFor } from '../data/peers.js'
 import { PreemptError } from '../errors.js'
 import { chooseBaseline, type EvaluationReport, type EventWindowOptions, evaluateScores } from '../eval/evaluate.js'
 import { type HostTrace, type LearningCurve, renderReport } from '../eval/report.js'
@@ -209,6 +209,13 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
   const say = cfg.progress ?? (() => {})
   const t0 = Date.now()
   const backend = await initBackend(cfg.backend)
+  if (cfg.peers && cfg.kind === 'gru')
+    throw new PreemptError(
+      'PREEMPT_ERR_CLI_USAGE',
+      '--peers works with window features (gbdt, mlp, auto), not with the gru sequence: drop one of them.',
+    )
+  // The labels file is checked before the first pass over the data, not after it.
+  if (cfg.peers) await groupsFrom(cfg.csv.hostLabels, cfg.peers, cfg.csv.entityCol)
   log.info({ backend: backend.name, why: backend.reason }, 'tensorflow backend')
   say('scan', 'reading the data once for metrics, entities and time range')
   const scan = await scanCsv(
@@ -232,11 +239,6 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
     },
     'scanned',
   )
-  if (cfg.peers && cfg.kind === 'gru')
-    throw new PreemptError(
-      'PREEMPT_ERR_CLI_USAGE',
-      '--peers works with window features (gbdt, mlp, auto), not with the gru sequence: drop one of them.',
-    )
   const spec = createFeatureSpec({
     metrics,
     horizon: cfg.horizon,

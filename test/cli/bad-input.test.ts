@@ -57,7 +57,30 @@ interface Case {
   says?: RegExp
 }
 
+const noService = f('hosts-no-service.csv', 'host,zone\nh1,z1\n')
 const cases: Case[] = [
+  // train: peer features
+  {
+    name: 'train --peers without --host-labels',
+    args: [...train, '--peers', 'service'],
+    exit: 2,
+    code: 'CLI_USAGE',
+    says: /--host-labels FILE/,
+  },
+  {
+    name: 'train --peers service with a labels file that has no service column',
+    args: [...train, '--peers', 'service', '--host-labels', noService],
+    exit: 2,
+    code: 'CLI_USAGE',
+    says: /no "service" column/,
+  },
+  {
+    name: 'train --peers with --model-kind gru',
+    args: [...train, '--peers', 'service', '--model-kind', 'gru'],
+    exit: 2,
+    code: 'CLI_USAGE',
+    says: /not with the gru sequence/,
+  },
   // train: flags
   {
     name: 'train without --horizon',
