@@ -8,7 +8,6 @@ import type { Bus, OutgoingMessage } from '../bus/index.js'
 import { encodeFailureEvent, encodeMetricSample } from '../contracts/index.js'
 import { type CsvOptions, type CsvStats, discoverMetrics, readHostLabels, readRows } from '../data/csv.js'
 import { loadFailuresCsv } from '../data/labels.js'
-import { PreemptError } from '../errors.js'
 
 export interface ReplayOptions {
   bus: Bus
