@@ -1,3 +1,4 @@
+import { expect } from 'vitest'
 import type { Bus, BusMessage, OutgoingMessage } from '../../src/bus/index.js'
 import {
   decodeHealingCommand,
@@ -251,4 +252,13 @@ export function offlineScores(model: StreamModel, recs: OutgoingMessage[]): Map<
       scores.set(`${s.host}@${s.ts}`, model.score(out, 1, one)[0]!)
   }
   return scores
+}
+
+/** Every offline vector has its prediction, and each score equals the offline one to 1e-9. */
+export function expectOffline(preds: { host: string; ts: number; score: number }[], want: Map<string, number>) {
+  expect(new Set(preds.map((p) => `${p.host}@${p.ts}`)).size).toBe(want.size)
+  expect(preds).toHaveLength(want.size)
+  let maxDiff = 0
+  for (const p of preds) maxDiff = Math.max(maxDiff, Math.abs(p.score - want.get(`${p.host}@${p.ts}`)!))
+  expect(maxDiff).toBeLessThanOrEqual(1e-9)
 }

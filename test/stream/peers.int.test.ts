@@ -3,7 +3,7 @@ import { createKafkaBus } from '../../src/bus/index.js'
 import { createLogger } from '../../src/log.js'
 import { createScorer, type ScorerConfig } from '../../src/stream/scorer.js'
 import { createTestKafkaBus, eventually, kafkaBrokers, uniqueName } from '../helpers/bus.js'
-import { fleetRecords, offlineScores, outputs, peerModel, topicsFor } from './helpers.js'
+import { expectOffline, fleetRecords, offlineScores, outputs, peerModel, topicsFor } from './helpers.js'
 
 const log = createLogger({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' })
 const policy: ScorerConfig['policy'] = { guards: { maxConcurrentFraction: 0.5 } }
@@ -32,13 +32,6 @@ describe('peer features across partitions, real broker', () => {
     await admin.close()
     const recs = fleetRecords(topics.metrics, { hosts: 16, steps: 240, failing: [5] })
     return { bus, topics, recs, want: offlineScores(peerModel(), recs) }
-  }
-
-  function expectOffline(preds: { host: string; ts: number; score: number }[], want: Map<string, number>) {
-    expect(new Set(preds.map((p) => `${p.host}@${p.ts}`)).size).toBe(want.size)
-    let maxDiff = 0
-    for (const p of preds) maxDiff = Math.max(maxDiff, Math.abs(p.score - want.get(`${p.host}@${p.ts}`)!))
-    expect(maxDiff).toBeLessThanOrEqual(1e-9)
   }
 
   it('one scorer: the same scores as offline, the lone riser drained, no stall', async (ctx) => {

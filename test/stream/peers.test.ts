@@ -3,7 +3,7 @@ import { createMemoryBus, MemoryCluster } from '../../src/bus/index.js'
 import { createLogger } from '../../src/log.js'
 import { createScorer, type ScorerConfig } from '../../src/stream/scorer.js'
 import { eventually } from '../helpers/bus.js'
-import { fleetRecords, offlineScores, outputs, peerModel, topicsFor } from './helpers.js'
+import { expectOffline, fleetRecords, offlineScores, outputs, peerModel, topicsFor } from './helpers.js'
 
 const log = createLogger({ level: 'silent' })
 const policy: ScorerConfig['policy'] = { guards: { maxConcurrentFraction: 0.5 } }
@@ -17,6 +17,19 @@ async function serve(cluster: MemoryCluster, config: ScorerConfig, records: numb
   const out = await outputs(bus, config.topics)
   await bus.close()
   return { scorer, ...out }
+}
+
+/** 12 hosts over 3 partitions in batches of 97 records, one failing; and the group's committed total. */
+async function smallBatches(prefix: string) {
+  const cluster = new MemoryCluster({ maxBatchSize: 97 })
+  const topics = topicsFor(prefix)
+  const bus = createMemoryBus(cluster)
+  await (await bus.admin()).createTopics([{ topic: topics.metrics, partitions: 3 }])
+  const recs = fleetRecords(topics.metrics, { hosts: 12, steps: 150, failing: [5], rampSteps: 60 })
+  const cfg: ScorerConfig = { topics, fromBeginning: true, partitions: 3, policy, peerPollMs: 0 }
+  const committed = () =>
+    [...(cluster.groups.get('preempt-scorer')?.committed.values() ?? [])].reduce((s, o) => s + Number(o), 0)
+  return { cluster, topics, bus, recs, producer: await bus.producer(), cfg, committed }
 }
 
 describe('peer features in the stream', () => {
@@ -33,10 +46,7 @@ describe('peer features in the stream', () => {
       recs.length,
     )
     const want = offlineScores(peerModel(), recs)
-    expect(preds).toHaveLength(want.size)
-    let maxDiff = 0
-    for (const p of preds) maxDiff = Math.max(maxDiff, Math.abs(p.score - want.get(`${p.host}@${p.ts}`)!))
-    expect(maxDiff).toBeLessThanOrEqual(1e-9)
+    expectOffline(preds, want)
     expect(Math.max(...preds.filter((p) => p.host === 'host-004').map((p) => p.score))).toBe(1)
     expect(cmds.map((c) => `${c.host}:${c.action}`)).toEqual(['host-004:drain'])
     const st = scorer.stats().peers!
@@ -46,13 +56,7 @@ describe('peer features in the stream', () => {
   })
 
   it('restarts mid-stream (five stops) with the scores of offline: peers restored from the state topic', async () => {
-    const cluster = new MemoryCluster({ maxBatchSize: 97 })
-    const topics = topicsFor('peers-restart')
-    const bus = createMemoryBus(cluster)
-    await (await bus.admin()).createTopics([{ topic: topics.metrics, partitions: 3 }])
-    const recs = fleetRecords(topics.metrics, { hosts: 12, steps: 150, failing: [5], rampSteps: 60 })
-    const producer = await bus.producer()
-    const cfg: ScorerConfig = { topics, fromBeginning: true, partitions: 3, policy, peerPollMs: 0 }
+    const { cluster, topics, bus, recs, producer, cfg, committed } = await smallBatches('peers-restart')
     let sent = 0
     const stalls: number[] = []
     for (const cut of [300, 611, 900, 1333, 1500, recs.length]) {
@@ -60,36 +64,19 @@ describe('peer features in the stream', () => {
       sent = cut
       const scorer = createScorer({ bus: createMemoryBus(cluster), model: peerModel(), config: cfg, log })
       await scorer.start()
-      await eventually(
-        () =>
-          [...(cluster.groups.get('preempt-scorer')?.committed.values() ?? [])].reduce((s, o) => s + Number(o), 0) >=
-          cut,
-        `committed ${cut}`,
-        20_000,
-      )
+      await eventually(() => committed() >= cut, `committed ${cut}`, 20_000)
       await scorer.close(5000)
       stalls.push(scorer.stats().peers!.timeouts)
     }
     const { preds, cmds } = await outputs(bus, topics)
     const want = offlineScores(peerModel(), recs)
-    expect(preds).toHaveLength(want.size)
-    let maxDiff = 0
-    for (const p of preds) maxDiff = Math.max(maxDiff, Math.abs(p.score - want.get(`${p.host}@${p.ts}`)!))
-    expect(maxDiff).toBeLessThanOrEqual(1e-9)
+    expectOffline(preds, want)
     expect(stalls).toEqual([0, 0, 0, 0, 0, 0])
     expect(cmds.map((c) => `${c.host}:${c.action}`)).toEqual(['host-005:drain'])
   })
 
   it('a second instance joins mid-stream: the partitions it takes over read the first one’s peers from the state topic', async () => {
-    const cluster = new MemoryCluster({ maxBatchSize: 97 })
-    const topics = topicsFor('peers-join')
-    const bus = createMemoryBus(cluster)
-    await (await bus.admin()).createTopics([{ topic: topics.metrics, partitions: 3 }])
-    const recs = fleetRecords(topics.metrics, { hosts: 12, steps: 150, failing: [5], rampSteps: 60 })
-    const producer = await bus.producer()
-    const cfg: ScorerConfig = { topics, fromBeginning: true, partitions: 3, policy, peerPollMs: 0 }
-    const committed = () =>
-      [...(cluster.groups.get('preempt-scorer')?.committed.values() ?? [])].reduce((s, o) => s + Number(o), 0)
+    const { cluster, topics, bus, recs, producer, cfg, committed } = await smallBatches('peers-join')
     const a = createScorer({ bus: createMemoryBus(cluster), model: peerModel(), config: cfg, log })
     await producer.send(recs.slice(0, 900))
     await a.start()
@@ -107,10 +94,7 @@ describe('peer features in the stream', () => {
     await b.close(5000)
     const { preds } = await outputs(bus, topics)
     const want = offlineScores(peerModel(), recs)
-    expect(preds).toHaveLength(want.size)
-    let maxDiff = 0
-    for (const p of preds) maxDiff = Math.max(maxDiff, Math.abs(p.score - want.get(`${p.host}@${p.ts}`)!))
-    expect(maxDiff).toBeLessThanOrEqual(1e-9)
+    expectOffline(preds, want)
     expect(a.stats().peers!.timeouts + b.stats().peers!.timeouts).toBe(0)
   })
 
