@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { createMemoryBus, MemoryCluster } from '../../src/bus/index.js'
+import { PeerAccumulator, PeerTable } from '../../src/features/peers.js'
+import { createFeatureSpec } from '../../src/features/spec.js'
 import { createLogger } from '../../src/log.js'
+import { PeerExchange } from '../../src/stream/peers.js'
 import { createScorer, type ScorerConfig } from '../../src/stream/scorer.js'
 import { eventually } from '../helpers/bus.js'
 import { expectOffline, fleetRecords, offlineScores, outputs, peerModel, topicsFor } from './helpers.js'
@@ -136,5 +139,63 @@ describe('peer features in the stream', () => {
     expect(st.timeouts).toBe(1)
     expect(st.stalled).toEqual([2])
     expect(st.incomplete).toBeGreaterThan(0)
+  })
+})
+
+describe('peer exchange', () => {
+  const spec = createFeatureSpec({
+    metrics: ['cpu', 'err', 'mem'],
+    horizon: 30 * 60_000,
+    timeUnit: 'ms',
+    windows: [5 * 60_000, 15 * 60_000],
+    peers: { by: 'service' },
+  })
+  const T = Date.UTC(2026, 10, 1)
+
+  it('a sample into a bucket its partition already closed re-publishes it: the table converges to the offline one', () => {
+    const x = new PeerExchange(spec, 5000)
+    x.partitions = 1
+    const table = new PeerTable(spec.peers!)
+    const acc = new PeerAccumulator(spec.peers!, spec.lateness)
+    const feed = (host: string, ts: number, v: number) => {
+      const values = [v, v, v]
+      const out = x.close(0, ts, true, 'state')
+      x.count(0, host, 'web', ts, values, true)
+      if (acc.add(host, 'web', ts, values) !== undefined)
+        acc.takeFinal(host, (b, g, m) => table.add('csv', b, host, g, m))
+      return out
+    }
+    // h0–h2 report every 10 s for 8 minutes; h3 goes silent after 1:50 …
+    for (let t = 0; t < 480_000; t += 10_000) {
+      for (const h of ['h0', 'h1', 'h2']) feed(h, T + t, 1 + Number(h[1]))
+      if (t < 110_000) feed('h3', T + t, 9)
+    }
+    const b = Math.floor((T + 60_000) / 60_000) // the bucket 1:00–2:00, closed at 4:00
+    expect(x.table.stats('web', b)!.count).toBe(4)
+    // … and a sample of its own at 1:55 arrives now: within its lateness, after the partition closed 1:00–2:00.
+    feed('h3', T + 115_000, 100)
+    const out = x.close(0, T + 480_000, true, 'state')
+    expect(x.stats.amended).toBe(1)
+    expect(out.map((m) => m.key)).toContain(`__peers__:${b % 64}`)
+    acc.takeAll((host, bb, g, m) => table.add('csv', bb, host, g, m))
+    expect(Array.from(x.table.stats('web', b)!.own('h3')!)).toEqual(Array.from(table.stats('web', b)!.own('h3')!))
+    expect(x.table.stats('web', b)!.own('h3')![0]).toBeGreaterThan(9)
+  })
+
+  it('is ready for a bucket only when every partition not stalled has closed it', () => {
+    const x = new PeerExchange(spec, 5000)
+    x.partitions = 2
+    x.close(0, T + 600_000, true, 'state')
+    const need = x.bucketFor(T + 600_000)
+    expect(x.ready(need)).toBe(false)
+    expect(x.lagging(need)).toEqual([1])
+    x.stall([1])
+    expect(x.ready(need)).toBe(true)
+    // Partition 1 publishes again: it counts again.
+    x.applyThrough(1, need - 1, spec.peers!.bucketMs)
+    expect(x.stats.stalled).toEqual([])
+    expect(x.ready(need)).toBe(false)
+    x.applyThrough(1, need, spec.peers!.bucketMs)
+    expect(x.ready(need)).toBe(true)
   })
 })
