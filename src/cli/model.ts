@@ -22,6 +22,7 @@ import {
   DEFAULT_MAX_EVAL_ROWS,
   dayLengthOf,
   entitySampler,
+  fingerprint,
   loadComparable,
   resolveFailures,
   traces,
@@ -87,6 +88,20 @@ async function openLabelled(f: DataFlags & { model: string; progress: boolean })
   )
   const failures = await resolveFailures(labelSource(f), csv, scan.failures)
   return { loaded, meta, csv, say, scan, failures }
+}
+
+/**
+ * `tune --split all` on the very files the model was trained on would choose its rule on the
+ * rows it learnt from (scores there are optimistic): refused before any work.
+ */
+async function refuseOwnTrainingData(f: DataFlags & { model: string }): Promise<void> {
+  const meta = (await loadModel(f.model)).meta
+  const own = meta.data?.fingerprint
+  if (own && own === (await fingerprint(f.data)))
+    throw new PreemptError(
+      'PREEMPT_ERR_CLI_USAGE',
+      `--data is the data ${meta.name} was trained on: with --split all the rule would be chosen on the rows it learnt from. Pass --split val (its validation hosts), or data it has never seen.`,
+    )
 }
 
 interface RuleFlags {
@@ -595,6 +610,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
             'PREEMPT_ERR_CLI_USAGE',
             '--by backtest needs --seed: the validation fleet, a seed the model was neither trained on nor will be reported on.',
           )
+        if (f.split === 'all') await refuseOwnTrainingData(f)
         const { loaded, meta, csv, say, scan, failures } = await openLabelled(f)
         const target = f.targetPrecision ?? meta.thresholds.targetPrecision
         const tuning: TuneOptions = {

@@ -122,7 +122,8 @@ export interface TrainConfig {
   progress?: (phase: string, detail: string) => void
 }
 
-async function fingerprint(files: string[]): Promise<string> {
+/** Names, sizes and times of the data files: how `tune` knows a model's own training data. */
+export async function fingerprint(files: string[]): Promise<string> {
   const h = createHash('sha256')
   for (const f of files) {
     const s = await stat(f)

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { afterAll, describe, expect, it } from 'vitest'
 import { runCli } from '../../src/cli/run.js'
+import { fingerprint } from '../../src/pipelines/train.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'preempt-bad-input-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -45,6 +46,18 @@ function damagedModel(file: string, keepBytes: number): string {
   writeFileSync(join(m, file), readFileSync(join(m, file)).subarray(0, keepBytes))
   return m
 }
+
+/** A copy of the demo model that records `good.csv` as its training data. */
+async function modelTrainedOnGood(): Promise<string> {
+  const m = join(dir, 'model-own-data')
+  mkdirSync(m, { recursive: true })
+  for (const n of ['preempt.json', 'model.json', 'weights.bin']) copyFileSync(join('models/demo', n), join(m, n))
+  const meta = JSON.parse(readFileSync(join(m, 'preempt.json'), 'utf8'))
+  meta.data.fingerprint = await fingerprint([good])
+  writeFileSync(join(m, 'preempt.json'), JSON.stringify(meta))
+  return m
+}
+const ownData = await modelTrainedOnGood()
 
 const out = join(dir, 'out')
 const train = ['train', '--data', good, '--failures', failures, '--horizon', '30m', '--out', join(out, 'm')]
@@ -302,6 +315,13 @@ const cases: Case[] = [
     args: ['tune', '--model', join(dir, 'no-model'), '--data', good, '--failures', failures],
     exit: 66,
     code: 'MODEL_ARTIFACT',
+  },
+  {
+    name: 'tune on the model’s own training data without --split val',
+    args: ['tune', '--model', ownData, '--data', good, '--failures', failures],
+    exit: 2,
+    code: 'CLI_USAGE',
+    says: /--split val/,
   },
   // streaming and operations
   {
