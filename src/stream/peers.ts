@@ -211,7 +211,7 @@ export class PeerExchange {
       const keepFrom = limit - KEEP_BUCKETS
       for (const b of l.touched.keys()) if (b < keepFrom) l.touched.delete(b)
       l.acc.dropBefore(keepFrom)
-      this.table.dropBefore(this.oldestNeeded() - PEERS_RING)
+      this.prune()
     }
     return out
   }
@@ -229,6 +229,7 @@ export class PeerExchange {
   applyThrough(p: number, through: number, bucketMs: number): void {
     if (bucketMs !== this.spec.bucketMs) return
     this.setThrough(p, through)
+    if (!this.lanes.size) this.prune()
     const l = this.lanes.get(p)
     if (l && through > l.through) l.through = through
   }
@@ -238,10 +239,18 @@ export class PeerExchange {
     if (this.stalled.delete(p)) this.stats.stalled = [...this.stalled].sort((a, b) => a - b)
   }
 
-  private oldestNeeded(): number {
+  /**
+   * Forgets buckets no vector will read: older than the slowest local partition's by more than
+   * the ring; with no local partition (all owned elsewhere), older than the newest `through`
+   * heard by twice the ring — else the side consumer's records would pile up.
+   */
+  private prune(): void {
     let min = Number.POSITIVE_INFINITY
     for (const l of this.lanes.values()) if (l.through < min) min = l.through
-    return Number.isFinite(min) ? min : Number.NEGATIVE_INFINITY
+    if (Number.isFinite(min)) return this.table.dropBefore(min - PEERS_RING)
+    let max = Number.NEGATIVE_INFINITY
+    for (const t of this.through.values()) if (t > max) max = t
+    if (Number.isFinite(max)) this.table.dropBefore(max - 2 * PEERS_RING)
   }
 
   private partialOf(l: PeerLane, b: number): PeerPartial {

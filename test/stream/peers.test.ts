@@ -199,3 +199,17 @@ describe('peer exchange', () => {
     expect(x.ready(need)).toBe(true)
   })
 })
+
+describe('peer exchange memory', () => {
+  it('an instance that owns no partition keeps only the recent buckets it hears of', () => {
+    const spec = createFeatureSpec({ metrics: ['cpu'], horizon: 1_800_000, timeUnit: 'ms', peers: { by: 'service' } })
+    const x = new PeerExchange(spec, 5000)
+    x.partitions = 1
+    for (let b = 0; b < 1000; b++) {
+      x.apply(0, { bucket: b, bucketMs: 60_000, hosts: [{ host: 'h', group: 'g', values: Float32Array.of(1) }] })
+      x.applyThrough(0, b, 60_000)
+    }
+    expect(x.table.bucketCount).toBeLessThanOrEqual(129)
+    expect(x.table.sources(999)).toEqual(['0'])
+  })
+})
