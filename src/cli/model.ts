@@ -75,11 +75,15 @@ const costDefaults = (unit: TimeUnit) =>
     ? { unplanned: '20', planned: '2', falseAlarm: '4' }
     : { unplanned: '4h', planned: '10m', falseAlarm: '30m' }
 
-/** evaluate and tune: the model, the data read once for its size and labels, progress. */
-async function openLabelled(f: DataFlags & { model: string; progress: boolean }) {
+/**
+ * evaluate and tune: the model, the data read once for its size and labels, progress.
+ * `notOwnData`: refuse the model's own training files (before the read, not after).
+ */
+async function openLabelled(f: DataFlags & { model: string; progress: boolean }, notOwnData = false) {
   await initBackend()
   const loaded = await loadModel(f.model)
   const meta = loaded.meta
+  if (notOwnData) await refuseOwnTrainingData(meta, f.data)
   const csv = csvOptions(f, meta.csv)
   await checkPeerLabels(meta.featureSpec, csv)
   const say = reporter(f.progress)
@@ -94,10 +98,9 @@ async function openLabelled(f: DataFlags & { model: string; progress: boolean })
  * `tune --split all` on the very files the model was trained on would choose its rule on the
  * rows it learnt from (scores there are optimistic): refused before any work.
  */
-async function refuseOwnTrainingData(f: DataFlags & { model: string }): Promise<void> {
-  const meta = (await loadModel(f.model)).meta
+async function refuseOwnTrainingData(meta: ModelMetadataV1, data: string[]): Promise<void> {
   const own = meta.data?.fingerprint
-  if (own && own === (await fingerprint(f.data)))
+  if (own && own === (await fingerprint(data)))
     throw new PreemptError(
       'PREEMPT_ERR_CLI_USAGE',
       `--data is the data ${meta.name} was trained on: with --split all the rule would be chosen on the rows it learnt from. Pass --split val (its validation hosts), or data it has never seen.`,
@@ -610,8 +613,8 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
             'PREEMPT_ERR_CLI_USAGE',
             '--by backtest needs --seed: the validation fleet, a seed the model was neither trained on nor will be reported on.',
           )
-        if (f.split === 'all') await refuseOwnTrainingData(f)
-        const { loaded, meta, csv, say, scan, failures } = await openLabelled(f)
+        // --split all on the model's own training data would choose the rule on rows it learnt from.
+        const { loaded, meta, csv, say, scan, failures } = await openLabelled(f, f.split === 'all')
         const target = f.targetPrecision ?? meta.thresholds.targetPrecision
         const tuning: TuneOptions = {
           csv,

@@ -216,8 +216,8 @@ export class FeatureEngine {
   private readonly B: number
   private readonly bucketWidth: number
 
-  /** Indices of the peer metrics in spec.metrics. */
-  private readonly peerIdx: number[]
+  /** Peer metrics (each with dev and z in the vector; 0 without peer features). */
+  private readonly P: number
 
   /**
    * `peers`: where a spec with peer features reads its groups' statistics (the offline table,
@@ -227,8 +227,9 @@ export class FeatureEngine {
     readonly spec: FeatureSpecV1,
     readonly peers?: PeerView,
   ) {
-    this.peerIdx = (spec.peers?.metrics ?? []).map((m) => spec.metrics.indexOf(m))
-    if (this.peerIdx.some((i) => i < 0)) throw new RangeError('feature spec: a peer metric is not among the metrics')
+    this.P = spec.peers?.metrics.length ?? 0
+    if (spec.peers?.metrics.some((m) => !spec.metrics.includes(m)))
+      throw new RangeError('feature spec: a peer metric is not among the metrics')
     this.M = spec.metrics.length
     this.W = spec.windows.length
     this.windows = [...spec.windows]
@@ -295,7 +296,7 @@ export class FeatureEngine {
   /** The peer block at out[j…]: per peer metric dev and z, then the peer count (NaN when unknown). */
   private peerFeatures(host: string, ts: number, group: string | undefined, out: Float64Array, j: number): void {
     const p = this.spec.peers!
-    const P = this.peerIdx.length
+    const P = this.P
     const s = group === undefined ? undefined : this.peers?.stats(group, peerBucketOf(ts, this.spec.lateness, p))
     const own = s?.own(host)
     for (let k = 0; k < P; k++) {
@@ -576,7 +577,7 @@ export class FeatureEngine {
       }
       out[j++] = M ? missing / M : 0
     }
-    if (this.B) this.sequence(h, out, j + (this.spec.peers ? 2 * this.peerIdx.length + 1 : 0))
+    if (this.B) this.sequence(h, out, j + (this.spec.peers ? 2 * this.P + 1 : 0))
     return j
   }
 }

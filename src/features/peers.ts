@@ -29,7 +29,7 @@
 export interface PeerSpecV1 {
   /** The sample label that names a host's group (default 'service'). */
   by: string
-  /** Bucket width, ms (or steps). Default the sample interval × 6, at least 1 minute. */
+  /** Bucket width, ms (or steps). Default 1 minute (one step for step data). */
   bucketMs: number
   /** Extra wait past end + lateness before a partition publishes a bucket (default one bucket). */
   graceMs: number
@@ -148,10 +148,6 @@ export class PeerAccumulator {
   dropBefore(bucket: number): void {
     for (const h of this.hosts.values()) for (const b of h.open.keys()) if (b < bucket) h.open.delete(b)
   }
-
-  get hostCount(): number {
-    return this.hosts.size
-  }
 }
 
 const MAD_SCALE = 1.4826
@@ -201,13 +197,20 @@ export class PeerTable implements PeerView {
 
   constructor(readonly spec: PeerSpecV1) {}
 
-  /** Appends one host's value to a source's part of a bucket (offline). */
-  add(source: string, bucket: number, host: string, group: string, means: Float32Array): void {
+  /** The sources' parts of a bucket (created empty), its cached statistics dropped: it is about to change. */
+  private partsOf(bucket: number): Map<string, PeerPartial> {
     let parts = this.buckets.get(bucket)
     if (!parts) {
       parts = new Map()
       this.buckets.set(bucket, parts)
     }
+    this.invalidate(bucket)
+    return parts
+  }
+
+  /** Appends one host's value to a source's part of a bucket (offline). */
+  add(source: string, bucket: number, host: string, group: string, means: Float32Array): void {
+    const parts = this.partsOf(bucket)
     let part = parts.get(source)
     if (!part) {
       part = { hosts: [], groups: [], values: [] }
@@ -216,18 +219,11 @@ export class PeerTable implements PeerView {
     part.hosts.push(host)
     part.groups.push(group)
     part.values.push(means)
-    this.invalidate(bucket)
   }
 
   /** Replaces a source's part of a bucket (the stream: a partition's newest publication wins). */
   replace(source: string, bucket: number, part: PeerPartial): void {
-    let parts = this.buckets.get(bucket)
-    if (!parts) {
-      parts = new Map()
-      this.buckets.set(bucket, parts)
-    }
-    parts.set(source, part)
-    this.invalidate(bucket)
+    this.partsOf(bucket).set(source, part)
   }
 
   /** The sources that have published a bucket. */
