@@ -51,10 +51,21 @@ function fromKafka(topic: string, partition: number, m: KafkaMessage): BusMessag
     key: m.key ? m.key.toString('utf8') : null,
     value: m.value,
     timestamp: Number(m.timestamp),
-    headers: Object.fromEntries(
-      Object.entries(m.headers ?? {}).map(([k, v]) => [k, Array.isArray(v) ? String(v[0]) : String(v)]),
-    ),
+    headers: headersOf(m.headers),
   }
+}
+
+/** Most records have no headers: they share one frozen empty object. */
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>
+
+function headersOf(h: KafkaMessage['headers']): Record<string, string> {
+  let out: Record<string, string> | undefined
+  for (const k in h) {
+    const v = h[k]
+    out ??= {}
+    out[k] = Array.isArray(v) ? String(v[0]) : String(v)
+  }
+  return out ?? NO_HEADERS
 }
 
 function toMessage(m: OutgoingMessage): Message {
