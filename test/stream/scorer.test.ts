@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { createMemoryBus, MemoryCluster } from '../../src/bus/index.js'
+import { type Bus, createMemoryBus, MemoryCluster } from '../../src/bus/index.js'
 import { decodeDeadLetter } from '../../src/contracts/index.js'
+import { PreemptError } from '../../src/errors.js'
 import { createLogger } from '../../src/log.js'
 import type { StreamModel } from '../../src/stream/model.js'
 import { createScorer, type ScorerConfig } from '../../src/stream/scorer.js'
@@ -128,6 +129,75 @@ describe('stream scorer on the in-memory bus', () => {
     }
     const a = await outputs(createMemoryBus(whole), tw)
     const b = await outputs(createMemoryBus(split), ts)
+    const key = (p: { host: string; ts: number; score: number; risk: string }) =>
+      `${p.host}@${p.ts}=${p.score.toFixed(9)}/${p.risk}`
+    expect(b.preds.length).toBe(a.preds.length)
+    expect(b.preds.map(key).sort()).toEqual(a.preds.map(key).sort())
+    expect(a.cmds.length).toBeGreaterThanOrEqual(3)
+    expect(b.cmds.map((c) => c.id).sort()).toEqual(a.cmds.map((c) => c.id).sort())
+  })
+
+  it('a transaction that fails for good restarts its partition from the committed offset: the same output as a clean run', async () => {
+    const recs = (t: string) => fleetRecords(t, { hosts: 12, steps: 150, failing: [1, 5, 9], rampSteps: 60 })
+    const clean = new MemoryCluster({ maxBatchSize: 97, defaultPartitions: 3 })
+    const tc = topicsFor()
+    const all = recs(tc.metrics)
+    await (await createMemoryBus(clean).producer()).send(all)
+    await runScorer(clean, { topics: tc, fromBeginning: true, partitions: 3, policy }, (n) => n >= all.length)
+
+    const faulty = new MemoryCluster({ maxBatchSize: 97, defaultPartitions: 3 })
+    const tf = topicsFor()
+    const base = createMemoryBus(faulty)
+    await (await base.producer()).send(recs(tf.metrics))
+    // Commits 4 and 9 fail as a fenced producer's would (not retriable: the partition
+    // restarts); commit 15 with a retriable error (the transaction is retried).
+    let commits = 0
+    const fatal = new Set([4, 9])
+    const bus: Bus = {
+      kind: base.kind,
+      readPartition: (t, p, r, f) => base.readPartition(t, p, r, f),
+      producer: () => base.producer(),
+      consumer: (o) => base.consumer(o),
+      admin: () => base.admin(),
+      close: () => base.close(),
+      async transactionalProducer(o) {
+        const p = await base.transactionalProducer(o)
+        return {
+          close: () => p.close(),
+          async begin() {
+            const tx = await p.begin()
+            return {
+              send: (m) => tx.send(m),
+              sendOffsets: (g, off) => tx.sendOffsets(g, off),
+              abort: () => tx.abort(),
+              async commit() {
+                const n = ++commits
+                if (fatal.has(n)) throw Object.assign(new Error('injected: producer fenced'), { retriable: false })
+                if (n === 15) throw new PreemptError('PREEMPT_ERR_BUS_TRANSACTION', 'injected: coordinator moved')
+                await tx.commit()
+              },
+            }
+          },
+        }
+      },
+    }
+    const scorer = createScorer({
+      bus,
+      model: fakeModel(),
+      config: { topics: tf, fromBeginning: true, partitions: 3, policy },
+      log,
+    })
+    await scorer.start()
+    await eventually(() => {
+      const g = faulty.groups.get('preempt-scorer')
+      return [...(g?.committed.values() ?? [])].reduce((s, o) => s + Number(o), 0) >= all.length
+    }, 'the faulty run to commit the whole stream')
+    const st = scorer.stats()
+    await scorer.close(5000)
+    expect(st.partitionRestarts).toBe(2)
+    expect(st.transactionsAborted).toBe(3)
+    const a = await outputs(createMemoryBus(clean), tc)
+    const b = await outputs(base, tf)
     const key = (p: { host: string; ts: number; score: number; risk: string }) =>
       `${p.host}@${p.ts}=${p.score.toFixed(9)}/${p.risk}`
     expect(b.preds.length).toBe(a.preds.length)
