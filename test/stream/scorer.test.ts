@@ -153,11 +153,35 @@ describe('stream scorer on the in-memory bus', () => {
     // restarts); commit 15 with a retriable error (the transaction is retried).
     let commits = 0
     const fatal = new Set([4, 9])
+    const stale = new Set<number>()
+    let staleHanded = 0
     const bus: Bus = {
       kind: base.kind,
       readPartition: (t, p, r, f) => base.readPartition(t, p, r, f),
       producer: () => base.producer(),
-      consumer: (o) => base.consumer(o),
+      // After a fatal failure, the partition's next batch is replaced by a stale one (the
+      // records after it, as a fetch issued before the restart's seek could bring).
+      async consumer(o) {
+        const c = await base.consumer(o)
+        return {
+          run: (h) =>
+            c.run(async (b) => {
+              if (b.topic === tf.metrics && stale.has(b.partition)) {
+                stale.delete(b.partition)
+                const later = faulty.read(b.topic, b.partition, Number(b.messages.at(-1)!.offset) + 1, true, 97)
+                if (later.length) {
+                  staleHanded++
+                  return h({ ...b, messages: later })
+                }
+              }
+              return h(b)
+            }),
+          commit: (offs) => c.commit(offs),
+          seek: (t) => c.seek(t),
+          assignment: () => c.assignment(),
+          close: () => c.close(),
+        }
+      },
       admin: () => base.admin(),
       close: () => base.close(),
       async transactionalProducer(o) {
@@ -172,7 +196,12 @@ describe('stream scorer on the in-memory bus', () => {
               abort: () => tx.abort(),
               async commit() {
                 const n = ++commits
-                if (fatal.has(n)) throw Object.assign(new Error('injected: producer fenced'), { retriable: false })
+                // Commits take a while, as a broker's do: the next batch computes meanwhile.
+                await new Promise((r) => setTimeout(r, n % 3))
+                if (fatal.has(n)) {
+                  stale.add(Number(o.transactionalId.split('-').at(-1)))
+                  throw Object.assign(new Error('injected: producer fenced'), { retriable: false })
+                }
                 if (n === 15) throw new PreemptError('PREEMPT_ERR_BUS_TRANSACTION', 'injected: coordinator moved')
                 await tx.commit()
               },
@@ -195,6 +224,7 @@ describe('stream scorer on the in-memory bus', () => {
     const st = scorer.stats()
     await scorer.close(5000)
     expect(st.partitionRestarts).toBe(2)
+    expect(staleHanded).toBeGreaterThanOrEqual(1)
     expect(st.transactionsAborted).toBe(3)
     const a = await outputs(createMemoryBus(clean), tc)
     const b = await outputs(base, tf)
