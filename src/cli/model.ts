@@ -155,6 +155,7 @@ interface TrainFlags extends DataFlags {
   split: 'entity' | 'time'
   seed: number
   peers?: string
+  trend?: boolean
   windows?: string
   aggregates?: string
   minHistory?: number
@@ -241,6 +242,10 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
       '--peers <label>',
       "peer features: each host's deviation from the median of the hosts with the same label (e.g. service), per minute; needs --host-labels",
     )
+    .option(
+      '--trend',
+      'trend features: per metric, the slope over the second-longest window minus the slope over the rest of the longest (still rising or levelled off)',
+    )
     .option('--compare <model>', 'also evaluate this trained model on the same held-out test rows, side by side')
     .addOption(
       new Option(
@@ -306,6 +311,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         classWeight: f.classWeight,
         sequenceLength: f.sequenceLength,
         peers: f.peers,
+        trend: f.trend,
         compare: f.compare,
         targetPrecision: f.targetPrecision,
         alertBy: f.alertBy,

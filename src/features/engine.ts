@@ -12,7 +12,7 @@
  * Window w at time t holds the samples with ts in (t − w, t], t being the host's newest ts.
  */
 import { type PeerView, peerBucketOf } from './peers.js'
-import { type FeatureSpecV1, featureCount, slopeScale } from './spec.js'
+import { type FeatureSpecV1, featureCount, hasTrend, slopeScale } from './spec.js'
 
 export const PushOutcome = { emitted: 'emitted', warming: 'warming', late: 'late' } as const
 export type PushOutcome = (typeof PushOutcome)[keyof typeof PushOutcome]
@@ -200,6 +200,13 @@ class HostState {
   }
 }
 
+/** Least-squares slope from running sums; NaN under two samples or with no spread in time. */
+function slopeOf(n: number, t: number, tt: number, v: number, tv: number): number {
+  if (n < 1.5) return Number.NaN
+  const d = n * tt - t * t
+  return d > 1e-12 * n * n ? (n * tv - t * v) / d : Number.NaN
+}
+
 export class FeatureEngine {
   readonly size: number
   private readonly hosts = new Map<string, HostState>()
@@ -211,6 +218,7 @@ export class FeatureEngine {
   /** The default aggregate list, in AGG_INDEX order: the vector is written without indirection. */
   private readonly allAggregates: boolean
   private readonly tScale: number
+  private readonly trend: boolean
   private readonly agg = new Float64Array(7)
   /** Sequence buckets and their width (0: no sequence). */
   private readonly B: number
@@ -238,6 +246,7 @@ export class FeatureEngine {
     this.allAggregates = this.aggIdx.length === 7 && this.aggIdx.every((a, i) => a === i)
     this.size = featureCount(spec)
     this.tScale = slopeScale(spec.timeUnit)
+    this.trend = hasTrend(spec)
     this.B = spec.sequence ?? 0
     this.bucketWidth = this.B ? this.wmax / this.B : 0
   }
@@ -496,6 +505,24 @@ export class FeatureEngine {
     h.seqStart = h.wStart[this.W - 1]!
   }
 
+  /**
+   * Slope over the second-longest window minus the slope over the rest of the longest (its
+   * sums are the longest's minus the shorter's): NaN while either part has under two samples.
+   */
+  private trendOf(sums: Float64Array, m: number): number {
+    const r = ((this.W - 2) * this.M + m) * S_SIZE
+    const l = ((this.W - 1) * this.M + m) * S_SIZE
+    const recent = slopeOf(sums[r + S_N]!, sums[r + S_T]!, sums[r + S_TT]!, sums[r + S_V]!, sums[r + S_TV]!)
+    const older = slopeOf(
+      sums[l + S_N]! - sums[r + S_N]!,
+      sums[l + S_T]! - sums[r + S_T]!,
+      sums[l + S_TT]! - sums[r + S_TT]!,
+      sums[l + S_V]! - sums[r + S_V]!,
+      sums[l + S_TV]! - sums[r + S_TV]!,
+    )
+    return recent - older
+  }
+
   /** Writes the vector up to the peer block; answers where that block starts. */
   private vector(h: HostState, values: ArrayLike<number>, sincePrev: number, out: Float64Array): number {
     const M = this.M
@@ -567,6 +594,7 @@ export class FeatureEngine {
           out[j++] = n > 0 && nL > 1 ? (h.sums[o + S_V]! / n - meanL) / spread : Number.NaN
         }
       }
+      if (this.trend) out[j++] = this.trendOf(h.sums, m)
     }
     if (this.spec.hostFeatures) {
       out[j++] = sincePrev / this.tScale

@@ -24,6 +24,13 @@ export interface FeatureSpecV1 {
    * Absent in older specs: false.
    */
   relative?: boolean
+  /**
+   * Per metric, with two windows or more: `m.trend` = the slope over the second-longest
+   * window minus the slope over the rest of the longest (the older part): still rising (≈ 0
+   * while the slope holds) or levelled off (< 0) over the longest window. NaN until the older
+   * part holds two samples. Absent in older specs: false.
+   */
+  trend?: boolean
   /** Per-host: time since the previous sample, and fraction of metrics missing. */
   hostFeatures: boolean
   /**
@@ -71,6 +78,7 @@ export function featureNames(spec: FeatureSpecV1): string[] {
       for (const a of spec.aggregates) names.push(`${m}.${a}.${windowLabel(w, spec.timeUnit)}`)
     if (spec.ewma) names.push(`${m}.ewma`, `${m}.delta`)
     if (spec.relative) for (const w of spec.windows.slice(0, -1)) names.push(`${m}.z.${windowLabel(w, spec.timeUnit)}`)
+    if (hasTrend(spec)) names.push(`${m}.trend`)
   }
   if (spec.hostFeatures) names.push('host.since_prev', 'host.missing_frac')
   if (spec.peers) {
@@ -91,11 +99,17 @@ export function featureCount(spec: FeatureSpecV1): number {
     spec.metrics.length *
       (spec.windows.length * spec.aggregates.length +
         (spec.ewma ? 2 : 0) +
-        (spec.relative ? Math.max(0, spec.windows.length - 1) : 0)) +
+        (spec.relative ? Math.max(0, spec.windows.length - 1) : 0) +
+        (hasTrend(spec) ? 1 : 0)) +
     (spec.hostFeatures ? 2 : 0) +
     (spec.peers ? 2 * spec.peers.metrics.length + 1 : 0) +
     (spec.sequence ?? 0) * 2 * spec.metrics.length
   )
+}
+
+/** The spec has trend features (asked for, and two windows to compare). */
+export function hasTrend(spec: FeatureSpecV1): boolean {
+  return spec.trend === true && spec.windows.length >= 2
 }
 
 /** The metric a feature is computed from ('host' for per-host features). */
@@ -120,6 +134,8 @@ export function createFeatureSpec(p: {
   stride?: number
   lateness?: number
   relative?: boolean
+  /** Trend features (FeatureSpecV1.trend). Default false. */
+  trend?: boolean
   /** Sequence models: only the bucketed sequence over the longest window (see FeatureSpecV1.sequence). */
   sequence?: number
   /** Peer features by this label (e.g. 'service'); the rest of PeerSpecV1 defaults (peerSpecOf). */
@@ -148,6 +164,7 @@ export function createFeatureSpec(p: {
     aggregates: [...(p.aggregates ?? Aggregates)],
     ewma: true,
     relative: p.relative ?? true,
+    ...(p.trend ? { trend: true } : {}),
     hostFeatures: true,
     ...(p.peers ? { peers: peerSpecOf(p.peers, p.metrics, p.timeUnit) } : {}),
     minHistory: p.minHistory ?? 3,

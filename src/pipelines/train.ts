@@ -99,6 +99,8 @@ export interface TrainConfig {
    * `csv.hostLabels`. Default none.
    */
   peers?: string | undefined
+  /** Trend features: still rising or levelled off over the longest window (FeatureSpecV1.trend). */
+  trend?: boolean | undefined
   /** gru: buckets of the sequence over the longest window (default 24). */
   sequenceLength?: number | undefined
   /** A trained model to score on the same held-out test rows and show beside this one. */
@@ -251,6 +253,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
     lateness: cfg.lateness,
     sequence: cfg.kind === 'gru' ? (cfg.sequenceLength ?? 24) : undefined,
     peers: cfg.peers ? { by: cfg.peers } : undefined,
+    trend: cfg.trend,
   })
   const plan: SplitPlan = {
     by: cfg.split,

@@ -48,6 +48,22 @@ function reference(spec: FeatureSpecV1, accepted: Sample[], ewma: number[], sinc
         out.push(ys.length && xs.length > 1 ? (mean - meanL) / (stdL + 1e-6 * Math.max(1, Math.abs(meanL))) : NaN)
       }
     }
+    if (spec.trend) {
+      // Least squares over (newest − S, newest] minus over (newest − L, newest − S].
+      const [S, L] = spec.windows.slice(-2) as [number, number]
+      const slope = (lo: number, hi: number) => {
+        const pts = accepted
+          .filter((s) => s.ts > lo && s.ts <= hi && !Number.isNaN(s.values[m]!))
+          .map((s) => ({ t: s.ts / scale, v: s.values[m]! }))
+        const n = pts.length
+        if (n < 2) return NaN
+        const tm = pts.reduce((a, p) => a + p.t, 0) / n
+        const vm = pts.reduce((a, p) => a + p.v, 0) / n
+        const sxx = pts.reduce((a, p) => a + (p.t - tm) ** 2, 0)
+        return sxx > 1e-12 ? pts.reduce((a, p) => a + (p.t - tm) * (p.v - vm), 0) / sxx : NaN
+      }
+      out.push(slope(newest - S, newest) - slope(newest - L, newest - S))
+    }
   })
   out.push(sincePrev / scale, current.filter((v) => Number.isNaN(v)).length / spec.metrics.length)
   return out
@@ -116,9 +132,16 @@ describe('feature engine', () => {
     ])
   })
 
-  for (const [label, opts] of [
-    ['in order, no gaps', { lateRate: 0, gapRate: 0, missingRate: 0 }],
-    ['out of order, gaps and missing values', { lateRate: 0.05, gapRate: 0.02, missingRate: 0.05 }],
+  const specDefault = spec
+  const withTrend = { ...spec, trend: true }
+  for (const [label, opts, spec] of [
+    ['in order, no gaps', { lateRate: 0, gapRate: 0, missingRate: 0 }, specDefault],
+    ['out of order, gaps and missing values', { lateRate: 0.05, gapRate: 0.02, missingRate: 0.05 }, specDefault],
+    [
+      'with trend features, out of order, gaps, missing',
+      { lateRate: 0.05, gapRate: 0.02, missingRate: 0.05 },
+      withTrend,
+    ],
   ] as const)
     it(`matches a direct recomputation on random streams (${label})`, () => {
       for (const seed of [1, 2, 3]) {
@@ -168,6 +191,40 @@ describe('feature engine', () => {
         if (opts.lateRate > 0) expect(late).toBeGreaterThan(0)
       }
     })
+
+  it('trend: ≈ 0 while a metric keeps rising at one rate, negative once it levels off, NaN without an older part', () => {
+    const ts = createFeatureSpec({
+      metrics: ['mem'],
+      horizon: 3_600_000,
+      timeUnit: 'ms',
+      windows: [600_000, 1_800_000, 7_200_000],
+      trend: true,
+    })
+    const names = featureNames(ts)
+    expect(names.filter((n) => n.endsWith('.trend'))).toEqual(['mem.trend'])
+    const at = names.indexOf('mem.trend')
+    expect(at).toBe(names.indexOf('mem.z.30m') + 1)
+    const run = (value: (minute: number) => number) => {
+      const e = new FeatureEngine(ts)
+      const out = new Float64Array(e.size)
+      const seen: number[] = []
+      for (let i = 0; i <= 120; i++) {
+        e.push('h', 1_700_000_000_000 + i * 60_000, [value(i)], out)
+        seen.push(out[at]!)
+      }
+      return seen
+    }
+    const leak = run((i) => 0.3 + 0.004 * i)
+    const warmup = run((i) => 0.3 + 0.004 * Math.min(i, 60))
+    // Under 30 min of history there is no older part.
+    expect(Number.isNaN(leak[20]!)).toBe(true)
+    expect(Math.abs(leak[120]!)).toBeLessThan(1e-9)
+    // Levelled off for the last hour: the recent 30 min are flat, the older 90 min rose 0.004/min.
+    expect(warmup[120]!).toBeLessThan(0)
+    // Least squares over minutes 1–90 of 0.3 + 0.004·min(i, 60), per second (worked by hand):
+    // 4.888943765e-5; the recent half's slope is 0.
+    expect(warmup[120]!).toBeCloseTo(-4.888943765e-5, 12)
+  })
 
   it('sequence block: bucket means and deviations match a direct recomputation (out of order, gaps, missing)', () => {
     const seq = createFeatureSpec({
