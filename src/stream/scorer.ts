@@ -663,9 +663,16 @@ export function createScorer(deps: ScorerDeps): Scorer {
    * and the next batch computes while this one commits (kafkajs fetches again only when every
    * partition's handler has returned; waiting for each commit left the CPU idle for ~8 % of
    * the run). At most two batches of a partition are in hand: one committing, one computed.
-   * A batch that stops on a peer bucket commits in the handler, which then seeks.
+   * Only while the partition has a backlog: a batch that reaches the end of the log commits
+   * before the handler returns, as its samples' latency is then the figure that matters (a
+   * commit behind the previous one adds up to one transaction to it). A batch that stops on a
+   * peer bucket commits in the handler too, which then seeks.
    */
-  async function handleBatch(batch: { partition: number; messages: BusMessage[] }): Promise<void> {
+  async function handleBatch(batch: {
+    partition: number
+    messages: BusMessage[]
+    highWatermark?: string
+  }): Promise<void> {
     if (closing) throw new PreemptError('PREEMPT_ERR_BUS_CLOSED', 'scorer closing')
     const lane = ensureLane(batch.partition)
     await lane.ready
@@ -701,7 +708,14 @@ export function createScorer(deps: ScorerDeps): Scorer {
     if (stopped) {
       await committed
       if (!lane.closed) await waitForPeers(lane, stopped)
-    } else await previous
+    } else if (backlog(batch)) await previous
+    else await committed
+  }
+
+  /** More than a record (a transaction marker) after the batch in the log: the consumer is behind. */
+  function backlog(batch: { messages: BusMessage[]; highWatermark?: string }): boolean {
+    if (batch.highWatermark === undefined) return true
+    return BigInt(batch.highWatermark) - BigInt(batch.messages.at(-1)!.offset) > 2n
   }
 
   async function flushPending(): Promise<void> {
