@@ -26,6 +26,16 @@ async function runScorer(
   return scorer
 }
 
+/** The same predictions (score to 1e-9, risk) and command ids as the reference run; at least 3 commands. */
+function expectSameOutputs(a: Awaited<ReturnType<typeof outputs>>, b: Awaited<ReturnType<typeof outputs>>) {
+  const key = (p: { host: string; ts: number; score: number; risk: string }) =>
+    `${p.host}@${p.ts}=${p.score.toFixed(9)}/${p.risk}`
+  expect(b.preds.length).toBe(a.preds.length)
+  expect(b.preds.map(key).sort()).toEqual(a.preds.map(key).sort())
+  expect(a.cmds.length).toBeGreaterThanOrEqual(3)
+  expect(b.cmds.map((c) => c.id).sort()).toEqual(a.cmds.map((c) => c.id).sort())
+}
+
 describe('stream scorer on the in-memory bus', () => {
   it('scores every vector, acts on the failing hosts only, with deterministic ids', async () => {
     const cluster = new MemoryCluster({ defaultPartitions: 3 })
@@ -127,14 +137,7 @@ describe('stream scorer on the in-memory bus', () => {
         return committed >= cut
       })
     }
-    const a = await outputs(createMemoryBus(whole), tw)
-    const b = await outputs(createMemoryBus(split), ts)
-    const key = (p: { host: string; ts: number; score: number; risk: string }) =>
-      `${p.host}@${p.ts}=${p.score.toFixed(9)}/${p.risk}`
-    expect(b.preds.length).toBe(a.preds.length)
-    expect(b.preds.map(key).sort()).toEqual(a.preds.map(key).sort())
-    expect(a.cmds.length).toBeGreaterThanOrEqual(3)
-    expect(b.cmds.map((c) => c.id).sort()).toEqual(a.cmds.map((c) => c.id).sort())
+    expectSameOutputs(await outputs(createMemoryBus(whole), tw), await outputs(createMemoryBus(split), ts))
   })
 
   it('a transaction that fails for good restarts its partition from the committed offset: the same output as a clean run', async () => {
@@ -226,14 +229,7 @@ describe('stream scorer on the in-memory bus', () => {
     expect(st.partitionRestarts).toBe(2)
     expect(staleHanded).toBeGreaterThanOrEqual(1)
     expect(st.transactionsAborted).toBe(3)
-    const a = await outputs(createMemoryBus(clean), tc)
-    const b = await outputs(base, tf)
-    const key = (p: { host: string; ts: number; score: number; risk: string }) =>
-      `${p.host}@${p.ts}=${p.score.toFixed(9)}/${p.risk}`
-    expect(b.preds.length).toBe(a.preds.length)
-    expect(b.preds.map(key).sort()).toEqual(a.preds.map(key).sort())
-    expect(a.cmds.length).toBeGreaterThanOrEqual(3)
-    expect(b.cmds.map((c) => c.id).sort()).toEqual(a.cmds.map((c) => c.id).sort())
+    expectSameOutputs(await outputs(createMemoryBus(clean), tc), await outputs(base, tf))
   })
 
   it('carries the time to failure on predictions the policy may act on, and holds actions while the failure is not yet due', async () => {
