@@ -641,10 +641,10 @@ export function createScorer(deps: ScorerDeps): Scorer {
       { err, partition: lane.partition, resumeAt },
       'transaction failed for good: restarting the partition from its committed offset',
     )
-    // Called from the failed batch's work on the lane's chain: waiting for the chain here
-    // waited for itself (the partition hung; test/stream/scorer.test.ts).
     // Before anything awaits: a handler may create the next lane meanwhile, and it must know.
     resumeFrom.set(lane.partition, resumeAt)
+    // Called from the failed batch's work on the lane's chain: waiting for the chain here
+    // waited for itself (the partition hung; test/stream/scorer.test.ts).
     const closed = closeLane(lane.partition, true)
     consumer?.seek({ topic: topics.metrics, partition: lane.partition, offset: resumeAt })
     await closed
