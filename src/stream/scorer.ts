@@ -600,6 +600,8 @@ export function createScorer(deps: ScorerDeps): Scorer {
         stats.restoring--
       }
     })()
+    // A failed restore is handled by the next batch's handler (handleBatch), not the process.
+    fresh.ready.catch(() => {})
     fresh.chain = fresh.ready
     return fresh
   }
@@ -648,7 +650,8 @@ export function createScorer(deps: ScorerDeps): Scorer {
     const closed = closeLane(lane.partition, true)
     consumer?.seek({ topic: topics.metrics, partition: lane.partition, offset: resumeAt })
     await closed
-    if (!closing) await ensureLane(lane.partition).ready
+    // A restore that fails here is retried by the partition's next batch (handleBatch).
+    if (!closing) await ensureLane(lane.partition).ready.catch(() => {})
   }
 
   function enqueue(lane: Lane, work: () => Promise<void>): Promise<void> {
@@ -675,7 +678,19 @@ export function createScorer(deps: ScorerDeps): Scorer {
   }): Promise<void> {
     if (closing) throw new PreemptError('PREEMPT_ERR_BUS_CLOSED', 'scorer closing')
     const lane = ensureLane(batch.partition)
-    await lane.ready
+    try {
+      await lane.ready
+    } catch (err) {
+      // A restore that failed (e.g. the group's coordinator moving during a rebalance) must not
+      // leave the partition a lane that fails every batch for good: drop it; the batch is
+      // fetched again and builds a new one (keeping where a restart sent the consumer).
+      if (lanes.get(batch.partition) === lane) {
+        if (lane.from !== undefined) resumeFrom.set(batch.partition, lane.from)
+        log.warn({ err, partition: batch.partition }, 'partition restore failed; retrying with the batch')
+        await closeLane(batch.partition)
+      }
+      throw err
+    }
     // Restarted while this batch waited: the consumer was sent back, this batch is stale.
     if (lane.closed) return
     if (lane.from !== undefined) {

@@ -155,6 +155,7 @@ describe('REST API against the real broker', () => {
       for (const c of children) if (c.exitCode === null) c.kill('SIGKILL')
     })
     const urls: string[] = []
+    const errs: string[] = []
     for (let i = 0; i < 2; i++) {
       const child = spawn(
         process.execPath,
@@ -180,6 +181,7 @@ describe('REST API against the real broker', () => {
       let err = ''
       child.stderr!.on('data', (d) => {
         err += d
+        errs[i] = err
       })
       await eventually(() => /REST API on (http\S+)/.test(err), `serve ${i} to say where its API is:\n${err}`, 90_000)
       urls.push(/REST API on (http\S+)/.exec(err)![1]!)
@@ -196,7 +198,10 @@ describe('REST API against the real broker', () => {
         const stats = await Promise.all(urls.map((u) => get(`${u}/v1/stats`)))
         if (stats.reduce((n, st) => n + st.scorer.records, 0) >= sink.samples) break
       }
-      if (Date.now() > deadline) throw new Error(`APIs never agreed: ${JSON.stringify(pages.map((p) => p.total))}`)
+      if (Date.now() > deadline)
+        throw new Error(
+          `APIs never agreed: ${JSON.stringify(pages.map((p) => p.total))}; stderr of the two:\n${errs.map((e) => e.slice(-4000)).join('\n---\n')}`,
+        )
       await new Promise((r) => setTimeout(r, 500))
     }
     expect(pages[0]!.items.map((i) => i.host)).toEqual(pages[1]!.items.map((i) => i.host))

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest'
 import { type Bus, createKafkaBus } from '../../src/bus/index.js'
 import { decodeDeadLetter, type Prediction } from '../../src/contracts/index.js'
+import { isRetriable } from '../../src/errors.js'
 import { createLogger } from '../../src/log.js'
 import { loadModel } from '../../src/model/artifact.js'
 import { replayCsv } from '../../src/pipelines/replay.js'
@@ -88,13 +89,19 @@ async function replay(bus: Bus, topics: ScorerTopics) {
   })
 }
 
+/** Sum of the group's committed offsets; a retriable broker error (e.g. the group's coordinator moving under load) is asked again. */
 async function committedTotal(bus: Bus, group: string, topic: string): Promise<number> {
-  const admin = await bus.admin()
-  try {
-    const c = await admin.committedOffsets(group, topic)
-    return c.reduce((s, o) => s + (o.offset === null ? 0 : Number(o.offset)), 0)
-  } finally {
-    await admin.close()
+  for (let attempt = 1; ; attempt++) {
+    const admin = await bus.admin()
+    try {
+      const c = await admin.committedOffsets(group, topic)
+      return c.reduce((s, o) => s + (o.offset === null ? 0 : Number(o.offset)), 0)
+    } catch (err) {
+      if (attempt >= 10 || !isRetriable(err)) throw err
+      await new Promise((r) => setTimeout(r, 100 * attempt))
+    } finally {
+      await admin.close()
+    }
   }
 }
 

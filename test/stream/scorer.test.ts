@@ -232,6 +232,58 @@ describe('stream scorer on the in-memory bus', () => {
     expectSameOutputs(await outputs(createMemoryBus(clean), tc), await outputs(base, tf))
   })
 
+  it('a restore that fails (the coordinator moving) is retried with the next batch, not left broken', async () => {
+    const recs = (t: string) => fleetRecords(t, { hosts: 12, steps: 150, failing: [1, 5, 9], rampSteps: 60 })
+    const clean = new MemoryCluster({ maxBatchSize: 97, defaultPartitions: 3 })
+    const tc = topicsFor()
+    const all = recs(tc.metrics)
+    await (await createMemoryBus(clean).producer()).send(all)
+    await runScorer(clean, { topics: tc, fromBeginning: true, partitions: 3, policy }, (n) => n >= all.length)
+
+    const flaky = new MemoryCluster({ maxBatchSize: 97, defaultPartitions: 3 })
+    const tf = topicsFor()
+    const base = createMemoryBus(flaky)
+    await (await base.producer()).send(recs(tf.metrics))
+    // The first two reads of committed offsets (each lane's restore) fail as under a rebalance.
+    let failures = 2
+    const bus: Bus = {
+      kind: base.kind,
+      readPartition: (t, p, r, f) => base.readPartition(t, p, r, f),
+      producer: () => base.producer(),
+      consumer: (o) => base.consumer(o),
+      transactionalProducer: (o) => base.transactionalProducer(o),
+      close: () => base.close(),
+      async admin() {
+        const a = await base.admin()
+        return new Proxy(a, {
+          get(target, key) {
+            if (key === 'committedOffsets' && failures > 0)
+              return async () => {
+                failures--
+                throw new PreemptError('PREEMPT_ERR_BUS_ADMIN', 'injected: this is not the correct coordinator')
+              }
+            const v = Reflect.get(target, key)
+            return typeof v === 'function' ? v.bind(target) : v
+          },
+        })
+      },
+    }
+    const scorer = createScorer({
+      bus,
+      model: fakeModel(),
+      config: { topics: tf, fromBeginning: true, partitions: 3, policy },
+      log,
+    })
+    await scorer.start()
+    await eventually(() => {
+      const g = flaky.groups.get('preempt-scorer')
+      return [...(g?.committed.values() ?? [])].reduce((s, o) => s + Number(o), 0) >= all.length
+    }, 'the run to commit the whole stream despite the failed restores')
+    await scorer.close(5000)
+    expect(failures).toBe(0)
+    expectSameOutputs(await outputs(createMemoryBus(clean), tc), await outputs(base, tf))
+  })
+
   it('carries the time to failure on predictions the policy may act on, and holds actions while the failure is not yet due', async () => {
     const run = async (medianMs: number) => {
       const cluster = new MemoryCluster({ defaultPartitions: 3 })
