@@ -36,6 +36,43 @@ function expectSameOutputs(a: Awaited<ReturnType<typeof outputs>>, b: Awaited<Re
   expect(b.cmds.map((c) => c.id).sort()).toEqual(a.cmds.map((c) => c.id).sort())
 }
 
+/**
+ * A 12-host fleet scored once on a clean cluster (the reference), and the same records on a
+ * second cluster for a run with injected faults; `committedAll`: that run committed them all.
+ */
+async function cleanRunAndFaultyFleet() {
+  const recs = (t: string) => fleetRecords(t, { hosts: 12, steps: 150, failing: [1, 5, 9], rampSteps: 60 })
+  const clean = new MemoryCluster({ maxBatchSize: 97, defaultPartitions: 3 })
+  const tc = topicsFor()
+  const all = recs(tc.metrics)
+  await (await createMemoryBus(clean).producer()).send(all)
+  await runScorer(clean, { topics: tc, fromBeginning: true, partitions: 3, policy }, (n) => n >= all.length)
+  const faulty = new MemoryCluster({ maxBatchSize: 97, defaultPartitions: 3 })
+  const tf = topicsFor()
+  const base = createMemoryBus(faulty)
+  await (await base.producer()).send(recs(tf.metrics))
+  const committedAll = () => {
+    const g = faulty.groups.get('preempt-scorer')
+    return [...(g?.committed.values() ?? [])].reduce((s, o) => s + Number(o), 0) >= all.length
+  }
+  return { clean, tc, faulty, tf, base, committedAll }
+}
+
+/** A scorer on `bus` until `done`; its stats at that point. */
+async function runUntil(bus: Bus, topics: ReturnType<typeof topicsFor>, done: () => boolean) {
+  const scorer = createScorer({
+    bus,
+    model: fakeModel(),
+    config: { topics, fromBeginning: true, partitions: 3, policy },
+    log,
+  })
+  await scorer.start()
+  await eventually(done, 'the run with faults to commit the whole stream')
+  const st = scorer.stats()
+  await scorer.close(5000)
+  return st
+}
+
 describe('stream scorer on the in-memory bus', () => {
   it('scores every vector, acts on the failing hosts only, with deterministic ids', async () => {
     const cluster = new MemoryCluster({ defaultPartitions: 3 })
@@ -141,17 +178,7 @@ describe('stream scorer on the in-memory bus', () => {
   })
 
   it('a transaction that fails for good restarts its partition from the committed offset: the same output as a clean run', async () => {
-    const recs = (t: string) => fleetRecords(t, { hosts: 12, steps: 150, failing: [1, 5, 9], rampSteps: 60 })
-    const clean = new MemoryCluster({ maxBatchSize: 97, defaultPartitions: 3 })
-    const tc = topicsFor()
-    const all = recs(tc.metrics)
-    await (await createMemoryBus(clean).producer()).send(all)
-    await runScorer(clean, { topics: tc, fromBeginning: true, partitions: 3, policy }, (n) => n >= all.length)
-
-    const faulty = new MemoryCluster({ maxBatchSize: 97, defaultPartitions: 3 })
-    const tf = topicsFor()
-    const base = createMemoryBus(faulty)
-    await (await base.producer()).send(recs(tf.metrics))
+    const { clean, tc, faulty, tf, base, committedAll } = await cleanRunAndFaultyFleet()
     // Commits 4 and 9 fail as a fenced producer's would (not retriable: the partition
     // restarts); commit 15 with a retriable error (the transaction is retried).
     let commits = 0
@@ -213,19 +240,7 @@ describe('stream scorer on the in-memory bus', () => {
         }
       },
     }
-    const scorer = createScorer({
-      bus,
-      model: fakeModel(),
-      config: { topics: tf, fromBeginning: true, partitions: 3, policy },
-      log,
-    })
-    await scorer.start()
-    await eventually(() => {
-      const g = faulty.groups.get('preempt-scorer')
-      return [...(g?.committed.values() ?? [])].reduce((s, o) => s + Number(o), 0) >= all.length
-    }, 'the faulty run to commit the whole stream')
-    const st = scorer.stats()
-    await scorer.close(5000)
+    const st = await runUntil(bus, tf, committedAll)
     expect(st.partitionRestarts).toBe(2)
     expect(staleHanded).toBeGreaterThanOrEqual(1)
     expect(st.transactionsAborted).toBe(3)
@@ -233,17 +248,7 @@ describe('stream scorer on the in-memory bus', () => {
   })
 
   it('a restore that fails (the coordinator moving) is retried with the next batch, not left broken', async () => {
-    const recs = (t: string) => fleetRecords(t, { hosts: 12, steps: 150, failing: [1, 5, 9], rampSteps: 60 })
-    const clean = new MemoryCluster({ maxBatchSize: 97, defaultPartitions: 3 })
-    const tc = topicsFor()
-    const all = recs(tc.metrics)
-    await (await createMemoryBus(clean).producer()).send(all)
-    await runScorer(clean, { topics: tc, fromBeginning: true, partitions: 3, policy }, (n) => n >= all.length)
-
-    const flaky = new MemoryCluster({ maxBatchSize: 97, defaultPartitions: 3 })
-    const tf = topicsFor()
-    const base = createMemoryBus(flaky)
-    await (await base.producer()).send(recs(tf.metrics))
+    const { clean, tc, tf, base, committedAll } = await cleanRunAndFaultyFleet()
     // The first two reads of committed offsets (each lane's restore) fail as under a rebalance.
     let failures = 2
     const bus: Bus = {
@@ -268,18 +273,7 @@ describe('stream scorer on the in-memory bus', () => {
         })
       },
     }
-    const scorer = createScorer({
-      bus,
-      model: fakeModel(),
-      config: { topics: tf, fromBeginning: true, partitions: 3, policy },
-      log,
-    })
-    await scorer.start()
-    await eventually(() => {
-      const g = flaky.groups.get('preempt-scorer')
-      return [...(g?.committed.values() ?? [])].reduce((s, o) => s + Number(o), 0) >= all.length
-    }, 'the run to commit the whole stream despite the failed restores')
-    await scorer.close(5000)
+    await runUntil(bus, tf, committedAll)
     expect(failures).toBe(0)
     expectSameOutputs(await outputs(createMemoryBus(clean), tc), await outputs(base, tf))
   })
