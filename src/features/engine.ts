@@ -558,8 +558,9 @@ export class FeatureEngine {
           agg[2] = w === longest ? h.dq.front(2 * m) : h.dq.extremeFrom(2 * m, start)
           agg[3] = w === longest ? h.dq.front(2 * m + 1) : h.dq.extremeFrom(2 * m + 1, start)
           agg[4] = lastIdx >= start ? lastVal : Number.NaN
-          const d = n * sums[o + S_TT]! - sums[o + S_T]! * sums[o + S_T]!
-          agg[5] = n > 1 && d > 1e-12 * n * n ? (n * sums[o + S_TV]! - sums[o + S_T]! * sums[o + S_V]!) / d : 0
+          // The window's slope; 0 (not missing) with one sample or no spread in time.
+          const slope = slopeOf(n, sums[o + S_T]!, sums[o + S_TT]!, sums[o + S_V]!, sums[o + S_TV]!)
+          agg[5] = Number.isNaN(slope) ? 0 : slope
         } else agg.fill(Number.NaN, 0, 6)
         agg[6] = n
         if (w === longest) {
