@@ -113,6 +113,19 @@ interface RuleFlags {
 }
 
 /** The model's alert (`score`'s column) or page rule (`evaluate`'s events), with --threshold / --consecutive over it. */
+/** `--regimes`: auto, none, or setting columns by name. */
+function regimesFlag(v: string): 'auto' | 'none' | string[] {
+  const t = v.trim()
+  if (t === 'auto' || t === 'none') return t
+  const cols = t
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean)
+  if (!cols.length)
+    throw new PreemptError('PREEMPT_ERR_CLI_USAGE', '--regimes: give auto, none, or setting columns (a,b).')
+  return cols
+}
+
 function ruleOf(meta: ModelMetadataV1, f: RuleFlags, which: 'alert' | 'page'): AlertRule {
   const rule = which === 'alert' ? alertRuleOf(meta.thresholds) : pageRuleOf(meta.thresholds)
   return { threshold: f.threshold ?? rule.threshold, consecutive: f.consecutive ?? rule.consecutive }
@@ -156,6 +169,7 @@ interface TrainFlags extends DataFlags {
   seed: number
   peers?: string
   trend?: boolean
+  regimes: string
   windows?: string
   aggregates?: string
   minHistory?: number
@@ -246,6 +260,11 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
       '--trend',
       'trend features: per metric, the slope over the second-longest window minus the slope over the rest of the longest (still rising or levelled off)',
     )
+    .option(
+      '--regimes <how>',
+      'operating regimes: auto (find setting columns that take a few values and move the other metrics; read every other metric relative to its regime), none, or the setting columns a,b',
+      'auto',
+    )
     .option('--compare <model>', 'also evaluate this trained model on the same held-out test rows, side by side')
     .addOption(
       new Option(
@@ -312,6 +331,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         sequenceLength: f.sequenceLength,
         peers: f.peers,
         trend: f.trend,
+        regimes: regimesFlag(f.regimes),
         compare: f.compare,
         targetPrecision: f.targetPrecision,
         alertBy: f.alertBy,
@@ -340,6 +360,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
             ]
           })(),
           `  ${m.featureNames.length} features from ${m.featureSpec.metrics.length} metrics (dropped as constant: ${m.droppedConstant.join(', ') || 'none'})`,
+          ...(m.training['regimes'] ? [`  operating regimes: ${m.training['regimes']}`] : []),
           (() => {
             const p = m.training['failuresPerSplit'] as { train: number; val: number; test: number }
             return `  failures per split (by ${f.split}): train ${p.train}, validation ${p.val}, test ${p.test}${Math.min(p.val, p.test) < 10 ? ' — fewer than 10 in a split: its figures are rough' : ''}`

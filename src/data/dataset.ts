@@ -29,12 +29,22 @@ export interface ScanResult {
   stats: CsvStats
   /** Median time between an entity's consecutive samples (null: too few). */
   interval: number | null
+  /** A uniform sample of the rows (when asked for with `sampleRows`), values in `metrics` order. */
+  sample: SampledRow[]
+}
+
+export interface SampledRow {
+  entity: string
+  ts: number
+  values: Float64Array
 }
 
 export async function scanCsv(
   opts: CsvOptions,
   labels: { runToFailure?: boolean; labelCol?: boolean },
   onProgress?: (rows: number) => void,
+  /** Keep a uniform (reservoir) sample of this many rows, seeded: `sample` in the result. */
+  sampleRows = 0,
 ): Promise<ScanResult> {
   const metrics = await discoverMetrics(opts)
   if (!metrics.length)
@@ -51,8 +61,14 @@ export async function scanCsv(
   let tMax = Number.NEGATIVE_INFINITY
   let rows = 0
   const spacing = new SpacingSampler()
+  const sample: SampledRow[] = []
+  const rng = new Rng(0x5ca1ab1e)
   for await (const row of readRows(opts, metrics, stats)) {
     rows++
+    if (sampleRows > 0) {
+      const slot = sample.length < sampleRows ? sample.length : rng.int(0, rows)
+      if (slot < sampleRows) sample[slot] = { entity: row.entity, ts: row.ts, values: Float64Array.from(row.values) }
+    }
     spacing.add(row.entity, row.ts)
     if (row.ts < tMin) tMin = row.ts
     if (row.ts > tMax) tMax = row.ts
@@ -79,6 +95,7 @@ export async function scanCsv(
     failures: failures.seal(),
     stats,
     interval: spacing.median(),
+    sample,
   }
 }
 

@@ -12,6 +12,7 @@
  * Window w at time t holds the samples with ts in (t − w, t], t being the host's newest ts.
  */
 import { type PeerView, peerBucketOf } from './peers.js'
+import { RegimeNormalizer } from './regimes.js'
 import { type FeatureSpecV1, featureCount, hasTrend, slopeScale } from './spec.js'
 
 export const PushOutcome = { emitted: 'emitted', warming: 'warming', late: 'late' } as const
@@ -226,6 +227,9 @@ export class FeatureEngine {
 
   /** Peer metrics (each with dev and z in the vector; 0 without peer features). */
   private readonly P: number
+  /** Operating regimes: each sample read relative to its regime first (into `regimeValues`). */
+  private readonly regimes: RegimeNormalizer | undefined
+  private readonly regimeValues: Float64Array
 
   /**
    * `peers`: where a spec with peer features reads its groups' statistics (the offline table,
@@ -249,6 +253,8 @@ export class FeatureEngine {
     this.trend = hasTrend(spec)
     this.B = spec.sequence ?? 0
     this.bucketWidth = this.B ? this.wmax / this.B : 0
+    this.regimes = spec.regimes ? new RegimeNormalizer(spec.regimes, spec.metrics) : undefined
+    this.regimeValues = new Float64Array(this.regimes ? this.M : 0)
   }
 
   get hostCount(): number {
@@ -286,8 +292,12 @@ export class FeatureEngine {
       this.hosts.set(host, h)
     }
     const prevNewest = h.newest
+    if (ts < h.newest - this.spec.lateness) return PushOutcome.late
+    if (this.regimes) {
+      this.regimes.apply(values, this.regimeValues)
+      values = this.regimeValues
+    }
     if (ts < h.newest) {
-      if (ts < h.newest - this.spec.lateness) return PushOutcome.late
       this.insertLate(h, ts, values)
     } else {
       this.append(h, ts, values)

@@ -5,6 +5,7 @@
  */
 import type { TimeUnit } from '../time.js'
 import type { PeerSpecV1 } from './peers.js'
+import type { RegimeSpecV1 } from './regimes.js'
 
 export const Aggregates = ['mean', 'std', 'min', 'max', 'last', 'slope', 'count'] as const
 export type Aggregate = (typeof Aggregates)[number]
@@ -47,6 +48,12 @@ export interface FeatureSpecV1 {
    * any sequence. Absent: none.
    */
   peers?: PeerSpecV1
+  /**
+   * Operating regimes (features/regimes.ts): every metric but the settings is read as
+   * (x − its regime's mean) / its regime's std before anything else, the regime being the
+   * nearest center of the settings' values. Absent: metrics as they come.
+   */
+  regimes?: RegimeSpecV1
   /** Vectors are emitted once a host has this many samples in its current life. */
   minHistory: number
   /** Emit a vector every `stride` accepted samples of a host. */
@@ -140,6 +147,8 @@ export function createFeatureSpec(p: {
   sequence?: number
   /** Peer features by this label (e.g. 'service'); the rest of PeerSpecV1 defaults (peerSpecOf). */
   peers?: (Partial<PeerSpecV1> & { by: string }) | undefined
+  /** Operating regimes fitted on training rows, per metric in `metrics` order (see FeatureSpecV1.regimes). */
+  regimes?: RegimeSpecV1 | undefined
 }): FeatureSpecV1 {
   const windows = [...(p.windows ?? defaultWindows(p.horizon, p.timeUnit))].sort((a, b) => a - b)
   if (p.sequence)
@@ -152,6 +161,7 @@ export function createFeatureSpec(p: {
       relative: false,
       hostFeatures: false,
       sequence: p.sequence,
+      ...(p.regimes ? { regimes: p.regimes } : {}),
       minHistory: p.minHistory ?? 3,
       stride: p.stride ?? 1,
       lateness: p.lateness ?? (p.timeUnit === 'step' ? 0 : 60_000),
@@ -167,6 +177,7 @@ export function createFeatureSpec(p: {
     ...(p.trend ? { trend: true } : {}),
     hostFeatures: true,
     ...(p.peers ? { peers: peerSpecOf(p.peers, p.metrics, p.timeUnit) } : {}),
+    ...(p.regimes ? { regimes: p.regimes } : {}),
     minHistory: p.minHistory ?? 3,
     stride: p.stride ?? 1,
     lateness: p.lateness ?? (p.timeUnit === 'step' ? 0 : 60_000),

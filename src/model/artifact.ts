@@ -232,6 +232,28 @@ function checkMetadata(dir: string, text: string): ModelMetadataV1 {
   const spec = m.featureSpec
   if (!spec || !Array.isArray(spec.metrics) || !isNums(spec.windows) || typeof spec.timeUnit !== 'string')
     throw bad('featureSpec is missing or incomplete')
+  if (spec.regimes !== undefined) {
+    const r = spec.regimes
+    const M = spec.metrics.length
+    const K = Array.isArray(r?.centers) ? r.centers.length : 0
+    if (
+      !Array.isArray(r?.by) ||
+      !r.by.every((b: unknown) => typeof b === 'string' && spec.metrics.includes(b)) ||
+      K < 2 ||
+      !r.centers.every((c: unknown) => isNums(c, r.by.length)) ||
+      !isNums(r.scale, r.by.length) ||
+      !r.scale.every((x: number) => x > 0) ||
+      !Array.isArray(r.mean) ||
+      !Array.isArray(r.std) ||
+      r.mean.length !== K ||
+      r.std.length !== K ||
+      !r.mean.every((row: unknown) => isNums(row, M)) ||
+      !r.std.every((row: unknown) => isNums(row, M) && (row as number[]).every((x) => x > 0))
+    )
+      throw bad(
+        'featureSpec.regimes must name settings among the metrics, and hold per regime a center, a mean and a positive std per metric',
+      )
+  }
   if (!Array.isArray(m.featureNames) || m.featureNames.length !== featureCount(spec))
     throw bad(`featureNames has ${m.featureNames?.length} names, the feature spec makes ${featureCount(spec)}`)
   const F = m.featureNames.length

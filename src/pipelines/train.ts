@@ -8,7 +8,15 @@ import { createHash } from 'node:crypto'
 import { stat, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import type { CsvOptions } from '../data/csv.js'
-import { buildDataset, hash32, type SampleSet, type SplitPlan, scanCsv, splitOf } from '../data/dataset.js'
+import {
+  buildDataset,
+  hash32,
+  type SampleSet,
+  type ScanResult,
+  type SplitPlan,
+  scanCsv,
+  splitOf,
+} from '../data/dataset.js'
 import {
   dayLengthOf,
   type FailureTable,
@@ -21,7 +29,9 @@ import { groupsFrom, offlinePeersFor } from '../data/peers.js'
 import { PreemptError } from '../errors.js'
 import { chooseBaseline, type EvaluationReport, type EventWindowOptions, evaluateScores } from '../eval/evaluate.js'
 import { type HostTrace, type LearningCurve, renderReport } from '../eval/report.js'
+import { fitRegimes, projectRegimes, type RegimeFit, type RegimeSpecV1 } from '../features/regimes.js'
 import { type Aggregate, createFeatureSpec, type FeatureSpecV1, featureMetric, featureNames } from '../features/spec.js'
+import { projectValues } from '../features/vectorize.js'
 import type { Logger } from '../log.js'
 import { bestF1, curves, thresholdForPrecision } from '../math/curves.js'
 import { type LoadedModel, loadModel, type ModelMetadataV1, saveModel, type TrainedModel } from '../model/artifact.js'
@@ -101,6 +111,11 @@ export interface TrainConfig {
   peers?: string | undefined
   /** Trend features: still rising or levelled off over the longest window (FeatureSpecV1.trend). */
   trend?: boolean | undefined
+  /**
+   * Operating regimes (FeatureSpecV1.regimes): 'auto' (default) finds setting columns in the
+   * training rows and uses them when they explain the other metrics; 'none'; or the columns.
+   */
+  regimes?: 'auto' | 'none' | string[] | undefined
   /** gru: buckets of the sequence over the longest window (default 24). */
   sequenceLength?: number | undefined
   /** A trained model to score on the same held-out test rows and show beside this one. */
@@ -207,6 +222,55 @@ export interface Comparison {
   evaluation: EvaluationReport
 }
 
+/** Training rows the regime fit looks at (a uniform sample from the scan). */
+const REGIME_SAMPLE_ROWS = 200_000
+
+/**
+ * The operating regimes from the scan's sample of training rows: the spec's regimes (over the
+ * metrics kept), the metrics kept (those that only echo the setting are dropped), and a line for
+ * the progress output.
+ */
+function regimesFor(
+  cfg: TrainConfig,
+  metrics: string[],
+  scan: ScanResult,
+  plan: SplitPlan,
+): { regimes?: RegimeSpecV1; metrics: string[]; dropped: string[]; r2?: number; say?: string } {
+  const asked = cfg.regimes ?? 'auto'
+  if (asked === 'none') return { metrics, dropped: [] }
+  const by = asked === 'auto' ? undefined : asked
+  for (const b of by ?? [])
+    if (!metrics.includes(b))
+      throw new PreemptError(
+        'PREEMPT_ERR_CLI_USAGE',
+        `--regimes: "${b}" is not a metric the model uses (${scan.constant.includes(b) ? 'it is constant' : `metrics: ${metrics.join(', ')}`}). Name setting columns, or use --regimes auto.`,
+      )
+  const project = projectValues(scan.metrics, metrics)
+  const rows = scan.sample
+    .filter((r) => splitOf(plan, r.entity, r.ts) === 'train')
+    .map((r) => {
+      const v = new Float64Array(metrics.length)
+      project(r.values, v)
+      return v
+    })
+  let fit: RegimeFit
+  try {
+    fit = fitRegimes(rows, metrics, by)
+  } catch (e) {
+    throw new PreemptError('PREEMPT_ERR_CLI_USAGE', `--regimes: ${(e as Error).message.replace(/^regimes: /, '')}.`)
+  }
+  if (!fit.regimes) return { metrics, dropped: [], r2: fit.r2, say: `none: ${fit.reason}` }
+  const kept = metrics.filter((m) => !fit.constantWithin.includes(m))
+  const dropped = fit.constantWithin
+  return {
+    regimes: projectRegimes(fit.regimes, metrics, kept),
+    metrics: kept,
+    dropped,
+    r2: fit.r2,
+    say: `${fit.reason}${dropped.length ? `; dropped as constant within each regime: ${dropped.join(', ')}` : ''}`,
+  }
+}
+
 export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
   const log = cfg.logger.child({ module: 'train' })
   const say = cfg.progress ?? (() => {})
@@ -225,6 +289,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
     cfg.csv,
     { runToFailure: cfg.labels.runToFailure, labelCol: Boolean(cfg.labels.labelCol) },
     (n) => say('scan', `${n.toLocaleString('en-US')} rows`),
+    cfg.regimes === 'none' ? 0 : REGIME_SAMPLE_ROWS,
   )
   const failures = await resolveFailures(cfg.labels, cfg.csv, scan.failures)
   // A model to compare with is checked now, not after an hour of training.
@@ -242,8 +307,20 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
     },
     'scanned',
   )
+  const plan: SplitPlan = {
+    by: cfg.split,
+    train: 0.6,
+    val: 0.2,
+    seed: cfg.seed,
+    tMin: scan.tMin,
+    tMax: scan.tMax,
+    horizon: cfg.horizon,
+  }
+  const regimes = regimesFor(cfg, metrics, scan, plan)
+  if (regimes.say) say('regimes', regimes.say)
+  log.info({ regimes: regimes.regimes?.by, dropped: regimes.dropped, r2: regimes.r2 }, 'operating regimes')
   const spec = createFeatureSpec({
-    metrics,
+    metrics: regimes.metrics,
     horizon: cfg.horizon,
     timeUnit: cfg.csv.timeUnit,
     windows: cfg.windows,
@@ -254,16 +331,8 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
     sequence: cfg.kind === 'gru' ? (cfg.sequenceLength ?? 24) : undefined,
     peers: cfg.peers ? { by: cfg.peers } : undefined,
     trend: cfg.trend,
+    regimes: regimes.regimes,
   })
-  const plan: SplitPlan = {
-    by: cfg.split,
-    train: 0.6,
-    val: 0.2,
-    seed: cfg.seed,
-    tMin: scan.tMin,
-    tMax: scan.tMax,
-    horizon: cfg.horizon,
-  }
   // Failures per split, before any work: a split with none cannot choose or judge anything.
   const perSplit = { train: 0, val: 0, test: 0 }
   for (const e of failures.entities())
@@ -445,6 +514,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
     training: {
       split: plan,
       failuresPerSplit: perSplit,
+      ...(regimes.say && { regimes: regimes.say }),
       ...trained.detail,
       classWeight: trained.classWeight,
       valPrAuc: trained.valPrAuc,
@@ -572,6 +642,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
           'time unit': cfg.csv.timeUnit,
           features: meta.featureNames.length,
           'metrics dropped as constant': scan.constant.join(', ') || 'none',
+          ...(regimes.say && { 'operating regimes': regimes.say }),
           'test vectors': test.vectors,
           'test failures': test.atThreshold.failures,
           ...(kind === 'gbdt'

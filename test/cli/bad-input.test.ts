@@ -132,6 +132,14 @@ const cases: Case[] = [
     code: 'CLI_USAGE',
     says: /one label source/,
   },
+  {
+    name: 'train --regimes naming a column that is not a metric',
+    args: [...train, '--regimes', 'altitude'],
+    exit: 2,
+    code: 'CLI_USAGE',
+    says: /--regimes: "altitude" is not a metric the model uses/,
+  },
+  { name: 'train --regimes ,', args: [...train, '--regimes', ','], exit: 2, code: 'CLI_USAGE', says: /auto, none/ },
   { name: 'train --epochs 0', args: [...train, '--epochs', '0'], exit: 2, code: 'CLI_USAGE', says: /--epochs/ },
   { name: 'train --epochs lots', args: [...train, '--epochs', 'lots'], exit: 2, code: 'CLI_USAGE', says: /--epochs/ },
   {

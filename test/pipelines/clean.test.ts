@@ -13,7 +13,7 @@ beforeAll(async () => {
  * 24 hosts, one failure each at t = 1000: the even hosts show a precursor (feature 0 rises over
  * the 100 s before), the odd ones fail out of the blue. Horizon 100, lead 0, a vector per second.
  */
-function fleet() {
+function fleet(precursor = (h: number) => h % 2 === 0) {
   const rng = new Rng(5)
   const failures = new FailureTable()
   const set = new SampleSet(4, 20_000, rng, 0.5)
@@ -24,7 +24,7 @@ function fleet() {
     for (let t = 400; t < 1000; t++) {
       const positive = t > 900
       for (let f = 0; f < 4; f++) v[f] = rng.normal()
-      if (positive && h % 2 === 0) v[0]! += 2 + (3 * (t - 900)) / 100
+      if (positive && precursor(h)) v[0]! += 2 + (3 * (t - 900)) / 100
       set.add(v, positive, host, t)
     }
   }
@@ -63,6 +63,19 @@ describe('label cleaning', () => {
     expect(out).toBe(set)
     expect(report).toMatchObject({ failures: 24, kept: 24, dropped: [], positivesDropped: 0 })
     expect(report.skipped).toMatch(/too few training failures \(24\).*needs 40/)
+  })
+
+  it('keeps every failure when more than half look unsupported: the fit, not the failures, is suspect', async () => {
+    // A precursor before one failure in four: dropping the other 18 would leave 6 to learn from.
+    const { set, failures } = fleet((h) => h % 4 === 0)
+    const { set: out, report } = await dropUnsupportedFailures(set, failures, { seed: 3, minFailures: 20 })
+    expect(out).toBe(set)
+    expect(report).toMatchObject({ failures: 24, kept: 24, dropped: [], positivesDropped: 0 })
+    expect(report.skipped).toMatch(/would drop 18 of 24 training failures/)
+    // Allowed to drop up to 80 %, it drops exactly the sudden ones.
+    const { report: r2 } = await dropUnsupportedFailures(set, failures, { seed: 3, minFailures: 20, maxDropShare: 0.8 })
+    expect(r2.dropped).toHaveLength(18)
+    expect(r2.dropped.every((d) => Number(d.entity.slice(1)) % 4 !== 0)).toBe(true)
   })
 
   it('leaves a set it cannot cross-fit unchanged', async () => {
