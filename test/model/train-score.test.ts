@@ -315,6 +315,20 @@ describe('a damaged model folder is refused before anything is built from it', (
       (b) => JSON.stringify({ ...JSON.parse(b.toString()), featureNames: ['a'] }),
       /featureNames has 1 names/,
     ],
+    [
+      'meta-regimes',
+      'preempt.json',
+      (b) => {
+        const m = JSON.parse(b.toString())
+        const M = m.featureSpec.metrics.length
+        const row = (x: number) => new Array(M).fill(x)
+        const by = [m.featureSpec.metrics[0]]
+        // Two regimes, but a zero spread for the second: refused (it would divide by zero).
+        m.featureSpec.regimes = { by, centers: [[0], [1]], scale: [1], mean: [row(0), row(0)], std: [row(1), row(0)] }
+        return JSON.stringify(m)
+      },
+      /featureSpec\.regimes must name settings among the metrics/,
+    ],
     ['model-truncated', 'model.json', (b) => b.subarray(0, 100), /model\.json is not JSON/],
     ['weights-truncated', 'weights.bin', (b) => b.subarray(0, b.length - 8), /do not match/],
   ]
