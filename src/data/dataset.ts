@@ -43,8 +43,8 @@ export async function scanCsv(
   opts: CsvOptions,
   labels: { runToFailure?: boolean; labelCol?: boolean },
   onProgress?: (rows: number) => void,
-  /** Keep a uniform (reservoir) sample of this many rows, seeded: `sample` in the result. */
-  sampleRows = 0,
+  /** Keep a uniform (reservoir) sample of this many rows, and of no more values, seeded: `sample` in the result. */
+  keep?: { rows: number; values: number },
 ): Promise<ScanResult> {
   const metrics = await discoverMetrics(opts)
   if (!metrics.length)
@@ -62,6 +62,7 @@ export async function scanCsv(
   let rows = 0
   const spacing = new SpacingSampler()
   const sample: SampledRow[] = []
+  const sampleRows = keep ? Math.min(keep.rows, Math.floor(keep.values / metrics.length)) : 0
   const rng = new Rng(0x5ca1ab1e)
   for await (const row of readRows(opts, metrics, stats)) {
     rows++

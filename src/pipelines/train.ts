@@ -222,8 +222,8 @@ export interface Comparison {
   evaluation: EvaluationReport
 }
 
-/** Training rows the regime fit looks at (a uniform sample from the scan). */
-const REGIME_SAMPLE_ROWS = 200_000
+/** Training rows the regime fit looks at (a uniform sample from the scan): 200 000, at most 8 M values (64 MB). */
+const REGIME_SAMPLE = { rows: 200_000, values: 8_000_000 }
 
 /**
  * The operating regimes from the scan's sample of training rows: the spec's regimes (over the
@@ -289,7 +289,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
     cfg.csv,
     { runToFailure: cfg.labels.runToFailure, labelCol: Boolean(cfg.labels.labelCol) },
     (n) => say('scan', `${n.toLocaleString('en-US')} rows`),
-    cfg.regimes === 'none' ? 0 : REGIME_SAMPLE_ROWS,
+    cfg.regimes === 'none' ? undefined : REGIME_SAMPLE,
   )
   const failures = await resolveFailures(cfg.labels, cfg.csv, scan.failures)
   // A model to compare with is checked now, not after an hour of training.

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { type CsvOptions, type CsvRow, discoverMetrics, readRows } from '../../src/data/csv.js'
+import { scanCsv } from '../../src/data/dataset.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'preempt-csv-'))
 function file(name: string, text: string, gz = false): string {
@@ -80,5 +81,32 @@ describe('CSV reader', () => {
     await expect(discoverMetrics({ ...base, files: [f], timeCol: 'time', entityCol: 'node', metrics: ['gpu'] })).rejects.toThrow(
       /--metrics names columns that are not in the header: gpu/,
     )
+  })
+})
+
+describe('the scan keeps a uniform sample of rows when asked', () => {
+  it('holds at most the rows and values asked for, each a copy of its row, spread over the file', async () => {
+    const lines = ['step,unit,a,b']
+    for (let i = 0; i < 2000; i++) lines.push(`${i},u${i % 7},${i},${-i}`)
+    const f = file('sample.csv', `${lines.join('\n')}\n`)
+    const o = { ...base, files: [f], timeCol: 'step', entityCol: 'unit', timeUnit: 'step' } as const
+    const none = await scanCsv(o, {})
+    expect(none.sample).toEqual([])
+    const s = await scanCsv(o, {}, undefined, { rows: 500, values: 200 })
+    expect(s.sample).toHaveLength(100) // 200 values / 2 metrics
+    const idx = s.sample.map((r) => r.values[0]!)
+    for (const r of s.sample) {
+      expect(r.values[1]).toBe(-r.values[0]!)
+      expect(r.ts).toBe(r.values[0])
+      expect(r.entity).toBe(`u${r.values[0]! % 7}`)
+    }
+    expect(new Set(idx).size).toBe(100)
+    // Uniform over the file, not its head: about half the picks from each half.
+    const late = idx.filter((i) => i >= 1000).length
+    expect(late).toBeGreaterThan(30)
+    expect(late).toBeLessThan(70)
+    // Seeded: the same sample twice.
+    const again = await scanCsv(o, {}, undefined, { rows: 500, values: 200 })
+    expect(again.sample.map((r) => r.values[0])).toEqual(idx)
   })
 })
