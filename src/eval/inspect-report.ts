@@ -45,6 +45,11 @@ export function formatInspect(r: InspectReport): string {
       `    ${m.name.padEnd(w)}  ${pct(miss).padStart(8)}  ${num(m.mean).padStart(9)}  ${num(m.std).padStart(9)}  ${num(m.min).padStart(9)}  ${num(m.p50).padStart(9)}  ${num(m.max).padStart(9)}${flag}`,
     )
   }
+  out.push(
+    r.regimes.count
+      ? `  operating regimes: ${r.regimes.reason}: train reads every other metric relative to its regime (--regimes none: as it comes)${r.regimes.echoes.length ? `; only echo the setting (train drops them): ${r.regimes.echoes.join(', ')}` : ''}`
+      : `  operating regimes: none (${r.regimes.reason})`,
+  )
   const l = r.labels
   if (!l) {
     out.push(

@@ -345,7 +345,7 @@ export function fitRegimes(
   }
   return {
     regimes: spec,
-    reason: `${names.join(', ')} make${names.length > 1 ? '' : 's'} ${K} regimes explaining ${(r2 * 100).toFixed(0)} % of the other metrics' variance (median): metrics are read relative to their regime`,
+    reason: `${names.join(', ')} make${names.length > 1 ? '' : 's'} ${K} regimes explaining ${(r2 * 100).toFixed(0)} % of the other metrics' variance (median)`,
     constantWithin,
     r2,
   }

@@ -13,7 +13,9 @@
 import { type CsvOptions, type CsvStats, discoverMetrics, readRows } from '../data/csv.js'
 import { type SplitPlan, splitOf } from '../data/dataset.js'
 import { type FailureTable, Label } from '../data/labels.js'
+import { fitRegimes } from '../features/regimes.js'
 import { defaultWindows } from '../features/spec.js'
+import { projectValues } from '../features/vectorize.js'
 import { Rng } from '../math/random.js'
 import { median } from '../math/stats.js'
 
@@ -62,9 +64,13 @@ export interface InspectReport {
     aroundFailures: { name: string; buckets: (number | null)[]; deviation: number }[]
   }
   suggestedWindows: number[] | null
+  /** Operating regimes, as `train --regimes auto` would find them in these rows (all of them, no split). */
+  regimes: { by: string[]; count: number; r2: number | null; echoes: string[]; reason: string }
 }
 
 const RESERVOIR = 5000
+/** Whole rows kept for the regime check (at most 4 M values). */
+const ROW_RESERVOIR = 50_000
 const BUCKETS = 20
 
 function quantile(sorted: number[], q: number): number | null {
@@ -99,8 +105,12 @@ export async function inspectCsv(o: InspectOptions): Promise<InspectReport> {
   let rows = 0
   let from = Number.POSITIVE_INFINITY
   let to = Number.NEGATIVE_INFINITY
+  const keepRows = Math.min(ROW_RESERVOIR, Math.floor(4_000_000 / Math.max(1, M)))
+  const rowSample: Float64Array[] = []
   for await (const row of readRows({ ...o.csv, metrics }, metrics, stats)) {
     rows++
+    const slot = rowSample.length < keepRows ? rowSample.length : rng.int(0, rows)
+    if (slot < keepRows) rowSample[slot] = Float64Array.from(row.values)
     if (rows % 100_000 === 0) o.onProgress?.('profile', rows)
     if (row.ts < from) from = row.ts
     if (row.ts > to) to = row.ts
@@ -161,6 +171,16 @@ export async function inspectCsv(o: InspectOptions): Promise<InspectReport> {
       sample: s.length > 1000 ? s.filter((_, i) => i % Math.ceil(s.length / 1000) === 0) : s,
     }
   })
+  const varying = metrics.filter((_, m) => !profiles[m]!.constant)
+  const project = projectValues(metrics, varying)
+  const fit = fitRegimes(
+    rowSample.map((r) => {
+      const v = new Float64Array(varying.length)
+      project(r, v)
+      return v
+    }),
+    varying,
+  )
   const report: InspectReport = {
     files: o.csv.files,
     timeUnit: o.csv.timeUnit,
@@ -172,6 +192,13 @@ export async function inspectCsv(o: InspectOptions): Promise<InspectReport> {
     metrics: profiles,
     labels: null,
     suggestedWindows: null,
+    regimes: {
+      by: fit.regimes?.by ?? [],
+      count: fit.regimes?.centers.length ?? 0,
+      r2: Number.isFinite(fit.r2) ? fit.r2 : null,
+      echoes: fit.constantWithin,
+      reason: fit.reason,
+    },
   }
   const horizon = o.horizon
   if (!o.failures || !horizon) return report

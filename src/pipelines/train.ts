@@ -267,7 +267,7 @@ function regimesFor(
     metrics: kept,
     dropped,
     r2: fit.r2,
-    say: `${fit.reason}${dropped.length ? `; dropped as constant within each regime: ${dropped.join(', ')}` : ''}`,
+    say: `${fit.reason}: metrics are read relative to their regime${dropped.length ? `; dropped as constant within each regime: ${dropped.join(', ')}` : ''}`,
   }
 }
 

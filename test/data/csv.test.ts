@@ -89,7 +89,7 @@ describe('the scan keeps a uniform sample of rows when asked', () => {
     const lines = ['step,unit,a,b']
     for (let i = 0; i < 2000; i++) lines.push(`${i},u${i % 7},${i},${-i}`)
     const f = file('sample.csv', `${lines.join('\n')}\n`)
-    const o = { ...base, files: [f], timeCol: 'step', entityCol: 'unit', timeUnit: 'step' } as const
+    const o: CsvOptions = { ...base, files: [f], timeCol: 'step', entityCol: 'unit', timeUnit: 'step' }
     const none = await scanCsv(o, {})
     expect(none.sample).toEqual([])
     const s = await scanCsv(o, {}, undefined, { rows: 500, values: 200 })

@@ -57,5 +57,27 @@ describe('preempt inspect on a hand-built history', () => {
     expect(text).toMatch(/25 rows, 3 hosts/)
     expect(text).toMatch(/flat .*constant \(train drops it\)/)
     expect(text).toMatch(/sampling: every 1m .*sampled otherwise: b 5m/)
+    expect(r.regimes).toMatchObject({ by: [], count: 0 })
+    expect(text).toMatch(/operating regimes: none \(/)
+  })
+
+  it('names the operating regimes train would read the metrics by', async () => {
+    // Two settings (alt 0 or 30, alternating); temp and press follow it, echo repeats it.
+    const lines = ['step,unit,alt,temp,press,echo']
+    for (let i = 0; i < 600; i++) {
+      const alt = i % 2 ? 30 : 0
+      lines.push(`${i},u${i % 5},${alt},${500 - 3 * alt + (i % 7)},${14 - alt / 10 + (i % 3) / 10},${alt / 30}`)
+    }
+    const file = join(dir, 'regimes.csv')
+    writeFileSync(file, `${lines.join('\n')}\n`)
+    const r = await inspectCsv({
+      csv: { files: [file], format: 'wide', timeCol: 'step', entityCol: 'unit', timeUnit: 'step' },
+    })
+    expect(r.regimes.count).toBe(2)
+    expect(r.regimes.r2).toBeGreaterThan(0.9)
+    expect([...r.regimes.by, ...r.regimes.echoes].sort()).toEqual(['alt', 'echo'])
+    expect(formatInspect(r)).toMatch(
+      /operating regimes: (alt|echo) makes 2 regimes explaining \d+ % .*relative to its regime.*only echo the setting \(train drops them\): (alt|echo)/,
+    )
   })
 })
