@@ -1,4 +1,5 @@
 import { FeatureEngine } from '../src/features/engine.js'
+import { fitRegimes } from '../src/features/regimes.js'
 import { createFeatureSpec } from '../src/features/spec.js'
 import { Rng } from '../src/math/random.js'
 import { PeerExchange } from '../src/stream/peers.js'
@@ -66,7 +67,39 @@ const bench: Bench = {
       }
     })
     ctx.log(`with peers: ${peerEngine.size} features in ${sp.toFixed(2)} s (${unready} samples would have waited)`)
+    // The same stream read per operating regime (features/regimes.ts): m0 is the setting
+    // (6 values), every other metric standardized by its regime's mean and spread first.
+    const settings = values.map((v, i) => {
+      const c = Float64Array.from(v)
+      c[0] = (i % 6) * 10
+      return c
+    })
+    const fit = fitRegimes(settings, metrics, ['m0'])
+    const regimeEngine = new FeatureEngine(
+      createFeatureSpec({
+        ...spec,
+        metrics,
+        horizon: 3_600_000,
+        windows: spec.windows,
+        minHistory: 1,
+        regimes: fit.regimes,
+      }),
+    )
+    const [, sr] = await timed(async () => {
+      for (let i = 0; i < n; i++) {
+        const h = i % hosts
+        const ts = 1_700_000_000_000 + Math.floor(i / hosts) * 10_000
+        regimeEngine.push(names[h]!, ts, settings[i & 1023]!, out)
+      }
+    })
+    ctx.log(`with 6 regimes: ${regimeEngine.size} features in ${sr.toFixed(2)} s`)
     return {
+      samples_per_s_with_regimes: {
+        value: n / sr,
+        unit: 'samples/s',
+        better: 'higher',
+        note: `the same stream read per operating regime (6 regimes of one setting, 15 metrics standardized per regime first): ${((n / sr / (n / s)) * 100).toFixed(0)} % of the rate without`,
+      },
       samples_per_s_with_peers: {
         value: n / sp,
         unit: 'samples/s',
