@@ -7,15 +7,18 @@
  * test PR-AUCs with one function.
  *
  *   npx tsx scripts/gbdt-peer.ts OUT --data D.csv [--failures F | --run-to-failure]
- *     [--time-col C --entity-col E --time-unit ms|step] --horizon H --lead L
- * (durations in the time unit: ms, or steps)
+ *     [--time-col C --entity-col E --time-unit ms|step] --horizon H --lead L [--regimes auto|none]
+ * (durations in the time unit: ms, or steps; operating regimes found as `train` finds them,
+ * so both sides read the same regime-relative windows)
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { buildDataset, type SampleSet, scanCsv } from '../src/data/dataset.js'
+import { buildDataset, type SampleSet, scanCsv, splitOf } from '../src/data/dataset.js'
 import { resolveFailures } from '../src/data/labels.js'
+import { fitRegimes, projectRegimes } from '../src/features/regimes.js'
 import { createFeatureSpec } from '../src/features/spec.js'
+import { projectValues } from '../src/features/vectorize.js'
 import { trainGbdt } from '../src/model/gbdt.js'
 
 const { values: a, positionals } = parseArgs({
@@ -29,6 +32,7 @@ const { values: a, positionals } = parseArgs({
     'time-unit': { type: 'string', default: 'ms' },
     horizon: { type: 'string' },
     lead: { type: 'string', default: '0' },
+    regimes: { type: 'string', default: 'auto' },
   },
 })
 const out = positionals[0]
@@ -44,11 +48,31 @@ const csv = {
 const horizon = Number(a.horizon)
 const lead = Number(a.lead)
 const labels = { failuresFile: a.failures, runToFailure: a['run-to-failure'] }
-const scan = await scanCsv(csv, { runToFailure: labels.runToFailure })
+const scan = await scanCsv(
+  csv,
+  { runToFailure: labels.runToFailure },
+  undefined,
+  a.regimes === 'none' ? undefined : { rows: 200_000, values: 8_000_000 },
+)
 const failures = await resolveFailures(labels, csv, scan.failures)
-const metrics = scan.metrics.filter((m) => !scan.constant.includes(m))
-const spec = createFeatureSpec({ metrics, horizon, timeUnit: csv.timeUnit })
+let metrics = scan.metrics.filter((m) => !scan.constant.includes(m))
 const plan = { by: 'entity' as const, train: 0.6, val: 0.2, seed: 1, tMin: scan.tMin, tMax: scan.tMax, horizon }
+const project = projectValues(scan.metrics, metrics)
+const fit = fitRegimes(
+  scan.sample
+    .filter((r) => splitOf(plan, r.entity, r.ts) === 'train')
+    .map((r) => {
+      const v = new Float64Array(metrics.length)
+      project(r.values, v)
+      return v
+    }),
+  metrics,
+)
+console.log(`regimes: ${a.regimes === 'none' ? 'off' : fit.regimes ? fit.reason : `none: ${fit.reason}`}`)
+const kept = metrics.filter((m) => !fit.constantWithin.includes(m))
+const regimes = fit.regimes && projectRegimes(fit.regimes, metrics, kept)
+if (regimes) metrics = kept
+const spec = createFeatureSpec({ metrics, horizon, timeUnit: csv.timeUnit, regimes })
 const common = { csv, metrics: scan.metrics, spec, failures, horizon, lead }
 const ds = await buildDataset({ ...common, plan, maxTrainRows: 200_000, maxValRows: 100_000 })
 // The test split (hash ≥ 0.8) is the validation part of a 0.8 / 0.2 plan (sampled past 1M rows; weights keep it unbiased).
