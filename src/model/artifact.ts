@@ -16,7 +16,12 @@ import { type HazardJson, HazardModel, hazardJsonProblem } from './hazard.js'
 import { type Calibration, type ModelKind, ModelKinds, type Normalization } from './mlp.js'
 
 export interface ModelMetadataV1 {
-  v: 1
+  /**
+   * 1, or 2 when the feature spec reads metrics per operating regime (`featureSpec.regimes`):
+   * a preempt that predates regimes would score such a model on raw metrics without a word,
+   * so it must refuse it as "written by a newer preempt" instead.
+   */
+  v: 1 | 2
   name: string
   version: string
   createdAt: string
@@ -222,16 +227,17 @@ function checkMetadata(dir: string, text: string): ModelMetadataV1 {
     throw bad(`not JSON (${(err as Error).message})`)
   }
   if (typeof m !== 'object' || m === null) throw bad('not an object')
-  if (typeof m.v === 'number' && m.v > 1)
+  if (typeof m.v === 'number' && m.v > 2)
     throw new PreemptError(
       'PREEMPT_ERR_MODEL_ARTIFACT',
-      `${dir}/preempt.json: written by a newer preempt (metadata v${m.v}; this one reads v1). Upgrade preempt to load it.`,
+      `${dir}/preempt.json: written by a newer preempt (metadata v${m.v}; this one reads v1 and v2). Upgrade preempt to load it.`,
     )
-  if (m.v !== 1) throw bad(`unknown metadata version ${JSON.stringify(m.v)}`)
+  if (m.v !== 1 && m.v !== 2) throw bad(`unknown metadata version ${JSON.stringify(m.v)}`)
   if (!ModelKinds.includes(m.kind)) throw bad(`unknown model kind ${JSON.stringify(m.kind)}`)
   const spec = m.featureSpec
   if (!spec || !Array.isArray(spec.metrics) || !isNums(spec.windows) || typeof spec.timeUnit !== 'string')
     throw bad('featureSpec is missing or incomplete')
+  if (spec.regimes !== undefined && m.v !== 2) throw bad('featureSpec.regimes needs metadata v2')
   if (spec.regimes !== undefined) {
     const r = spec.regimes
     const M = spec.metrics.length

@@ -464,7 +464,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
     version: string
   }
   const meta: ModelMetadataV1 = {
-    v: 1,
+    v: spec.regimes ? 2 : 1,
     name: cfg.name,
     version: new Date()
       .toISOString()

@@ -208,6 +208,7 @@ describe('preempt train / score / evaluate on the committed sample fleet', () =>
     )
     const meta = JSON.parse(readFileSync(join(model, 'preempt.json'), 'utf8'))
     expect(meta.featureSpec.regimes.by).toEqual(['op'])
+    expect(meta.v).toBe(2) // a preempt before regimes refuses it rather than read raw metrics
     expect(meta.featureSpec.regimes.centers.map((c: number[]) => Math.round(c[0]!))).toEqual([0, 20, 40])
     // Per regime, a's mean is its level there (100 + 5 op, plus a little wear).
     expect(meta.featureSpec.regimes.mean.map((m: number[]) => Math.round(m[1]! / 10))).toEqual([10, 20, 30])
@@ -218,6 +219,7 @@ describe('preempt train / score / evaluate on the committed sample fleet', () =>
     // Without the regimes the same data ranks worse on the held-out engines.
     const plain = await train(join(dir, 'plain'), '--regimes', 'none')
     expect(plain.stdout).not.toMatch(/operating regimes/)
+    expect(JSON.parse(readFileSync(join(dir, 'plain', 'preempt.json'), 'utf8')).v).toBe(1)
     const testPrAuc = (out: string) => Number(/held-out test split:\s+PR-AUC ([0-9.]+)/.exec(out)![1])
     expect(testPrAuc(t.stdout)).toBeGreaterThan(testPrAuc(plain.stdout)) // 0.9925 vs 0.9739 when written
   }, 240_000)

@@ -308,7 +308,7 @@ describe('a damaged model folder is refused before anything is built from it', (
   }
   const cases: [string, string, (b: Buffer) => Buffer | string, RegExp][] = [
     ['meta-truncated', 'preempt.json', (b) => b.subarray(0, b.length / 2), /preempt\.json: not JSON/],
-    ['meta-newer', 'preempt.json', (b) => b.toString().replace('"v": 1', '"v": 2'), /newer preempt \(metadata v2/],
+    ['meta-newer', 'preempt.json', (b) => b.toString().replace('"v": 1', '"v": 3'), /newer preempt \(metadata v3/],
     [
       'meta-names',
       'preempt.json',
@@ -325,9 +325,23 @@ describe('a damaged model folder is refused before anything is built from it', (
         const by = [m.featureSpec.metrics[0]]
         // Two regimes, but a zero spread for the second: refused (it would divide by zero).
         m.featureSpec.regimes = { by, centers: [[0], [1]], scale: [1], mean: [row(0), row(0)], std: [row(1), row(0)] }
+        m.v = 2
         return JSON.stringify(m)
       },
       /featureSpec\.regimes must name settings among the metrics/,
+    ],
+    [
+      'meta-regimes-v1',
+      'preempt.json',
+      (b) => {
+        // Regimes in a v1 file: a preempt before regimes would have scored it on raw metrics.
+        const m = JSON.parse(b.toString())
+        const row = () => new Array(m.featureSpec.metrics.length).fill(1)
+        const by = [m.featureSpec.metrics[0]]
+        m.featureSpec.regimes = { by, centers: [[0], [1]], scale: [1], mean: [row(), row()], std: [row(), row()] }
+        return JSON.stringify(m)
+      },
+      /featureSpec\.regimes needs metadata v2/,
     ],
     ['model-truncated', 'model.json', (b) => b.subarray(0, 100), /model\.json is not JSON/],
     ['weights-truncated', 'weights.bin', (b) => b.subarray(0, b.length - 8), /do not match/],
