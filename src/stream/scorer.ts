@@ -112,6 +112,12 @@ export interface ScorerStats {
   batches: number
   transactionsAborted: number
   partitionRestarts: number
+  /**
+   * Records delivered again that their lane had already taken (computed; committing or
+   * committed), skipped: after a rebalance kafkajs fetches from the group's committed offset,
+   * which lags while a transaction is still committing.
+   */
+  redelivered: number
   restores: number
   restoredRecords: number
   lastBatchMs: number
@@ -171,6 +177,13 @@ interface Lane {
    * fetched before that seek and is dropped (its records come again).
    */
   from?: string | undefined
+  /**
+   * The first input offset this lane has not taken. A batch's records below it were computed
+   * by this lane (their transaction committing or committed) and are skipped: after a
+   * rebalance kafkajs fetches each partition from the group's committed offset, which lags
+   * while a transaction is still committing (commits are pipelined, see handleBatch).
+   */
+  next?: bigint | undefined
 }
 
 const DEADLETTER_REASONS = {
@@ -219,6 +232,7 @@ export function createScorer(deps: ScorerDeps): Scorer {
     batches: 0,
     transactionsAborted: 0,
     partitionRestarts: 0,
+    redelivered: 0,
     restores: 0,
     restoredRecords: 0,
     lastBatchMs: 0,
@@ -493,6 +507,10 @@ export function createScorer(deps: ScorerDeps): Scorer {
     const t0 = Date.now()
     admin ??= await bus.admin()
     const committed = (await admin.committedOffsets(groupId, topics.metrics)).find((c) => c.partition === p)?.offset
+    // Read after this lane's producer fenced any other owner: everything below it is in the
+    // state replayed here, whatever offset the consumer's own fetch of it (possibly earlier,
+    // before a transaction in flight committed) starts from.
+    if (committed != null) lane.next = BigInt(committed)
     let checkpoint: { eventTs: number; offset: string } | undefined
     const states: HostPolicy[] = []
     await bus.readPartition(topics.state, p, { from: '0' }, (msgs) => {
@@ -700,11 +718,19 @@ export function createScorer(deps: ScorerDeps): Scorer {
       }
       lane.from = undefined
     }
+    let messages = batch.messages
+    const taken = lane.next
+    if (taken !== undefined && BigInt(messages[0]!.offset) < taken) {
+      messages = messages.filter((m) => BigInt(m.offset) >= taken)
+      stats.redelivered += batch.messages.length - messages.length
+      if (!messages.length) return
+    }
     const previous = lane.chain
     const t0 = performance.now()
-    const { out, next, predictions, commands, stopped } = processBatch(lane, batch.messages)
+    const { out, next, predictions, commands, stopped } = processBatch(lane, messages)
     stats.computeMs += performance.now() - t0
-    const resumeAt = batch.messages[0]!.offset
+    if (next !== undefined) lane.next = BigInt(next)
+    const resumeAt = messages[0]!.offset
     const committed = enqueue(lane, async () => {
       if (lane.closed) return
       const t1 = performance.now()

@@ -247,6 +247,105 @@ describe('stream scorer on the in-memory bus', () => {
     expectSameOutputs(await outputs(createMemoryBus(clean), tc), await outputs(base, tf))
   })
 
+  it('records delivered again while their transaction still commits (a rebalance) are not taken twice', async () => {
+    const { clean, tc, faulty, tf, base, committedAll } = await cleanRunAndFaultyFleet()
+    // kafkajs, after a rebalance, fetches each partition again from the group's committed
+    // offset — behind the batch whose transaction is still committing. Batches 3, 8 and 13 are
+    // handed over again at once: the same records, then 20 more (partly taken, partly new).
+    let batches = 0
+    let again = 0
+    const bus: Bus = {
+      kind: base.kind,
+      readPartition: (t, p, r, f) => base.readPartition(t, p, r, f),
+      producer: () => base.producer(),
+      admin: () => base.admin(),
+      close: () => base.close(),
+      async consumer(o) {
+        const c = await base.consumer(o)
+        return {
+          run: (h) =>
+            c.run(async (b) => {
+              await h(b)
+              if (b.topic !== tf.metrics || ![3, 8, 13].includes(++batches)) return
+              again++
+              const first = Number(b.messages[0]!.offset)
+              await h({ ...b, messages: faulty.read(b.topic, b.partition, first, true, b.messages.length + 20) })
+            }),
+          commit: (offs) => c.commit(offs),
+          seek: (t) => c.seek(t),
+          assignment: () => c.assignment(),
+          close: () => c.close(),
+        }
+      },
+      async transactionalProducer(o) {
+        const p = await base.transactionalProducer(o)
+        return {
+          close: () => p.close(),
+          async begin() {
+            const tx = await p.begin()
+            return {
+              send: (m) => tx.send(m),
+              sendOffsets: (g, off) => tx.sendOffsets(g, off),
+              abort: () => tx.abort(),
+              async commit() {
+                // Slow commits: the batch is handed over again while its transaction is open.
+                await new Promise((r) => setTimeout(r, 5))
+                await tx.commit()
+              },
+            }
+          },
+        }
+      },
+    }
+    const st = await runUntil(bus, tf, committedAll)
+    expect(again).toBe(3)
+    expect(st.redelivered).toBeGreaterThanOrEqual(3 * 20)
+    expect(st.deadLetters['PREEMPT_ERR_STREAM_LATE'] ?? 0).toBe(0)
+    expectSameOutputs(await outputs(createMemoryBus(clean), tc), await outputs(base, tf))
+  })
+
+  it('a restored partition skips records below its committed offset that a stale fetch delivers (another owner committed meanwhile)', async () => {
+    const { clean, tc, faulty, tf, base, committedAll } = await cleanRunAndFaultyFleet()
+    // A first scorer takes part of the stream and stops.
+    const committed = () =>
+      [...(faulty.groups.get('preempt-scorer')?.committed.values() ?? [])].reduce((s, o) => s + Number(o), 0)
+    await runUntil(base, tf, () => committed() >= 600)
+    // The next owner's consumer fetched its start before that owner's last transactions
+    // committed: each partition's first batch begins 30 records before the committed offset.
+    const first = new Set<number>()
+    let stale = 0
+    const bus: Bus = {
+      kind: base.kind,
+      readPartition: (t, p, r, f) => base.readPartition(t, p, r, f),
+      producer: () => base.producer(),
+      admin: () => base.admin(),
+      close: () => base.close(),
+      transactionalProducer: (o) => base.transactionalProducer(o),
+      async consumer(o) {
+        const c = await base.consumer(o)
+        return {
+          run: (h) =>
+            c.run(async (b) => {
+              if (b.topic !== tf.metrics || first.has(b.partition)) return h(b)
+              first.add(b.partition)
+              const from = Math.max(0, Number(b.messages[0]!.offset) - 30)
+              stale += Number(b.messages[0]!.offset) - from
+              return h({ ...b, messages: faulty.read(b.topic, b.partition, from, true, b.messages.length + 30) })
+            }),
+          commit: (offs) => c.commit(offs),
+          seek: (t) => c.seek(t),
+          assignment: () => c.assignment(),
+          close: () => c.close(),
+        }
+      },
+    }
+    const st = await runUntil(bus, tf, committedAll)
+    expect(stale).toBeGreaterThanOrEqual(60)
+    expect(st.redelivered).toBeGreaterThanOrEqual(60)
+    expect(st.deadLetters['PREEMPT_ERR_STREAM_LATE'] ?? 0).toBe(0)
+    expectSameOutputs(await outputs(createMemoryBus(clean), tc), await outputs(base, tf))
+  })
+
   it('a restore that fails (the coordinator moving) is retried with the next batch, not left broken', async () => {
     const { clean, tc, tf, base, committedAll } = await cleanRunAndFaultyFleet()
     // The first two reads of committed offsets (each lane's restore) fail as under a rebalance.
