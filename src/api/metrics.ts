@@ -62,6 +62,18 @@ export function createApiMetrics(src: MetricsSources): ApiMetrics {
   mirrored('preempt_commands_total', 'Healing commands sent, by action', ['action'], (sc) =>
     by('action', sc.stats().commands),
   )
+  mirrored(
+    'preempt_off_regime_samples_total',
+    'Samples whose operating settings were unlike every regime the model was trained on (read relative to the nearest)',
+    [],
+    (sc) => [[{}, sc.stats().offRegime]],
+  )
+  mirrored(
+    'preempt_redelivered_records_total',
+    'Records delivered again that the scorer had already taken, skipped',
+    [],
+    (sc) => [[{}, sc.stats().redelivered]],
+  )
   mirrored('preempt_guard_blocks_total', 'Actions the safety budget blocked, by guard', ['guard'], (sc) =>
     by('guard', sc.policy.counters.blocked),
   )

@@ -451,6 +451,10 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
       process.stderr.write(
         `${f.progress && process.stderr.isTTY ? '\n' : ''}scored ${summary.vectors} vectors from ${summary.rows} rows (${summary.late} late samples${summary.stats.badRows ? `, ${summary.stats.badRows} bad rows skipped` : ''})\n`,
       )
+      if (summary.offRegime)
+        process.stderr.write(
+          `warning: ${summary.offRegime} of ${summary.rows} samples had operating settings (${loaded.meta.featureSpec.regimes!.by.join(', ')}) unlike every regime the model was trained on: their metrics were read relative to the nearest one, so their scores may be off. Train on data that covers those settings.\n`,
+        )
       const trained = loaded.meta.data.interval
       if (trained && summary.interval && samplingDiffers(trained, summary.interval))
         process.stderr.write(

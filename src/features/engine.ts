@@ -268,6 +268,11 @@ export class FeatureEngine {
     return b
   }
 
+  /** Samples whose operating settings were off every regime seen in training (0 without regimes). */
+  get offRegime(): number {
+    return this.regimes?.offRegime ?? 0
+  }
+
   /** Forgets a host's history: after a failure the host starts a new life. */
   reset(host: string): void {
     this.hosts.delete(host)

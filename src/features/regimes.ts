@@ -146,8 +146,20 @@ function partitionR2(
   return r2s.length ? r2s[Math.floor((r2s.length - 1) / 2)]! : Number.NEGATIVE_INFINITY
 }
 
-/** Index of the nearest regime center, or −1 when a setting is missing. */
-export function regimeIndex(r: RegimeSpecV1, byIdx: readonly number[], values: ArrayLike<number>): number {
+/**
+ * A sample whose settings sit farther than this from every regime's center (scaled distance:
+ * each setting over its training range) is off the regimes seen in training: the same bound
+ * that separates two groups of a setting's values (FIT_DEFAULTS.gap).
+ */
+export const OFF_REGIME = FIT_DEFAULTS.gap
+
+/** Index of the nearest regime center, or −1 when a setting is missing; `dist[0]`: its scaled squared distance. */
+export function regimeIndex(
+  r: RegimeSpecV1,
+  byIdx: readonly number[],
+  values: ArrayLike<number>,
+  dist?: Float64Array,
+): number {
   let best = -1
   let bestD = Number.POSITIVE_INFINITY
   for (let k = 0; k < r.centers.length; k++) {
@@ -163,6 +175,7 @@ export function regimeIndex(r: RegimeSpecV1, byIdx: readonly number[], values: A
       best = k
     }
   }
+  if (dist) dist[0] = bestD
   return best
 }
 
@@ -379,9 +392,14 @@ export class RegimeNormalizer {
     for (const i of this.byIdx) this.isBy[i] = 1
   }
 
+  /** Samples whose settings were off every regime seen in training (read relative to the nearest anyway). */
+  offRegime = 0
+  private readonly dist = new Float64Array(1)
+
   /** Writes `values` read relative to their regime into `dst`; settings pass as they are, the rest is NaN when a setting is missing. */
   apply(values: ArrayLike<number>, dst: Float64Array): void {
-    const k = regimeIndex(this.r, this.byIdx, values)
+    const k = regimeIndex(this.r, this.byIdx, values, this.dist)
+    if (k >= 0 && this.dist[0]! > OFF_REGIME * OFF_REGIME) this.offRegime++
     const mean = k < 0 ? undefined : this.r.mean[k]!
     const std = k < 0 ? undefined : this.r.std[k]!
     for (let m = 0; m < dst.length; m++) {

@@ -55,6 +55,8 @@ export interface ScoreCsvSummary {
   rows: number
   vectors: number
   late: number
+  /** Samples whose operating settings were off every regime the model was trained on (regime models). */
+  offRegime: number
   stats: CsvStats
 }
 
@@ -139,5 +141,5 @@ export async function scoreCsv(
   }
   await flush()
   o.onProgress?.(rows)
-  return { rows, vectors, late, stats, interval: spacing.median() }
+  return { rows, vectors, late, offRegime: engine.offRegime, stats, interval: spacing.median() }
 }

@@ -118,6 +118,8 @@ export interface ScorerStats {
    * which lags while a transaction is still committing.
    */
   redelivered: number
+  /** Samples whose operating settings were off every regime the model was trained on (regime models). */
+  offRegime: number
   restores: number
   restoredRecords: number
   lastBatchMs: number
@@ -214,6 +216,8 @@ export function createScorer(deps: ScorerDeps): Scorer {
     spec.peers ? new PeerExchange(spec, config.peerWaitMs ?? 5000) : undefined
   let peers = exchangeFor(model.spec)
   let engine = new FeatureEngine(model.spec, peers?.table)
+  /** The engine's off-regime count already added to stats (live) or passed over (restores). */
+  let offRegimeSeen = 0
   const policy = new PolicyEngine(
     defaultPolicyOptions({
       thresholdHigh: model.rule.threshold,
@@ -233,6 +237,7 @@ export function createScorer(deps: ScorerDeps): Scorer {
     transactionsAborted: 0,
     partitionRestarts: 0,
     redelivered: 0,
+    offRegime: 0,
     restores: 0,
     restoredRecords: 0,
     lastBatchMs: 0,
@@ -345,6 +350,17 @@ export function createScorer(deps: ScorerDeps): Scorer {
     crossFailure(s.host, s.ts, live)
     partitionOf.set(s.host, lane.partition)
     const res = engine.push(s.host, s.ts, values, out, group)
+    if (engine.offRegime !== offRegimeSeen) {
+      if (live) {
+        if (!stats.offRegime)
+          log.warn(
+            { host: s.host, ts: s.ts, settings: model.spec.regimes?.by },
+            'a sample with operating settings unlike every regime the model was trained on: read relative to the nearest one (counted in stats.offRegime)',
+          )
+        stats.offRegime += engine.offRegime - offRegimeSeen
+      }
+      offRegimeSeen = engine.offRegime
+    }
     if (res === 'late' && live)
       return {
         dead: deadLetter(
@@ -950,6 +966,7 @@ export function createScorer(deps: ScorerDeps): Scorer {
         peers = exchangeFor(next.spec)
         await bootstrapPeers()
         engine = new FeatureEngine(next.spec, peers?.table)
+        offRegimeSeen = 0
         values = new Float64Array(next.spec.metrics.length)
         for (const lane of lanes.values()) await enqueue(lane, () => restore(lane))
       }

@@ -216,6 +216,14 @@ describe('preempt train / score / evaluate on the committed sample fleet', () =>
     const rows = s.stdout.trim().split('\n')
     expect(rows[0]).toBe('host,timestamp,score,alert,ttf')
     expect(rows.length).toBeGreaterThan(48 * 60)
+    expect(s.stderr).not.toMatch(/operating settings/)
+    // A setting the model never saw (op 80): scored, with a warning that says so.
+    const unseen = join(dir, 'unseen-op.csv')
+    writeFileSync(unseen, `unit,cycle,op,a,b,c\n${[1, 2, 3, 4].map((t) => `1,${t},80,500,0,0`).join('\n')}\n`)
+    const u = await run('node', [bin, 'score', '--model', model, ...common.slice(2), '--data', unseen, '--no-progress'])
+    expect(u.stderr).toMatch(
+      /warning: 4 of 4 samples had operating settings \(op\) unlike every regime the model was trained on/,
+    )
     // Without the regimes the same data ranks worse on the held-out engines.
     const plain = await train(join(dir, 'plain'), '--regimes', 'none')
     expect(plain.stdout).not.toMatch(/operating regimes/)

@@ -61,6 +61,15 @@ describe('operating regimes', () => {
     // Off-center settings go to the nearest regime.
     norm.apply([23, 400, 7, 0.02, 0.5, 175], out)
     expect(Math.abs(out[1]!)).toBeLessThan(1)
+    // 23 is 8 % of the setting's range from 25: farther than any training value was from its
+    // group (it would have made a group of its own), so it is counted as off the regimes; a
+    // sample close to a center and one with a missing setting are not.
+    expect(norm.offRegime).toBe(1)
+    norm.apply([24.1, 400, 7, 0.02, 0.5, 175], out)
+    expect(norm.offRegime).toBe(1)
+    norm.apply([60, 400, 7, 0.02, 0.5, 280], out)
+    expect(norm.offRegime).toBe(2)
+    expect(Number.isFinite(out[1]!)).toBe(true) // still read, relative to the nearest (25)
   })
 
   it('a second setting-like column joins only when it explains more, never a toggling sensor', () => {

@@ -90,6 +90,7 @@ describe('operating regimes in the stream', () => {
     await scorer.close(20_000)
     const { preds, dlq } = await outputs(bus, topics)
     expect(dlq).toHaveLength(0)
+    expect(scorer.stats().offRegime).toBe(0)
     expect(preds).toHaveLength(offline.size)
     let maxDiff = 0
     for (const p of preds) {
