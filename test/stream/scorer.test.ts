@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { type Bus, createMemoryBus, MemoryCluster } from '../../src/bus/index.js'
+import type { BatchHandler, ConsumerBatch } from '../../src/bus/types.js'
 import { decodeDeadLetter } from '../../src/contracts/index.js'
 import { PreemptError } from '../../src/errors.js'
 import { createLogger } from '../../src/log.js'
@@ -56,6 +57,55 @@ async function cleanRunAndFaultyFleet() {
     return [...(g?.committed.values() ?? [])].reduce((s, o) => s + Number(o), 0) >= all.length
   }
   return { clean, tc, faulty, tf, base, committedAll }
+}
+
+/**
+ * `base` with its consumers' batches passed through `batches` (it hands them on to the
+ * scorer's handler, changed or not) and every transaction's commit through `commit` (it
+ * commits, or not); the rest as it is: the faults the tests below inject.
+ */
+function faultyBus(
+  base: Bus,
+  o: {
+    batches?: (b: ConsumerBatch, handle: BatchHandler) => Promise<void>
+    commit?: (commit: () => Promise<void>, transactionalId: string) => Promise<void>
+  },
+): Bus {
+  return {
+    kind: base.kind,
+    readPartition: (t, p, r, f) => base.readPartition(t, p, r, f),
+    producer: () => base.producer(),
+    admin: () => base.admin(),
+    close: () => base.close(),
+    async consumer(opts) {
+      const c = await base.consumer(opts)
+      const batches = o.batches
+      return {
+        run: (h) => c.run(batches ? (b) => batches(b, h) : h),
+        commit: (offs) => c.commit(offs),
+        seek: (t) => c.seek(t),
+        assignment: () => c.assignment(),
+        close: () => c.close(),
+      }
+    },
+    async transactionalProducer(opts) {
+      const p = await base.transactionalProducer(opts)
+      const commit = o.commit
+      if (!commit) return p
+      return {
+        close: () => p.close(),
+        async begin() {
+          const tx = await p.begin()
+          return {
+            send: (m) => tx.send(m),
+            sendOffsets: (g, off) => tx.sendOffsets(g, off),
+            abort: () => tx.abort(),
+            commit: () => commit(() => tx.commit(), opts.transactionalId),
+          }
+        },
+      }
+    },
+  }
 }
 
 /** A scorer on `bus` until `done`; its stats at that point. */
@@ -185,61 +235,32 @@ describe('stream scorer on the in-memory bus', () => {
     const fatal = new Set([4, 9])
     const stale = new Set<number>()
     let staleHanded = 0
-    const bus: Bus = {
-      kind: base.kind,
-      readPartition: (t, p, r, f) => base.readPartition(t, p, r, f),
-      producer: () => base.producer(),
+    const bus = faultyBus(base, {
       // After a fatal failure, the partition's next batch is replaced by a stale one (the
       // records after it, as a fetch issued before the restart's seek could bring).
-      async consumer(o) {
-        const c = await base.consumer(o)
-        return {
-          run: (h) =>
-            c.run(async (b) => {
-              if (b.topic === tf.metrics && stale.has(b.partition)) {
-                stale.delete(b.partition)
-                const later = faulty.read(b.topic, b.partition, Number(b.messages.at(-1)!.offset) + 1, true, 97)
-                if (later.length) {
-                  staleHanded++
-                  return h({ ...b, messages: later })
-                }
-              }
-              return h(b)
-            }),
-          commit: (offs) => c.commit(offs),
-          seek: (t) => c.seek(t),
-          assignment: () => c.assignment(),
-          close: () => c.close(),
+      async batches(b, h) {
+        if (b.topic === tf.metrics && stale.has(b.partition)) {
+          stale.delete(b.partition)
+          const later = faulty.read(b.topic, b.partition, Number(b.messages.at(-1)!.offset) + 1, true, 97)
+          if (later.length) {
+            staleHanded++
+            return h({ ...b, messages: later })
+          }
         }
+        return h(b)
       },
-      admin: () => base.admin(),
-      close: () => base.close(),
-      async transactionalProducer(o) {
-        const p = await base.transactionalProducer(o)
-        return {
-          close: () => p.close(),
-          async begin() {
-            const tx = await p.begin()
-            return {
-              send: (m) => tx.send(m),
-              sendOffsets: (g, off) => tx.sendOffsets(g, off),
-              abort: () => tx.abort(),
-              async commit() {
-                const n = ++commits
-                // Commits take a while, as a broker's do: the next batch computes meanwhile.
-                await new Promise((r) => setTimeout(r, n % 3))
-                if (fatal.has(n)) {
-                  stale.add(Number(o.transactionalId.split('-').at(-1)))
-                  throw Object.assign(new Error('injected: producer fenced'), { retriable: false })
-                }
-                if (n === 15) throw new PreemptError('PREEMPT_ERR_BUS_TRANSACTION', 'injected: coordinator moved')
-                await tx.commit()
-              },
-            }
-          },
+      async commit(commit, transactionalId) {
+        const n = ++commits
+        // Commits take a while, as a broker's do: the next batch computes meanwhile.
+        await new Promise((r) => setTimeout(r, n % 3))
+        if (fatal.has(n)) {
+          stale.add(Number(transactionalId.split('-').at(-1)))
+          throw Object.assign(new Error('injected: producer fenced'), { retriable: false })
         }
+        if (n === 15) throw new PreemptError('PREEMPT_ERR_BUS_TRANSACTION', 'injected: coordinator moved')
+        await commit()
       },
-    }
+    })
     const st = await runUntil(bus, tf, committedAll)
     expect(st.partitionRestarts).toBe(2)
     expect(staleHanded).toBeGreaterThanOrEqual(1)
@@ -254,49 +275,20 @@ describe('stream scorer on the in-memory bus', () => {
     // handed over again at once: the same records, then 20 more (partly taken, partly new).
     let batches = 0
     let again = 0
-    const bus: Bus = {
-      kind: base.kind,
-      readPartition: (t, p, r, f) => base.readPartition(t, p, r, f),
-      producer: () => base.producer(),
-      admin: () => base.admin(),
-      close: () => base.close(),
-      async consumer(o) {
-        const c = await base.consumer(o)
-        return {
-          run: (h) =>
-            c.run(async (b) => {
-              await h(b)
-              if (b.topic !== tf.metrics || ![3, 8, 13].includes(++batches)) return
-              again++
-              const first = Number(b.messages[0]!.offset)
-              await h({ ...b, messages: faulty.read(b.topic, b.partition, first, true, b.messages.length + 20) })
-            }),
-          commit: (offs) => c.commit(offs),
-          seek: (t) => c.seek(t),
-          assignment: () => c.assignment(),
-          close: () => c.close(),
-        }
+    const bus = faultyBus(base, {
+      async batches(b, h) {
+        await h(b)
+        if (b.topic !== tf.metrics || ![3, 8, 13].includes(++batches)) return
+        again++
+        const first = Number(b.messages[0]!.offset)
+        await h({ ...b, messages: faulty.read(b.topic, b.partition, first, true, b.messages.length + 20) })
       },
-      async transactionalProducer(o) {
-        const p = await base.transactionalProducer(o)
-        return {
-          close: () => p.close(),
-          async begin() {
-            const tx = await p.begin()
-            return {
-              send: (m) => tx.send(m),
-              sendOffsets: (g, off) => tx.sendOffsets(g, off),
-              abort: () => tx.abort(),
-              async commit() {
-                // Slow commits: the batch is handed over again while its transaction is open.
-                await new Promise((r) => setTimeout(r, 5))
-                await tx.commit()
-              },
-            }
-          },
-        }
+      async commit(commit) {
+        // Slow commits: the batch is handed over again while its transaction is open.
+        await new Promise((r) => setTimeout(r, 5))
+        await commit()
       },
-    }
+    })
     const st = await runUntil(bus, tf, committedAll)
     expect(again).toBe(3)
     expect(st.redelivered).toBeGreaterThanOrEqual(3 * 20)
@@ -313,31 +305,15 @@ describe('stream scorer on the in-memory bus', () => {
     // committed: each partition's first batch begins 30 records before the committed offset.
     const first = new Set<number>()
     let stale = 0
-    const bus: Bus = {
-      kind: base.kind,
-      readPartition: (t, p, r, f) => base.readPartition(t, p, r, f),
-      producer: () => base.producer(),
-      admin: () => base.admin(),
-      close: () => base.close(),
-      transactionalProducer: (o) => base.transactionalProducer(o),
-      async consumer(o) {
-        const c = await base.consumer(o)
-        return {
-          run: (h) =>
-            c.run(async (b) => {
-              if (b.topic !== tf.metrics || first.has(b.partition)) return h(b)
-              first.add(b.partition)
-              const from = Math.max(0, Number(b.messages[0]!.offset) - 30)
-              stale += Number(b.messages[0]!.offset) - from
-              return h({ ...b, messages: faulty.read(b.topic, b.partition, from, true, b.messages.length + 30) })
-            }),
-          commit: (offs) => c.commit(offs),
-          seek: (t) => c.seek(t),
-          assignment: () => c.assignment(),
-          close: () => c.close(),
-        }
+    const bus = faultyBus(base, {
+      async batches(b, h) {
+        if (b.topic !== tf.metrics || first.has(b.partition)) return h(b)
+        first.add(b.partition)
+        const from = Math.max(0, Number(b.messages[0]!.offset) - 30)
+        stale += Number(b.messages[0]!.offset) - from
+        return h({ ...b, messages: faulty.read(b.topic, b.partition, from, true, b.messages.length + 30) })
       },
-    }
+    })
     const st = await runUntil(bus, tf, committedAll)
     // 30 per partition with records left for the second scorer (one may have been finished).
     expect(stale).toBeGreaterThanOrEqual(30)
