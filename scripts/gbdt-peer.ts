@@ -14,12 +14,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { buildDataset, type SampleSet, scanCsv, splitOf } from '../src/data/dataset.js'
+import { buildDataset, type SampleSet, scanCsv } from '../src/data/dataset.js'
 import { resolveFailures } from '../src/data/labels.js'
-import { fitRegimes, projectRegimes } from '../src/features/regimes.js'
 import { createFeatureSpec } from '../src/features/spec.js'
-import { projectValues } from '../src/features/vectorize.js'
 import { trainGbdt } from '../src/model/gbdt.js'
+import { REGIME_SAMPLE, regimesFor } from '../src/pipelines/train.js'
 
 const { values: a, positionals } = parseArgs({
   allowPositionals: true,
@@ -52,26 +51,19 @@ const scan = await scanCsv(
   csv,
   { runToFailure: labels.runToFailure },
   undefined,
-  a.regimes === 'none' ? undefined : { rows: 200_000, values: 8_000_000 },
+  a.regimes === 'none' ? undefined : REGIME_SAMPLE,
 )
 const failures = await resolveFailures(labels, csv, scan.failures)
-let metrics = scan.metrics.filter((m) => !scan.constant.includes(m))
 const plan = { by: 'entity' as const, train: 0.6, val: 0.2, seed: 1, tMin: scan.tMin, tMax: scan.tMax, horizon }
-const project = projectValues(scan.metrics, metrics)
-const fit = fitRegimes(
-  scan.sample
-    .filter((r) => splitOf(plan, r.entity, r.ts) === 'train')
-    .map((r) => {
-      const v = new Float64Array(metrics.length)
-      project(r.values, v)
-      return v
-    }),
-  metrics,
+// The regimes as `train` finds them, so both sides read the same regime-relative windows.
+const found = regimesFor(
+  a.regimes === 'none' ? 'none' : 'auto',
+  scan.metrics.filter((m) => !scan.constant.includes(m)),
+  scan,
+  plan,
 )
-console.log(`regimes: ${a.regimes === 'none' ? 'off' : fit.regimes ? fit.reason : `none: ${fit.reason}`}`)
-const kept = metrics.filter((m) => !fit.constantWithin.includes(m))
-const regimes = fit.regimes && projectRegimes(fit.regimes, metrics, kept)
-if (regimes) metrics = kept
+console.log(`regimes: ${a.regimes === 'none' ? 'off' : (found.say ?? 'none')}`)
+const { metrics, regimes } = found
 const spec = createFeatureSpec({ metrics, horizon, timeUnit: csv.timeUnit, regimes })
 const common = { csv, metrics: scan.metrics, spec, failures, horizon, lead }
 const ds = await buildDataset({ ...common, plan, maxTrainRows: 200_000, maxValRows: 100_000 })

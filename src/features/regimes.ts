@@ -9,6 +9,7 @@
  *
  * Pure: no I/O. Fitting works on a sample of training rows (values in metric order).
  */
+import { projectValues } from './vectorize.js'
 
 export interface RegimeSpecV1 {
   /** The setting columns (among the spec's metrics) whose joint value names the regime. */
@@ -362,6 +363,25 @@ export function fitRegimes(
     constantWithin,
     r2,
   }
+}
+
+/** `fitRegimes` over `metrics` of rows read with `columns` (each row projected, as the vectorizer does). */
+export function fitRegimesOver(
+  rows: readonly ArrayLike<number>[],
+  columns: readonly string[],
+  metrics: readonly string[],
+  by?: readonly string[],
+): RegimeFit {
+  const project = projectValues(columns, metrics)
+  return fitRegimes(
+    rows.map((r) => {
+      const v = new Float64Array(metrics.length)
+      project(r, v)
+      return v
+    }),
+    metrics,
+    by,
+  )
 }
 
 /** Keeps only `keep` (a subset of `metrics`, any order) in a regime spec's per-metric tables. */

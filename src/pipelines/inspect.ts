@@ -13,9 +13,8 @@
 import { type CsvOptions, type CsvStats, discoverMetrics, readRows } from '../data/csv.js'
 import { type SplitPlan, splitOf } from '../data/dataset.js'
 import { type FailureTable, Label } from '../data/labels.js'
-import { fitRegimes } from '../features/regimes.js'
+import { fitRegimesOver } from '../features/regimes.js'
 import { defaultWindows } from '../features/spec.js'
-import { projectValues } from '../features/vectorize.js'
 import { Rng } from '../math/random.js'
 import { median } from '../math/stats.js'
 
@@ -172,15 +171,7 @@ export async function inspectCsv(o: InspectOptions): Promise<InspectReport> {
     }
   })
   const varying = metrics.filter((_, m) => !profiles[m]!.constant)
-  const project = projectValues(metrics, varying)
-  const fit = fitRegimes(
-    rowSample.map((r) => {
-      const v = new Float64Array(varying.length)
-      project(r, v)
-      return v
-    }),
-    varying,
-  )
+  const fit = fitRegimesOver(rowSample, metrics, varying)
   const report: InspectReport = {
     files: o.csv.files,
     timeUnit: o.csv.timeUnit,

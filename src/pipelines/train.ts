@@ -29,9 +29,8 @@ import { groupsFrom, offlinePeersFor } from '../data/peers.js'
 import { PreemptError } from '../errors.js'
 import { chooseBaseline, type EvaluationReport, type EventWindowOptions, evaluateScores } from '../eval/evaluate.js'
 import { type HostTrace, type LearningCurve, renderReport } from '../eval/report.js'
-import { fitRegimes, projectRegimes, type RegimeFit, type RegimeSpecV1 } from '../features/regimes.js'
+import { fitRegimesOver, projectRegimes, type RegimeFit, type RegimeSpecV1 } from '../features/regimes.js'
 import { type Aggregate, createFeatureSpec, type FeatureSpecV1, featureMetric, featureNames } from '../features/spec.js'
-import { projectValues } from '../features/vectorize.js'
 import type { Logger } from '../log.js'
 import { bestF1, curves, thresholdForPrecision } from '../math/curves.js'
 import { type LoadedModel, loadModel, type ModelMetadataV1, saveModel, type TrainedModel } from '../model/artifact.js'
@@ -223,20 +222,19 @@ export interface Comparison {
 }
 
 /** Training rows the regime fit looks at (a uniform sample from the scan): 200 000, at most 8 M values (64 MB). */
-const REGIME_SAMPLE = { rows: 200_000, values: 8_000_000 }
+export const REGIME_SAMPLE = { rows: 200_000, values: 8_000_000 }
 
 /**
  * The operating regimes from the scan's sample of training rows: the spec's regimes (over the
  * metrics kept), the metrics kept (those that only echo the setting are dropped), and a line for
  * the progress output.
  */
-function regimesFor(
-  cfg: TrainConfig,
+export function regimesFor(
+  asked: TrainConfig['regimes'] = 'auto',
   metrics: string[],
   scan: ScanResult,
   plan: SplitPlan,
 ): { regimes?: RegimeSpecV1; metrics: string[]; dropped: string[]; r2?: number; say?: string } {
-  const asked = cfg.regimes ?? 'auto'
   if (asked === 'none') return { metrics, dropped: [] }
   const by = asked === 'auto' ? undefined : asked
   for (const b of by ?? [])
@@ -245,17 +243,10 @@ function regimesFor(
         'PREEMPT_ERR_CLI_USAGE',
         `--regimes: "${b}" is not a metric the model uses (${scan.constant.includes(b) ? 'it is constant' : `metrics: ${metrics.join(', ')}`}). Name setting columns, or use --regimes auto.`,
       )
-  const project = projectValues(scan.metrics, metrics)
-  const rows = scan.sample
-    .filter((r) => splitOf(plan, r.entity, r.ts) === 'train')
-    .map((r) => {
-      const v = new Float64Array(metrics.length)
-      project(r.values, v)
-      return v
-    })
+  const rows = scan.sample.filter((r) => splitOf(plan, r.entity, r.ts) === 'train').map((r) => r.values)
   let fit: RegimeFit
   try {
-    fit = fitRegimes(rows, metrics, by)
+    fit = fitRegimesOver(rows, scan.metrics, metrics, by)
   } catch (e) {
     throw new PreemptError('PREEMPT_ERR_CLI_USAGE', `--regimes: ${(e as Error).message.replace(/^regimes: /, '')}.`)
   }
@@ -316,7 +307,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
     tMax: scan.tMax,
     horizon: cfg.horizon,
   }
-  const regimes = regimesFor(cfg, metrics, scan, plan)
+  const regimes = regimesFor(cfg.regimes, metrics, scan, plan)
   if (regimes.say) say('regimes', regimes.say)
   log.info({ regimes: regimes.regimes?.by, dropped: regimes.dropped, r2: regimes.r2 }, 'operating regimes')
   const spec = createFeatureSpec({

@@ -216,7 +216,7 @@ export function createScorer(deps: ScorerDeps): Scorer {
     spec.peers ? new PeerExchange(spec, config.peerWaitMs ?? 5000) : undefined
   let peers = exchangeFor(model.spec)
   let engine = new FeatureEngine(model.spec, peers?.table)
-  /** The engine's off-regime count already added to stats (live) or passed over (restores). */
+  /** The engine's off-regime count already added to stats (per live batch) or passed over (restores). */
   let offRegimeSeen = 0
   const policy = new PolicyEngine(
     defaultPolicyOptions({
@@ -350,17 +350,6 @@ export function createScorer(deps: ScorerDeps): Scorer {
     crossFailure(s.host, s.ts, live)
     partitionOf.set(s.host, lane.partition)
     const res = engine.push(s.host, s.ts, values, out, group)
-    if (engine.offRegime !== offRegimeSeen) {
-      if (live) {
-        if (!stats.offRegime)
-          log.warn(
-            { host: s.host, ts: s.ts, settings: model.spec.regimes?.by },
-            'a sample with operating settings unlike every regime the model was trained on: read relative to the nearest one (counted in stats.offRegime)',
-          )
-        stats.offRegime += engine.offRegime - offRegimeSeen
-      }
-      offRegimeSeen = engine.offRegime
-    }
     if (res === 'late' && live)
       return {
         dead: deadLetter(
@@ -427,6 +416,15 @@ export function createScorer(deps: ScorerDeps): Scorer {
       rows.push(r.sample)
     }
     stats.vectors += rows.length
+    if (engine.offRegime !== offRegimeSeen) {
+      if (!stats.offRegime)
+        log.warn(
+          { partition: lane.partition, settings: model.spec.regimes?.by },
+          'samples with operating settings unlike every regime the model was trained on: read relative to the nearest one (counted in stats.offRegime)',
+        )
+      stats.offRegime += engine.offRegime - offRegimeSeen
+      offRegimeSeen = engine.offRegime
+    }
     const scores = model.score(x, rows.length, new Float64Array(rows.length))
     // Explanations cost a gradient per row: only for scores the policy may act on.
     const lo = policy.options.thresholdLow
@@ -553,7 +551,10 @@ export function createScorer(deps: ScorerDeps): Scorer {
     const row = new Float64Array(engine.size)
     let replayed = 0
     await bus.readPartition(topics.metrics, p, { from, to: committed }, (msgs) => {
+      const before = engine.offRegime
       for (const m of msgs) ingest(m, row, lane, false)
+      // Replayed samples were counted when first seen live: not again.
+      offRegimeSeen += engine.offRegime - before
       replayed += msgs.length
     })
     stats.restores++
