@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { curves } from '../../src/math/curves.js'
 import { Rng } from '../../src/math/random.js'
-import { GbdtModel, gbdtJsonProblem, trainGbdt } from '../../src/model/gbdt.js'
+import { GbdtModel, gbdtJsonProblem, keptTrees, trainGbdt } from '../../src/model/gbdt.js'
 import type { LabelledRows } from '../../src/model/mlp.js'
 
 /** x0, x1 uniform in [-1, 1], x2 noise, x3 missing half the time; y = XOR(x0 > 0, x1 > 0), 5 % flipped. */
@@ -98,5 +98,34 @@ describe('gradient-boosted trees', () => {
     const b = trainGbdt(train, val, { trees: 60, leaves: 7, seed: 3, classWeight: 'balanced' })
     expect(b.classWeight).toBe('balanced')
     expect(curves(b.model.predict(test.x, test.size), test.y).prAuc).toBeGreaterThan(0.8)
+  })
+
+  it('keeps the most trees on the validation plateau, not its first noisy maximum', () => {
+    // FD004's shape: the first best at 15 trees, the curve back within 0.002 of it later.
+    const h = [15, 30, 45, 60, 75, 90].map((trees, i) => ({
+      trees,
+      valPrAuc: [0.955, 0.952, 0.949, 0.954, 0.951, 0.94][i]!,
+    }))
+    const best = { prAuc: 0.955, trees: 15 }
+    expect(keptTrees(h, best, 0.005)).toBe(75)
+    expect(keptTrees(h, best, 0.002)).toBe(60)
+    expect(keptTrees(h, best, 0)).toBe(15)
+  })
+
+  it('trains on while the validation curve stays on its plateau, and stops once it falls off', () => {
+    const seen: number[] = []
+    const first = trainGbdt(train, val, { trees: 120, leaves: 7, seed: 3, plateau: 0 })
+    const r = trainGbdt(train, val, { trees: 120, leaves: 7, seed: 3, onProgress: (p) => seen.push(p.valPrAuc) })
+    const top = Math.max(...r.history.map((p) => p.valPrAuc))
+    const kept = r.history.find((p) => p.trees === r.bestTrees)!
+    // Kept: the last count within 0.005 of the best; the figure reported is the kept model's.
+    expect(kept.valPrAuc).toBeGreaterThanOrEqual(top - 0.005)
+    expect(r.history.filter((p) => p.trees > r.bestTrees && p.valPrAuc >= top - 0.005)).toEqual([])
+    expect(r.valPrAuc).toBe(kept.valPrAuc)
+    expect(r.bestTrees).toBeGreaterThanOrEqual(first.bestTrees)
+    expect(seen.length).toBe(r.history.length)
+    // Stopped 40 trees after it last stood on the plateau, or at the most trees.
+    const last = r.history.at(-1)!.trees
+    expect(last === 120 || last - r.bestTrees >= 40).toBe(true)
   })
 })
