@@ -419,7 +419,6 @@ interface Leaf {
   side: 0 | 1
 }
 
-/** Trains boosted trees on a labelled set; early stopping on `val`'s PR-AUC. */
 /**
  * How many trees to keep: the most whose validation PR-AUC is within `plateau` of the best.
  * With few validation failures the curve is a wide, noisy plateau (C-MAPSS FD004: 15 held-out
@@ -437,6 +436,7 @@ export function keptTrees(
   return keep
 }
 
+/** Trains boosted trees on a labelled set; early stopping on `val`'s PR-AUC plateau. */
 export function trainGbdt(train: LabelledRows, val: LabelledRows, o: GbdtOptions = {}): GbdtTrainResult {
   const maxTrees = o.trees ?? 300
   const maxLeaves = Math.max(2, o.leaves ?? 15)
