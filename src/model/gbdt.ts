@@ -511,7 +511,6 @@ export function trainGbdt(train: LabelledRows, val: LabelledRows, o: GbdtOptions
   const wVal = val.weights()
   const valMargin = new Float64Array(val.size).fill(base)
   let best = { prAuc: -1, trees: 0 }
-  let onPlateau = 0
   const history: GbdtTrainResult['history'] = []
   const histSize = F * B * 3
   let feats = new Int32Array(F)
@@ -696,10 +695,10 @@ export function trainGbdt(train: LabelledRows, val: LabelledRows, o: GbdtOptions
       const prAuc = curves(valMargin, yVal, wVal).prAuc
       const improved = prAuc > best.prAuc + 1e-6
       if (improved) best = { prAuc, trees }
-      if (prAuc >= best.prAuc - plateau) onPlateau = trees
       history.push({ trees, valPrAuc: prAuc })
       o.onProgress?.({ trees, valPrAuc: prAuc, best: improved })
-      if (trees - (plateau > 0 ? onPlateau : best.trees) >= patience) break
+      // Patience counts from the last count on the plateau (with plateau 0: from the best).
+      if (trees - keptTrees(history, best, plateau) >= patience) break
     }
   }
   const full = new GbdtModel({ v: 1, kind: 'gbdt', features: F, base, ...T })
