@@ -32,7 +32,7 @@ import { type HostTrace, type LearningCurve, renderReport } from '../eval/report
 import { fitRegimesOver, projectRegimes, type RegimeFit, type RegimeSpecV1 } from '../features/regimes.js'
 import { type Aggregate, createFeatureSpec, type FeatureSpecV1, featureMetric, featureNames } from '../features/spec.js'
 import type { Logger } from '../log.js'
-import { bestF1, curves, thresholdForPrecision } from '../math/curves.js'
+import { bestF1, curves, prAucGapSe, thresholdForPrecision } from '../math/curves.js'
 import { type LoadedModel, loadModel, type ModelMetadataV1, saveModel, type TrainedModel } from '../model/artifact.js'
 import { type BackendName, initBackend, tf } from '../model/backend.js'
 import { type GbdtOptions, trainGbdt } from '../model/gbdt.js'
@@ -415,14 +415,31 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
       say('train', `${c.label}: validation PR-AUC ${c.valPrAuc.toFixed(4)} (${c.seconds.toFixed(1)} s)`)
       candidates.push(c)
     }
-  const trained = chooseCandidate(candidates)
+  // How much of each gap to the best is the validation split's noise (resampled by entity).
+  const best = candidates.reduce((b, c, i) => (c.valPrAuc > candidates[b]!.valPrAuc ? i : b), 0)
+  const gapSe =
+    candidates.length > 1
+      ? prAucGapSe(
+          candidates.map((c) => c.rawVal),
+          yVal,
+          wVal,
+          ds.val.entity,
+          best,
+          { seed: cfg.seed },
+        )
+      : undefined
+  const trained = chooseCandidate(candidates, gapSe)
+  if (gapSe) for (const [i, c] of candidates.entries()) c.gapSe = gapSe[i]
   for (const c of candidates) if (c !== trained) c.model.dispose()
   const kind = trained.kind
   if (candidates.length > 1) {
     const next = candidates.filter((c) => c !== trained).sort((a, b) => b.valPrAuc - a.valPrAuc)[0]!
+    const top = candidates[best]!
     say(
       'choose',
-      `${trained.label} chosen: validation PR-AUC ${trained.valPrAuc.toFixed(4)}, ${(trained.valPrAuc - next.valPrAuc).toFixed(4)} above ${next.label}`,
+      top === trained
+        ? `${trained.label} chosen: validation PR-AUC ${trained.valPrAuc.toFixed(4)}, ${(trained.valPrAuc - next.valPrAuc).toFixed(4)} above ${next.label}`
+        : `${trained.label} chosen: validation PR-AUC ${trained.valPrAuc.toFixed(4)}, ${(top.valPrAuc - trained.valPrAuc).toFixed(4)} below ${top.label}, within that gap's standard error (${(trained.gapSe ?? 0).toFixed(4)}, validation resampled by entity): the simpler one`,
     )
   }
   let hazard: { model: HazardModel; bins: HazardBinReport[]; seconds: number } | undefined
@@ -625,7 +642,10 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
           model: `${kind === 'gru' ? `gru over ${spec.sequence} buckets of the longest window` : kind === 'gbdt' ? `gradient-boosted trees (${trained.detail['bestTrees']} trees) on window features` : 'mlp on window features'}; class weighting ${trained.classWeight}`,
           ...(candidates.length > 1 && {
             'chosen on validation PR-AUC': candidates
-              .map((c) => `${c.label} ${c.valPrAuc.toFixed(4)}${c === trained ? ' ← chosen' : ''}`)
+              .map(
+                (c) =>
+                  `${c.label} ${c.valPrAuc.toFixed(4)}${c.gapSe ? ` (gap to the best ± ${c.gapSe.toFixed(4)})` : ''}${c === trained ? ' ← chosen' : ''}`,
+              )
               .join('; '),
           }),
           horizon: formatSpan(cfg.horizon, cfg.csv.timeUnit),
@@ -663,6 +683,8 @@ interface Candidate {
   /** Validation outputs before calibration. */
   rawVal: Float32Array
   valPrAuc: number
+  /** Standard error of its validation PR-AUC's gap to the best candidate's (entity bootstrap). */
+  gapSe?: number
   seconds: number
   /** Epochs or trees, and their history. */
   detail: Record<string, unknown>
@@ -670,10 +692,19 @@ interface Candidate {
 
 const SIMPLER: ModelKind[] = ['gbdt', 'mlp', 'gru']
 
-/** Most validation PR-AUC; within 0.001 of it, the simpler kind, then no class weighting. */
-export function chooseCandidate<C extends { kind: ModelKind; classWeight: ClassWeight; valPrAuc: number }>(cs: C[]): C {
+/**
+ * Most validation PR-AUC, unless a simpler candidate (trees before the network, then no
+ * class weighting) is below it by no more than the noise: 0.001, or the standard error of
+ * its gap to the best when `gapSe` gives it (per candidate, as `prAucGapSe` answers with
+ * the best as reference) — the one-standard-error rule. Validation holds a few dozen
+ * failures at best, and a gap smaller than its own standard error is a draw of the split.
+ */
+export function chooseCandidate<C extends { kind: ModelKind; classWeight: ClassWeight; valPrAuc: number }>(
+  cs: C[],
+  gapSe?: readonly number[],
+): C {
   const top = Math.max(...cs.map((c) => c.valPrAuc))
-  const near = cs.filter((c) => c.valPrAuc >= top - 1e-3)
+  const near = cs.filter((c, i) => c.valPrAuc >= top - Math.max(1e-3, gapSe?.[i] ?? 0))
   near.sort(
     (a, b) =>
       SIMPLER.indexOf(a.kind) - SIMPLER.indexOf(b.kind) ||
@@ -707,6 +738,7 @@ function candidateJson(c: Candidate) {
     kind: c.kind,
     classWeight: c.classWeight,
     valPrAuc: c.valPrAuc,
+    ...(c.gapSe !== undefined && { gapSe: Number(c.gapSe.toFixed(5)) }),
     seconds: c.seconds,
     ...c.detail,
     history: undefined,

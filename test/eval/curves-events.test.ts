@@ -12,7 +12,8 @@ import {
   verdicts,
 } from '../../src/eval/evaluate.js'
 import { consecutiveRuns, EventIndex } from '../../src/eval/events.js'
-import { bestF1, curves, thresholdForPrecision } from '../../src/math/curves.js'
+import { averagePrecision, bestF1, curves, prAucGapSe, thresholdForPrecision } from '../../src/math/curves.js'
+import { Rng } from '../../src/math/random.js'
 import { AlertTracker, alertRuleOf, describeRule, pageRuleOf } from '../../src/policy/alert.js'
 import { costModelOf } from '../../src/policy/cost.js'
 
@@ -32,6 +33,54 @@ describe('curves', () => {
     expect(w.points[1]!.precision).toBeCloseTo(0.25, 12)
     expect(thresholdForPrecision(c, 0.9)!.threshold).toBe(0.9)
     expect(bestF1(c).threshold).toBe(0.5)
+  })
+})
+
+describe('PR-AUC noise between candidates (entity bootstrap)', () => {
+  it('averagePrecision is curves().prAuc, ties and weights included', () => {
+    const rng = new Rng(3)
+    const scores = Array.from({ length: 500 }, () => Math.round(rng.next() * 50) / 50)
+    const labels = scores.map((s) => (rng.next() < s * 0.6 ? 1 : 0))
+    const weights = labels.map((y) => (y ? 1 : 1 + Math.floor(rng.next() * 4)))
+    expect(averagePrecision(scores, labels, weights)).toBeCloseTo(curves(scores, labels, weights).prAuc, 12)
+    expect(averagePrecision([0.9, 0.7, 0.5, 0.3], [1, 0, 1, 0], [1, 1, 1, 1])).toBeCloseTo(5 / 6, 12)
+    expect(averagePrecision([0.5, 0.4], [0, 0], [1, 1])).toBe(0)
+  })
+
+  /** Entities of `rows` rows each; the last `failing` rows of a failing entity are positive. */
+  function fleet(entities: number, noise: number, seed: number) {
+    const rng = new Rng(seed)
+    const entity: string[] = []
+    const labels: number[] = []
+    const a: number[] = []
+    const b: number[] = []
+    for (let e = 0; e < entities; e++)
+      for (let r = 0; r < 20; r++) {
+        const y = e % 3 === 0 && r >= 15 ? 1 : 0
+        entity.push(`h${e}`)
+        labels.push(y)
+        const signal = y + rng.normal() * 0.5
+        a.push(signal)
+        // b: the same signal, plus noise of its own.
+        b.push(signal + rng.normal() * noise)
+      }
+    return { entity, labels, weights: labels.map(() => 1), a, b }
+  }
+
+  it('0 for the reference and for a scoring that ranks the same; more for a noisier one; less with more entities', () => {
+    const f = fleet(30, 0.5, 1)
+    const same = f.a.map((x) => 3 * x + 1)
+    const se = prAucGapSe([f.a, same, f.b], f.labels, f.weights, f.entity, 0, { seed: 2 })
+    expect(se[0]).toBe(0)
+    expect(se[1]).toBe(0)
+    expect(se[2]).toBeGreaterThan(0.005)
+    expect(se[2]).toBeLessThan(0.2)
+    // Same fleet shape, ten times the entities: the gap's standard error shrinks (~1/√10).
+    const big = fleet(300, 0.5, 1)
+    const seBig = prAucGapSe([big.a, big.b], big.labels, big.weights, big.entity, 0, { seed: 2 })
+    expect(seBig[1]).toBeLessThan(se[2]! * 0.6)
+    // Seeded: the same answer twice.
+    expect(prAucGapSe([f.a, f.b], f.labels, f.weights, f.entity, 0, { seed: 2 })).toEqual([0, se[2]])
   })
 })
 

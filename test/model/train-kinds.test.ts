@@ -65,11 +65,32 @@ describe('model kinds', () => {
     expect(chooseCandidate([c('gbdt', 'balanced', 0.5), c('gbdt', 'none', 0.4995)])).toEqual(c('gbdt', 'none', 0.4995))
   })
 
+  it('one standard error: a simpler candidate within the standard error of its gap to the best is kept', () => {
+    const c = (kind: 'gbdt' | 'mlp', classWeight: 'none' | 'balanced', valPrAuc: number) => ({
+      kind,
+      classWeight,
+      valPrAuc,
+    })
+    const cs = [c('gbdt', 'none', 0.9804), c('gbdt', 'balanced', 0.9817), c('mlp', 'none', 0.99)]
+    // The network is best; the trees are 0.0086–0.0096 below it.
+    expect(chooseCandidate(cs)).toEqual(cs[2])
+    expect(chooseCandidate(cs, [0.005, 0.005, 0])).toEqual(cs[2])
+    // Within noise of the best: the simplest of those within their own standard error.
+    expect(chooseCandidate(cs, [0.012, 0.012, 0])).toEqual(cs[0])
+    expect(chooseCandidate(cs, [0.009, 0.012, 0])).toEqual(cs[1])
+  })
+
   it('auto trains trees and the network, both weightings, records every candidate and keeps the best', async () => {
     const out = join(dir, 'auto')
     const res = await trainFromCsv(base(out))
     const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'))
-    const cands = metrics.candidates as { kind: string; classWeight: string; valPrAuc: number; chosen: boolean }[]
+    const cands = metrics.candidates as {
+      kind: string
+      classWeight: string
+      valPrAuc: number
+      gapSe: number
+      chosen: boolean
+    }[]
     expect(cands.map((c) => `${c.kind}/${c.classWeight}`)).toEqual([
       'gbdt/none',
       'gbdt/balanced',
@@ -78,7 +99,16 @@ describe('model kinds', () => {
     ])
     const chosen = cands.filter((c) => c.chosen)
     expect(chosen).toHaveLength(1)
-    expect(chosen[0]).toMatchObject(chooseCandidate(cands as never))
+    // Each gap's standard error is recorded (0 for the best) and the choice follows it.
+    const best = cands.reduce((b, c) => (c.valPrAuc > b.valPrAuc ? c : b))
+    expect(best.gapSe).toBe(0)
+    for (const c of cands) if (c !== best) expect(c.gapSe).toBeGreaterThan(0)
+    expect(chosen[0]).toMatchObject(
+      chooseCandidate(
+        cands as never,
+        cands.map((c) => c.gapSe),
+      ),
+    )
     expect(res.meta.kind).toBe(chosen[0]!.kind)
     expect(res.meta.training['classWeight']).toBe(chosen[0]!.classWeight)
     // The artifact holds the chosen kind only.
