@@ -180,56 +180,20 @@ export class GbdtModel {
    */
   shap(x: ArrayLike<number>, offset = 0, phi = new Float64Array(this.F)): Float64Array {
     phi.fill(0)
-    // Path buffers, one segment per recursion depth (copied down, as the reference algorithm does).
-    const maxDepth = 64
-    const size = ((maxDepth + 2) * (maxDepth + 3)) / 2
-    const pf = new Int32Array(size)
-    const pz = new Float64Array(size)
-    const po = new Float64Array(size)
-    const pw = new Float64Array(size)
+    // Path buffers, one segment per recursion depth (copied down, as the reference algorithm
+    // does), sized by the deepest tree and kept between calls: a scorer explains many rows.
+    const depthMax = this.depth()
+    const size = ((depthMax + 2) * (depthMax + 3)) / 2
+    if (!this.paths || this.paths.pf.length < size) this.paths = shapScratch(depthMax, size)
+    // The path weights' factors (i+1)/(d+1) and (d−i)/(d+1) and their inverses, tabled per
+    // path length d and position i: divisions were most of the time.
+    const paths = this.paths
+    const { pf, pz, po, pw } = paths
     const { feature, left, right, leafValue } = this
-
-    const extend = (s: number, depth: number, zero: number, one: number, f: number) => {
-      pf[s + depth] = f
-      pz[s + depth] = zero
-      po[s + depth] = one
-      pw[s + depth] = depth === 0 ? 1 : 0
-      for (let i = depth - 1; i >= 0; i--) {
-        pw[s + i + 1]! += (one * pw[s + i]! * (i + 1)) / (depth + 1)
-        pw[s + i] = (zero * pw[s + i]! * (depth - i)) / (depth + 1)
-      }
-    }
-    const unwind = (s: number, depth: number, k: number) => {
-      const one = po[s + k]!
-      const zero = pz[s + k]!
-      let next = pw[s + depth]!
-      for (let i = depth - 1; i >= 0; i--) {
-        if (one !== 0) {
-          const t = pw[s + i]!
-          pw[s + i] = (next * (depth + 1)) / ((i + 1) * one)
-          next = t - (pw[s + i]! * zero * (depth - i)) / (depth + 1)
-        } else pw[s + i] = (pw[s + i]! * (depth + 1)) / (zero * (depth - i))
-      }
-      for (let i = k; i < depth; i++) {
-        pf[s + i] = pf[s + i + 1]!
-        pz[s + i] = pz[s + i + 1]!
-        po[s + i] = po[s + i + 1]!
-      }
-    }
-    const unwoundSum = (s: number, depth: number, k: number) => {
-      const one = po[s + k]!
-      const zero = pz[s + k]!
-      let next = pw[s + depth]!
-      let total = 0
-      for (let i = depth - 1; i >= 0; i--) {
-        if (one !== 0) {
-          const t = (next * (depth + 1)) / ((i + 1) * one)
-          total += t
-          next = pw[s + i]! - (t * zero * (depth - i)) / (depth + 1)
-        } else if (zero !== 0) total += pw[s + i]! / zero / ((depth - i) / (depth + 1))
-      }
-      return total
-    }
+    const extend = (s: number, depth: number, zero: number, one: number, f: number) =>
+      extendPath(paths, s, depth, zero, one, f)
+    const unwind = (s: number, depth: number, k: number) => unwindPath(paths, s, depth, k)
+    const unwoundSum = (s: number, depth: number, k: number) => unwoundPathSum(paths, s, depth, k)
     const recurse = (
       node: number,
       parentStart: number,
@@ -239,17 +203,27 @@ export class GbdtModel {
       one: number,
       f: number,
     ) => {
-      // This level's path: the parent's, copied, then extended.
-      if (depth > 0) {
-        pf.copyWithin(s, parentStart, parentStart + depth)
-        pz.copyWithin(s, parentStart, parentStart + depth)
-        po.copyWithin(s, parentStart, parentStart + depth)
-        pw.copyWithin(s, parentStart, parentStart + depth)
+      // This level's path: the parent's, copied (element by element: a few entries, where
+      // typed arrays' copyWithin costs a call each), then extended.
+      for (let i = 0; i < depth; i++) {
+        pf[s + i] = pf[parentStart + i]!
+        pz[s + i] = pz[parentStart + i]!
+        po[s + i] = po[parentStart + i]!
+        pw[s + i] = pw[parentStart + i]!
       }
       extend(s, depth, zero, one, f)
       if (node < 0) {
         const v = leafValue[~node]!
-        for (let i = 1; i <= depth; i++) phi[pf[s + i]!]! += unwoundSum(s, depth, i) * (po[s + i]! - pz[s + i]!) * v
+        // A feature the vector does not follow here (one = 0) gets −v × Σ pw (d+1)/(d−i): the
+        // same sum for every such entry, so it is computed once per leaf.
+        let cold = Number.NaN
+        for (let i = 1; i <= depth; i++) {
+          if (po[s + i] !== 0) phi[pf[s + i]!]! += unwoundSum(s, depth, i) * (po[s + i]! - pz[s + i]!) * v
+          else if (pz[s + i] !== 0) {
+            if (Number.isNaN(cold)) cold = coldPathSum(paths, s, depth)
+            phi[pf[s + i]!]! -= cold * v
+          }
+        }
         return
       }
       const sf = feature[node]!
@@ -274,6 +248,21 @@ export class GbdtModel {
     }
     for (let t = 0; t < this.roots.length; t++) recurse(this.roots[t]!, 0, 0, 0, 1, 1, -1)
     return phi
+  }
+
+  /** Scratch path buffers and factor tables of `shap`, made on first use. */
+  private paths: ShapScratch | undefined
+  private maxDepth: number | undefined
+
+  /** Splits on the longest root-to-leaf path of any tree. */
+  private depth(): number {
+    if (this.maxDepth === undefined) {
+      const down = (n: number): number => (n < 0 ? 0 : 1 + Math.max(down(this.left[n]!), down(this.right[n]!)))
+      let d = 0
+      for (let t = 0; t < this.roots.length; t++) d = Math.max(d, down(this.roots[t]!))
+      this.maxDepth = d
+    }
+    return this.maxDepth
   }
 
   toJSON(): GbdtModelJson {
@@ -712,5 +701,115 @@ export function trainGbdt(train: LabelledRows, val: LabelledRows, o: GbdtOptions
     valPrAuc: history.find((h) => h.trees === model.trees)?.valPrAuc ?? best.prAuc,
     history,
     classWeight,
+  }
+}
+
+/** TreeSHAP's EXTEND: the path segment at `s` (of `depth` entries) grows by feature f. */
+function extendPath(p: ShapScratch, s: number, depth: number, zero: number, one: number, f: number): void {
+  const { pf, pz, po, pw, up, down, stride } = p
+  pf[s + depth] = f
+  pz[s + depth] = zero
+  po[s + depth] = one
+  pw[s + depth] = depth === 0 ? 1 : 0
+  const r = depth * stride
+  for (let i = depth - 1; i >= 0; i--) {
+    pw[s + i + 1]! += one * pw[s + i]! * up[r + i]!
+    pw[s + i] = zero * pw[s + i]! * down[r + i]!
+  }
+}
+
+/** TreeSHAP's UNWIND: entry k leaves the path segment at `s`. */
+function unwindPath(p: ShapScratch, s: number, depth: number, k: number): void {
+  const { pf, pz, po, pw, down, invUp, invDown, stride } = p
+  const one = po[s + k]!
+  const zero = pz[s + k]!
+  const r = depth * stride
+  let next = pw[s + depth]!
+  if (one !== 0) {
+    const rOne = 1 / one
+    for (let i = depth - 1; i >= 0; i--) {
+      const t = pw[s + i]!
+      pw[s + i] = next * invUp[r + i]! * rOne
+      next = t - pw[s + i]! * zero * down[r + i]!
+    }
+  } else {
+    const rZero = 1 / zero
+    for (let i = depth - 1; i >= 0; i--) pw[s + i] = pw[s + i]! * invDown[r + i]! * rZero
+  }
+  for (let i = k; i < depth; i++) {
+    pf[s + i] = pf[s + i + 1]!
+    pz[s + i] = pz[s + i + 1]!
+    po[s + i] = po[s + i + 1]!
+  }
+}
+
+/** Σ pw (d+1)/(d−i) over the path: an entry with one = 0 unwound, times its zero fraction. */
+function coldPathSum(p: ShapScratch, s: number, depth: number): number {
+  const { pw, invDown, stride } = p
+  const r = depth * stride
+  let total = 0
+  for (let i = depth - 1; i >= 0; i--) total += pw[s + i]! * invDown[r + i]!
+  return total
+}
+
+/** The path's total weight with entry k unwound (without changing the path). */
+function unwoundPathSum(p: ShapScratch, s: number, depth: number, k: number): number {
+  const { pz, po, pw, down, invUp, invDown, stride } = p
+  const one = po[s + k]!
+  const zero = pz[s + k]!
+  const r = depth * stride
+  let next = pw[s + depth]!
+  let total = 0
+  if (one !== 0) {
+    const rOne = 1 / one
+    for (let i = depth - 1; i >= 0; i--) {
+      const t = next * invUp[r + i]! * rOne
+      total += t
+      next = pw[s + i]! - t * zero * down[r + i]!
+    }
+  } else if (zero !== 0) {
+    const rZero = 1 / zero
+    for (let i = depth - 1; i >= 0; i--) total += pw[s + i]! * rZero * invDown[r + i]!
+  }
+  return total
+}
+
+interface ShapScratch {
+  pf: Int32Array
+  pz: Float64Array
+  po: Float64Array
+  pw: Float64Array
+  /** Row d (of `stride`), position i: (i+1)/(d+1), (d−i)/(d+1), and their inverses. */
+  up: Float64Array
+  down: Float64Array
+  invUp: Float64Array
+  invDown: Float64Array
+  stride: number
+}
+
+/** TreeSHAP's buffers for trees up to `depth` splits deep (paths of up to depth + 2 entries). */
+function shapScratch(depth: number, size: number): ShapScratch {
+  const stride = depth + 2
+  const up = new Float64Array(stride * stride)
+  const down = new Float64Array(stride * stride)
+  const invUp = new Float64Array(stride * stride)
+  const invDown = new Float64Array(stride * stride)
+  for (let d = 0; d < stride; d++)
+    for (let i = 0; i < d; i++) {
+      up[d * stride + i] = (i + 1) / (d + 1)
+      down[d * stride + i] = (d - i) / (d + 1)
+      invUp[d * stride + i] = (d + 1) / (i + 1)
+      invDown[d * stride + i] = (d + 1) / (d - i)
+    }
+  return {
+    pf: new Int32Array(size),
+    pz: new Float64Array(size),
+    po: new Float64Array(size),
+    pw: new Float64Array(size),
+    up,
+    down,
+    invUp,
+    invDown,
+    stride,
   }
 }

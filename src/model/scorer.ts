@@ -19,6 +19,8 @@ export interface Contribution {
 export class Scorer {
   readonly width: number
   private z: Float32Array
+  /** The network's weights as plain arrays when it is a dense stack (null: it is not; undefined: not looked yet). */
+  private dense: DenseLayer[] | null | undefined
 
   constructor(readonly loaded: LoadedModel) {
     this.width = loaded.meta.featureNames.length
@@ -69,6 +71,18 @@ export class Scorer {
     }
     const net = m
     const z = this.standardized(x, rows)
+    if (this.dense === undefined) this.dense = denseStackOf(net)
+    if (this.dense) {
+      const out: Contribution[][] = []
+      const g = new Float64Array(F)
+      for (let i = 0; i < rows; i++) {
+        const zi = z.subarray(i * F, (i + 1) * F)
+        logitGradient(this.dense, zi, g)
+        for (let f = 0; f < F; f++) g[f] = g[f]! * zi[f]!
+        out.push(top(g, k, this.loaded.meta.featureNames))
+      }
+      return out
+    }
     const contrib = tf.tidy(() => {
       const t = tf.tensor2d(z, [rows, F])
       const logitOf = (input: tf.Tensor) => {
@@ -84,9 +98,110 @@ export class Scorer {
   }
 }
 
-/** The k largest contributions by magnitude. */
-function top(c: ArrayLike<number>, k: number, names: readonly string[]): Contribution[] {
-  const idx = Array.from({ length: c.length }, (_, f) => f)
-  idx.sort((a, b) => Math.abs(c[b]!) - Math.abs(c[a]!))
-  return idx.slice(0, k).map((f) => ({ feature: names[f]!, contribution: +c[f]!.toFixed(4) }))
+/**
+ * The k largest contributions by magnitude, largest first (ties: the lower feature index
+ * first). One pass that keeps the k best in order: k is a handful, the vector hundreds long.
+ */
+export function top(c: ArrayLike<number>, k: number, names: readonly string[]): Contribution[] {
+  const best: number[] = []
+  const mag = (f: number) => Math.abs(c[f]!)
+  for (let f = 0; f < c.length; f++) {
+    const m = mag(f)
+    if (best.length === k && !(m > mag(best[k - 1]!))) continue
+    let at = best.length === k ? k - 1 : best.length
+    while (at > 0 && m > mag(best[at - 1]!)) {
+      if (at < k) best[at] = best[at - 1]!
+      at--
+    }
+    if (at < k) best[at] = f
+  }
+  return best.map((f) => ({ feature: names[f]!, contribution: +c[f]!.toFixed(4) }))
+}
+
+/** One dense layer of a network, read out of TensorFlow.js once: kernel [in × out] row-major. */
+export interface DenseLayer {
+  inputs: number
+  units: number
+  kernel: Float64Array
+  bias: Float64Array
+  activation: 'relu' | 'linear' | 'sigmoid'
+}
+
+/**
+ * The network as dense layers (dropout is the identity when scoring), when it is exactly
+ * that: relu or linear layers ending in one sigmoid unit, as `buildMlp` makes. Anything else
+ * (the gru, a layer this does not know) answers null and is explained by TensorFlow.js.
+ */
+export function denseStackOf(net: tf.LayersModel): DenseLayer[] | null {
+  const out: DenseLayer[] = []
+  for (const layer of net.layers) {
+    const kind = layer.getClassName()
+    if (kind === 'Dropout') continue
+    if (kind !== 'Dense') return null
+    const cfg = layer.getConfig() as { activation?: string; useBias?: boolean }
+    const activation = cfg.activation ?? 'linear'
+    if (activation !== 'relu' && activation !== 'linear' && activation !== 'sigmoid') return null
+    const [k, b] = layer.getWeights()
+    if (k?.shape.length !== 2) return null
+    const [inputs, units] = k.shape as [number, number]
+    out.push({
+      inputs,
+      units,
+      kernel: Float64Array.from(k.dataSync()),
+      bias: b ? Float64Array.from(b.dataSync()) : new Float64Array(units),
+      activation,
+    })
+  }
+  const last = out.at(-1)
+  if (last?.units !== 1 || last.activation !== 'sigmoid') return null
+  if (out.slice(0, -1).some((l) => l.activation === 'sigmoid')) return null
+  for (let l = 1; l < out.length; l++) if (out[l]!.inputs !== out[l - 1]!.units) return null
+  return out
+}
+
+/**
+ * ∂ logit(p) / ∂ z for one standardised vector z of a dense stack (p its sigmoid output), into
+ * `g`: what TensorFlow.js's gradient of log(p / (1 − p)) gives, by hand — a forward pass that
+ * keeps each layer's pre-activations, then back through the relus. Like that gradient, 0 where
+ * p is clipped (beyond 1e-7 of 0 or 1).
+ */
+export function logitGradient(layers: readonly DenseLayer[], z: ArrayLike<number>, g: Float64Array): Float64Array {
+  const pre: Float64Array[] = []
+  let a: Float64Array = Float64Array.from(z)
+  for (const L of layers) {
+    const { units: U, inputs: I, kernel: K } = L
+    const h = Float64Array.from(L.bias)
+    for (let i = 0; i < I; i++) {
+      const v = a[i]!
+      if (v === 0) continue
+      const row = i * U
+      for (let o = 0; o < U; o++) h[o] = h[o]! + v * K[row + o]!
+    }
+    pre.push(h)
+    if (L.activation === 'relu') {
+      a = new Float64Array(U)
+      for (let o = 0; o < U; o++) a[o] = Math.max(h[o]!, 0)
+    } else a = h
+  }
+  const p = 1 / (1 + Math.exp(-pre.at(-1)![0]!))
+  g.fill(0)
+  if (!(p >= 1e-7 && p <= 1 - 1e-7)) return g
+  // d logit / d (the last pre-activation) = 1; back through each layer's kernel.
+  let d: Float64Array = new Float64Array([1])
+  for (let l = layers.length - 1; l >= 0; l--) {
+    const { units: U, inputs: I, kernel: K, activation } = layers[l]!
+    if (activation === 'relu') {
+      const h = pre[l]!
+      for (let o = 0; o < U; o++) if (!(h[o]! > 0)) d[o] = 0
+    }
+    const below = l === 0 ? g : new Float64Array(I)
+    for (let i = 0; i < I; i++) {
+      const row = i * U
+      let sum = 0
+      for (let o = 0; o < U; o++) sum += K[row + o]! * d[o]!
+      below[i] = sum
+    }
+    d = below
+  }
+  return g
 }

@@ -86,6 +86,45 @@ describe('gradient-boosted trees', () => {
     expect(noise).toBeLessThan(signal / 5)
   })
 
+  it('TreeSHAP values are the exact Shapley values of the path-dependent expectation (brute force over subsets)', () => {
+    const j = res.model.toJSON()
+    const F = 4
+    const childOf = (n: number, v: number) =>
+      v <= j.threshold[n]!
+        ? j.left[n]!
+        : v > j.threshold[n]!
+          ? j.right[n]!
+          : j.missingLeft[n]
+            ? j.left[n]!
+            : j.right[n]!
+    const coverOf = (n: number) => (n < 0 ? j.leafCover[~n]! : j.cover[n]!)
+    // E[f(x) | x_S]: follow x on the features of S, average the children by cover elsewhere.
+    const expect_ = (n: number, x: ArrayLike<number>, o: number, S: number): number => {
+      if (n < 0) return j.leafValue[~n]!
+      const f = j.feature[n]!
+      if (S & (1 << f)) return expect_(childOf(n, x[o + f]!), x, o, S)
+      const [l, r] = [j.left[n]!, j.right[n]!]
+      return (coverOf(l) * expect_(l, x, o, S) + coverOf(r) * expect_(r, x, o, S)) / (coverOf(l) + coverOf(r))
+    }
+    const value = (x: ArrayLike<number>, o: number, S: number) =>
+      j.roots.reduce((sum, root) => sum + expect_(root, x, o, S), j.base)
+    const fact = (n: number): number => (n <= 1 ? 1 : n * fact(n - 1))
+    const bits = (S: number) => [0, 1, 2, 3].filter((f) => S & (1 << f)).length
+    for (let i = 0; i < 40; i++) {
+      const o = i * F
+      const phi = res.model.shap(test.x, o)
+      for (let f = 0; f < F; f++) {
+        let exact = 0
+        for (let S = 0; S < 1 << F; S++) {
+          if (S & (1 << f)) continue
+          const w = (fact(bits(S)) * fact(F - bits(S) - 1)) / fact(F)
+          exact += w * (value(test.x, o, S | (1 << f)) - value(test.x, o, S))
+        }
+        expect(phi[f]).toBeCloseTo(exact, 9)
+      }
+    }
+  })
+
   it('refuses a corrupt trees.json with what is wrong', () => {
     const j = res.model.toJSON()
     expect(gbdtJsonProblem({ ...j, features: 9 }, 4)).toMatch(/9 features/)

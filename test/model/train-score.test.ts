@@ -7,7 +7,7 @@ import { loadFailuresCsv } from '../../src/data/labels.js'
 import { createLogger } from '../../src/log.js'
 import { loadModel } from '../../src/model/artifact.js'
 import { initBackend, tf } from '../../src/model/backend.js'
-import { Scorer } from '../../src/model/scorer.js'
+import { denseStackOf, logitGradient, Scorer, top } from '../../src/model/scorer.js'
 import { type ScoredRow, scoreCsv } from '../../src/pipelines/score-csv.js'
 import { type TrainOutcome, trainFromCsv } from '../../src/pipelines/train.js'
 import { tunePageRule, tunePageRuleByBacktest } from '../../src/pipelines/tune.js'
@@ -122,6 +122,69 @@ describe('train → save → load → score', () => {
     expect(top[0]).toHaveLength(3)
     expect(loaded.meta.featureNames).toContain(top[0]![0]!.feature)
     loaded.model.dispose()
+  })
+
+  it('explains the network by hand as the TensorFlow.js gradient of the logit does', async () => {
+    const loaded = await loadModel(modelDir)
+    const net = loaded.model as tf.LayersModel
+    const layers = denseStackOf(net)
+    expect(layers?.map((l) => [l.units, l.activation])).toEqual([
+      [32, 'relu'],
+      [16, 'relu'],
+      [1, 'sigmoid'],
+    ])
+    const scorer = new Scorer(loaded)
+    const F = scorer.width
+    const rows = 12
+    const { mean, std } = loaded.meta.normalization
+    const x = Float64Array.from({ length: rows * F }, (_, i) => mean[i % F]! + std[i % F]! * 2 * Math.sin(i * 0.37))
+    const z = new Float32Array(rows * F)
+    for (let i = 0; i < z.length; i++) z[i] = Math.min(10, Math.max(-10, (x[i]! - mean[i % F]!) / std[i % F]!))
+    // The reference: TensorFlow.js's own gradient of log(p / (1 − p)), times the input.
+    const ref = tf.tidy(() => {
+      const t = tf.tensor2d(z, [rows, F])
+      const g = tf.grad((input: tf.Tensor) => {
+        const p = (net.apply(input, { training: false }) as tf.Tensor).clipByValue(1e-7, 1 - 1e-7)
+        return tf.log(p.div(tf.sub(1, p))).sum()
+      })(t)
+      return g.mul(t).dataSync() as Float32Array
+    })
+    const g = new Float64Array(F)
+    let largest = 0
+    for (let i = 0; i < rows; i++) {
+      logitGradient(layers!, z.subarray(i * F, (i + 1) * F), g)
+      for (let f = 0; f < F; f++) {
+        const mine = g[f]! * z[i * F + f]!
+        largest = Math.max(largest, Math.abs(mine))
+        expect(Math.abs(mine - ref[i * F + f]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(ref[i * F + f]!)))
+      }
+    }
+    expect(largest).toBeGreaterThan(0.01)
+    // The scorer's explanations are those contributions' top k.
+    const explained = scorer.explain(x, rows, 3)
+    for (let i = 0; i < rows; i++) {
+      const want = top(ref.subarray(i * F, (i + 1) * F), 3, loaded.meta.featureNames)
+      expect(explained[i]!.map((c) => c.feature)).toEqual(want.map((c) => c.feature))
+    }
+    loaded.model.dispose()
+  })
+
+  it('top: the k largest by magnitude, largest first, ties to the lower index', () => {
+    const names = ['a', 'b', 'c', 'd', 'e', 'f']
+    expect(top([0.1, -0.5, 0.3, 0.5, 0, -0.2], 3, names)).toEqual([
+      { feature: 'b', contribution: -0.5 },
+      { feature: 'd', contribution: 0.5 },
+      { feature: 'c', contribution: 0.3 },
+    ])
+    expect(top([1, 2], 5, names).map((c) => c.feature)).toEqual(['b', 'a'])
+    expect(top([1, 2], 0, names)).toEqual([])
+    // As a full sort would answer, on many random vectors with ties.
+    for (let r = 0; r < 50; r++) {
+      const c = Array.from({ length: 40 }, (_, i) => Math.round(Math.sin(r * 7 + i * 13) * 4) / 4)
+      const byName = Array.from({ length: 40 }, (_, i) => `f${i}`)
+      const sorted = byName.map((_, i) => i).sort((a, b) => Math.abs(c[b]!) - Math.abs(c[a]!))
+      expect(top(c, 5, byName).map((t) => t.feature)).toEqual(sorted.slice(0, 5).map((i) => byName[i]))
+    }
   })
 
   it("tune on the model's own validation split chooses the page rule training chose", async () => {
