@@ -346,7 +346,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     '/v1/hosts/:host',
     {
       schema: {
-        summary: 'A host: latest prediction with top features, policy state, recent commands and statuses',
+        summary:
+          'A host: latest prediction, its newest explanation (top features), policy state, recent commands and statuses',
         params: S.HostParams,
         response: answers(S.HostDetail, 400, 404, 414),
       },
@@ -358,6 +359,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       return {
         host,
         prediction: h.prediction ? predictionWire(h.prediction) : null,
+        explanation: h.explained ?? null,
         policy: h.policy ? policyWire(h.policy) : null,
         commands: h.commands.map((c) => ({ command: commandWire(c.command), statuses: c.statuses.map(statusWire) })),
         failures: h.failures.map(failureWire),

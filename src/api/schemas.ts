@@ -172,6 +172,20 @@ export const CommandDetail = Type.Object({
 export const HostDetail = Type.Object({
   host: Type.String(),
   prediction: Nullable(Prediction),
+  explanation: Nullable(
+    Type.Object(
+      {
+        ts: Num,
+        score: Num,
+        risk: Type.String(),
+        top: Type.Array(Type.Object({ feature: Type.String(), contribution: Num })),
+      },
+      {
+        description:
+          "The newest of the host's predictions that carried top features: the scorer explains the first of a run of vectors at or above the policy's low threshold, every sixth after it and every one the policy acts on, so the latest prediction may carry none.",
+      },
+    ),
+  ),
   policy: Nullable(PolicyState),
   commands: Type.Array(CommandEntry),
   failures: Type.Array(Failure),

@@ -73,6 +73,8 @@ class History {
 interface HostEntry {
   host: string
   prediction: Prediction | undefined
+  /** The newest of its predictions that carried top features (the scorer explains only some). */
+  explained: Pick<Prediction, 'ts' | 'score' | 'risk' | 'top'> | undefined
   policy: HostPolicy | undefined
   history: History | undefined
   /** Command ids of this host, newest last (at most COMMANDS_PER_HOST). */
@@ -162,7 +164,15 @@ export class FleetView {
   private entry(host: string): HostEntry {
     let e = this.hosts.get(host)
     if (!e) {
-      e = { host, prediction: undefined, policy: undefined, history: undefined, commands: [], failures: [] }
+      e = {
+        host,
+        prediction: undefined,
+        explained: undefined,
+        policy: undefined,
+        history: undefined,
+        commands: [],
+        failures: [],
+      }
       this.hosts.set(host, e)
       this.dirty = true
     }
@@ -183,6 +193,7 @@ export class FleetView {
     }
     if (p.risk === 'act' && prev?.risk !== 'act') this.pushBounded(this.alerts, { host: p.host, ts: p.ts })
     e.prediction = p
+    if (p.top.length) e.explained = { ts: p.ts, score: p.score, risk: p.risk, top: p.top }
     if (!e.history) e.history = new History(this.opts.historyPoints)
     e.history.push(p.ts, p.score)
     // A command read before its deciding prediction (topics are read concurrently).
@@ -267,6 +278,7 @@ export class FleetView {
   host(host: string):
     | {
         prediction: Prediction | undefined
+        explained: HostEntry['explained']
         policy: HostPolicy | undefined
         commands: CommandEntry[]
         failures: FailureEvent[]
@@ -276,6 +288,7 @@ export class FleetView {
     if (!e) return undefined
     return {
       prediction: e.prediction,
+      explained: e.explained,
       policy: e.policy,
       commands: e.commands.map((id) => this.commands.get(id)).filter((c): c is CommandEntry => c !== undefined),
       failures: e.failures,
@@ -348,6 +361,7 @@ export class FleetView {
       const probe: HostEntry = {
         host: k.host,
         prediction: { score: k.score } as Prediction,
+        explained: undefined,
         policy: undefined,
         history: undefined,
         commands: [],

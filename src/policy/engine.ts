@@ -217,14 +217,25 @@ export interface GuardDecision {
   commandId: string | null
 }
 
+export type TopFeatures = readonly { feature: string; contribution: number }[]
+
+/** An observation's top features, computed now when they were left for later. */
+export function topOf(o: Pick<Observation, 'top'>): TopFeatures {
+  return typeof o.top === 'function' ? o.top() : o.top
+}
+
 export interface Observation {
   host: string
   /** Event time of the sample scored, epoch ms. */
   ts: number
   score: number
   labels: Readonly<Record<string, string>>
-  /** The score's top feature contributions (name `metric.agg.window`). */
-  top: readonly { feature: string; contribution: number }[]
+  /**
+   * The score's top feature contributions (name `metric.agg.window`), or how to compute them:
+   * a function is called only when an action is chosen or recorded (explanations cost far
+   * more than a score; the scorer explains most hot vectors on demand).
+   */
+  top: TopFeatures | (() => TopFeatures)
   /** When the failure is due if it comes (the median given a failure), ms; null: none within the model's reach; absent: no estimate. */
   ttf?: number | null | undefined
 }
@@ -378,7 +389,7 @@ export class PolicyEngine {
         threshold: this.opts.thresholdHigh,
         model: { ...this.opts.model },
         predictionTs: ts,
-        top: (o?.top ?? []).slice(0, 8).map((c) => ({ feature: c.feature, contribution: c.contribution })),
+        top: (o ? topOf(o) : []).slice(0, 8).map((c) => ({ feature: c.feature, contribution: c.contribution })),
       },
     }
     this.counters.issued[action] = (this.counters.issued[action] ?? 0) + 1
@@ -386,7 +397,7 @@ export class PolicyEngine {
   }
 
   /** drain for hardware-looking precursors, restart when software metrics dominate the explanation. */
-  chooseAction(top: Observation['top']): HealingAction {
+  chooseAction(top: TopFeatures): HealingAction {
     let soft = 0
     let all = 0
     for (const c of top) {
@@ -572,7 +583,8 @@ export class PolicyEngine {
     const now = o.ts
     s.actions = s.actions.filter((t) => t > now - DAY)
     if (s.actions.length >= this.opts.guards.maxActionsPerHostPerDay) return this.escalate(s, now, o.score, o)
-    const action = ladder ?? this.chooseAction(o.top)
+    // The action reads the explanation: chosen only when it is issued or a new block recorded.
+    const actionOf = () => ladder ?? this.chooseAction(topOf(o))
     const blocked = this.blockingGuard(s, now, o.ttf, ladder !== undefined)
     if (blocked) {
       this.counters.blocked[blocked.guard] = (this.counters.blocked[blocked.guard] ?? 0) + 1
@@ -580,7 +592,7 @@ export class PolicyEngine {
         this.record({
           ts: now,
           host: s.host,
-          action,
+          action: actionOf(),
           outcome: 'blocked',
           guard: blocked.guard,
           detail: blocked.detail,
@@ -590,6 +602,7 @@ export class PolicyEngine {
       this.changed.add(s.host)
       return []
     }
+    const action = actionOf()
     this.tokens -= 1
     s.episode++
     s.blockedBy = null

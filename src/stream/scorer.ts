@@ -74,6 +74,13 @@ export interface ScorerConfig {
   restoreWindows?: number
   /** Top feature contributions computed for a prediction at or above the policy's low threshold. Default 5. */
   explainTop?: number
+  /**
+   * Which of a host's vectors at or above the policy's low threshold are explained: the first
+   * of each run of them and every `explainEvery`-th after it, and any the policy acts on (or
+   * records a block for). An explanation costs 10–100 scores; in a storm every vector is hot.
+   * Default 6 (a minute at 10-second samples); 1 explains every hot vector.
+   */
+  explainEvery?: number
   /** Policy: thresholds default to the model's alert rule; every other option to DEFAULT_GUARDS. */
   policy?: PolicyOverrides
   /** Attempts of a batch's transaction on retriable errors before the partition is restarted. Default 5. */
@@ -206,6 +213,9 @@ export function createScorer(deps: ScorerDeps): Scorer {
   const groupId = config.groupId ?? 'preempt-scorer'
   const txPrefix = config.transactionalIdPrefix ?? groupId
   const explainTop = config.explainTop ?? 5
+  const explainEvery = Math.max(1, Math.floor(config.explainEvery ?? 6))
+  /** Per host at or above the low threshold: how many vectors in a row (not restored: advisory only). */
+  const hotRuns = new Map<string, number>()
   let model = deps.model
   if (model.spec.timeUnit === 'step')
     throw new PreemptError(
@@ -426,24 +436,45 @@ export function createScorer(deps: ScorerDeps): Scorer {
       offRegimeSeen = engine.offRegime
     }
     const scores = model.score(x, rows.length, new Float64Array(rows.length))
-    // Explanations cost a gradient per row: only for scores the policy may act on.
+    // An explanation costs 10–100 scores (a gradient or TreeSHAP per row). Of the vectors the
+    // policy may act on (at or above its low threshold), a host's first of a run and every
+    // explainEvery-th are explained here; the others only if the policy acts on them.
     const lo = policy.options.thresholdLow
     const hotIdx: number[] = []
-    for (let i = 0; i < rows.length; i++) if (scores[i]! >= lo) hotIdx.push(i)
+    const eager: number[] = []
+    for (let i = 0; i < rows.length; i++) {
+      const host = rows[i]!.host
+      if (scores[i]! >= lo) {
+        hotIdx.push(i)
+        const run = hotRuns.get(host) ?? 0
+        if (run % explainEvery === 0) eager.push(i)
+        hotRuns.set(host, run + 1)
+      } else if (hotRuns.size) hotRuns.delete(host)
+    }
     const tops = new Map<number, { feature: string; contribution: number }[]>()
     // …and so is the time to failure: it decides when the policy acts.
     const ttfs = new Map<number, TtfEstimate>()
-    if (hotIdx.length && (explainTop > 0 || model.ttf)) {
-      const hx = new Float64Array(hotIdx.length * F)
-      for (let j = 0; j < hotIdx.length; j++) hx.set(x.subarray(hotIdx[j]! * F, (hotIdx[j]! + 1) * F), j * F)
-      if (explainTop > 0) {
-        const explained = model.explain(hx, hotIdx.length, explainTop)
-        for (let j = 0; j < hotIdx.length; j++) tops.set(hotIdx[j]!, explained[j]!)
+    const rowsOf = (idx: number[]) => {
+      const hx = new Float64Array(idx.length * F)
+      for (let j = 0; j < idx.length; j++) hx.set(x.subarray(idx[j]! * F, (idx[j]! + 1) * F), j * F)
+      return hx
+    }
+    if (hotIdx.length && model.ttf) {
+      const t = model.ttf(rowsOf(hotIdx), hotIdx.length)
+      for (let j = 0; j < hotIdx.length; j++) ttfs.set(hotIdx[j]!, t[j]!)
+    }
+    if (eager.length && explainTop > 0) {
+      const explained = model.explain(rowsOf(eager), eager.length, explainTop)
+      for (let j = 0; j < eager.length; j++) tops.set(eager[j]!, explained[j]!)
+    }
+    /** Another hot vector's explanation, when the policy asks for it (kept for its prediction too). */
+    const explainRow = (i: number) => {
+      let t = tops.get(i)
+      if (!t) {
+        t = explainTop > 0 ? (model.explain(x.subarray(i * F, (i + 1) * F), 1, explainTop)[0] ?? []) : []
+        tops.set(i, t)
       }
-      if (model.ttf) {
-        const t = model.ttf(hx, hotIdx.length)
-        for (let j = 0; j < hotIdx.length; j++) ttfs.set(hotIdx[j]!, t[j]!)
-      }
+      return t
     }
     const predictions: EmittedPrediction[] = []
     const commands: HealingCommand[] = []
@@ -451,9 +482,16 @@ export function createScorer(deps: ScorerDeps): Scorer {
     for (let i = 0; i < rows.length; i++) {
       const s = rows[i]!
       const score = Math.min(1, Math.max(0, scores[i]!))
-      const top = tops.get(i) ?? []
       const ttf = ttfs.get(i)
-      const r = policy.observe({ host: s.host, ts: s.ts, score, labels: s.labels, top, ttf: ttf?.ifFailsMs })
+      const r = policy.observe({
+        host: s.host,
+        ts: s.ts,
+        score,
+        labels: s.labels,
+        top: scores[i]! >= lo ? (tops.get(i) ?? (() => explainRow(i))) : [],
+        ttf: ttf?.ifFailsMs,
+      })
+      const top = tops.get(i) ?? []
       commands.push(...r.commands)
       predictions.push({ host: s.host, ts: s.ts, score, risk: r.risk })
       out.push({

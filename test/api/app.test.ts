@@ -185,7 +185,10 @@ describe('REST API on the in-memory bus (inject)', () => {
     expect(res.statusCode).toBe(200)
     const h = res.json()
     expect(h.prediction.risk).toBe('act')
-    expect(h.prediction.top[0].feature).toBe('err.mean.5m')
+    // The newest explanation: the drain's deciding vector or a later one of the same run.
+    expect(h.explanation.top[0].feature).toBe('err.mean.5m')
+    expect(h.explanation.ts).toBeLessThanOrEqual(h.prediction.ts)
+    expect(h.explanation.ts).toBeGreaterThanOrEqual(h.commands[0].command.reason.prediction_ts)
     expect(h.policy).toMatchObject({ zone: 'z0', rack: 'r3', service: 'web', episode: 1 })
     expect(h.commands).toHaveLength(1)
     expect(h.commands[0].command).toMatchObject({ id: drainId, action: 'drain', host: 'host-003' })

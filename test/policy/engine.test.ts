@@ -18,6 +18,29 @@ function engine(p: PolicyOverrides = {}) {
 const labels = (i: number) => ({ zone: `z${i % 3}`, rack: `r${i % 7}`, service: 'web' })
 
 describe('policy: state machine', () => {
+  it('asks for a lazily given explanation only when it issues an action or records a new block', () => {
+    const e = engine({ killSwitch: false, guards: { ...DEFAULT_GUARDS, maxConcurrent: 1, maxConcurrentFraction: 1 } })
+    const asked: string[] = []
+    const lazy = (host: string) => () => {
+      asked.push(host)
+      return sw
+    }
+    const obs = (host: string, ts: number, score: number) => e.observe({ host, ts, score, labels: {}, top: lazy(host) })
+    // Hot, but not k in a row yet: nothing explained.
+    obs('a', T0, 0.9)
+    obs('a', T0 + MIN, 0.9)
+    expect(asked).toEqual([])
+    // The third in a row acts: the action (restart: software metrics) and the command read it.
+    const r = obs('a', T0 + 2 * MIN, 0.9)
+    expect(r.commands.map((c) => [c.action, c.reason.top])).toEqual([['restart', sw]])
+    expect(asked.length).toBeGreaterThan(0)
+    asked.length = 0
+    // A second host at k in a row is blocked (one action at a time): recorded once, explained once.
+    for (let i = 0; i < 6; i++) obs('b', T0 + i * MIN, 0.95)
+    expect(e.counters.blocked['concurrency']).toBe(4)
+    expect(asked).toEqual(['b'])
+  })
+
   it('acts after k scores in a row at or above the threshold, with hysteresis on the way out', () => {
     const e = engine()
     const obs = (ts: number, score: number) => e.observe({ host: 'h1', ts, score, labels: labels(1), top: hw })

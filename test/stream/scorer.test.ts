@@ -154,6 +154,60 @@ describe('stream scorer on the in-memory bus', () => {
     expect(cluster.topics.get(topics.state)!.partitions.every((p) => p.length > 0)).toBe(true)
   })
 
+  it('explains the first vector of a hot run and every explainEvery-th after it, and every vector the policy acts on', async () => {
+    const run = async (explainEvery: number) => {
+      const cluster = new MemoryCluster({ defaultPartitions: 3 })
+      const topics = topicsFor()
+      const bus = createMemoryBus(cluster)
+      const recs = fleetRecords(topics.metrics, { hosts: 20, steps: 120, failing: [3, 7], leaking: [11] })
+      await (await bus.producer()).send(recs)
+      const model = fakeModel()
+      let explained = 0
+      const explain = model.explain
+      model.explain = (x, rows, k) => {
+        explained += rows
+        return explain(x, rows, k)
+      }
+      const config: ScorerConfig = { topics, fromBeginning: true, partitions: 3, policy, explainEvery }
+      await runScorer(cluster, config, (n) => n >= recs.length, model)
+      return { ...(await outputs(bus, topics)), explained }
+    }
+    const every = await run(1)
+    const some = await run(4)
+    // The same scores, risks and commands, down to their explanations.
+    const key = (p: { host: string; ts: number; score: number; risk: string }) =>
+      `${p.host}@${p.ts}=${p.score}/${p.risk}`
+    expect(some.preds.map(key).sort()).toEqual(every.preds.map(key).sort())
+    const cmd = (c: { id: string; reason: { top: unknown[] } }) => JSON.stringify([c.id, c.reason.top])
+    expect(some.cmds.map(cmd).sort()).toEqual(every.cmds.map(cmd).sort())
+    expect(some.cmds.length).toBe(3)
+    const lo = 0.5 * 0.75
+    const acted = new Set(some.cmds.map((c) => `${c.host}@${c.reason.predictionTs}`))
+    let hot = 0
+    let withTop = 0
+    for (const host of new Set(some.preds.map((p) => p.host))) {
+      const mine = some.preds.filter((p) => p.host === host).sort((a, b) => a.ts - b.ts)
+      let runLength = 0
+      for (const p of mine) {
+        if (p.score < lo) {
+          runLength = 0
+          expect(p.top).toEqual([])
+          continue
+        }
+        hot++
+        const want = runLength % 4 === 0 || acted.has(`${p.host}@${p.ts}`)
+        expect(p.top.length > 0, `${host} at ${p.ts}, ${runLength} in the run`).toBe(want)
+        if (want) withTop++
+        runLength++
+      }
+    }
+    expect(hot).toBeGreaterThan(40)
+    // Every hot vector explained with 1; a quarter of them (and the acted-on ones) with 4.
+    expect(every.explained).toBe(hot)
+    expect(some.explained).toBe(withTop)
+    expect(withTop).toBeLessThan(hot / 2)
+  })
+
   it('sends malformed, late and non-finite records to the DLQ with reasons; good output unchanged', async () => {
     const clean = new MemoryCluster()
     const dirty = new MemoryCluster()
@@ -298,9 +352,16 @@ describe('stream scorer on the in-memory bus', () => {
 
   it('a restored partition skips records below its committed offset that a stale fetch delivers (another owner committed meanwhile)', async () => {
     const { clean, tc, faulty, tf, base, committedAll } = await cleanRunAndFaultyFleet()
-    // A first scorer takes part of every partition and stops.
+    // A first scorer takes part of every partition and stops: it is handed nothing past
+    // offset 200 (however fast it runs, each partition keeps records for the next owner).
     const committed = () => [...(faulty.groups.get('preempt-scorer')?.committed.values() ?? [])].map(Number)
-    await runUntil(base, tf, () => committed().length === 3 && Math.min(...committed()) >= 60)
+    const partial = faultyBus(base, {
+      async batches(b, h) {
+        if (b.topic === tf.metrics && Number(b.messages[0]!.offset) >= 200) return
+        return h(b)
+      },
+    })
+    await runUntil(partial, tf, () => committed().length === 3 && Math.min(...committed()) >= 60)
     // The next owner's consumer fetched its start before that owner's last transactions
     // committed: each partition's first batch begins 30 records before the committed offset.
     const first = new Set<number>()
@@ -315,9 +376,10 @@ describe('stream scorer on the in-memory bus', () => {
       },
     })
     const st = await runUntil(bus, tf, committedAll)
-    // 30 per partition with records left for the second scorer (one may have been finished).
-    expect(stale).toBeGreaterThanOrEqual(30)
-    expect(stale % 30).toBe(0)
+    // 30 for each partition with records left for the second scorer: two of the three
+    // (partition 0 holds one host, 150 records, all taken by the first scorer).
+    expect(committed()).toContain(150)
+    expect(stale).toBe(60)
     expect(st.redelivered).toBe(stale)
     expect(st.deadLetters['PREEMPT_ERR_STREAM_LATE'] ?? 0).toBe(0)
     expectSameOutputs(await outputs(createMemoryBus(clean), tc), await outputs(base, tf))
