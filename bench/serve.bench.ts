@@ -98,7 +98,8 @@ const bench: Bench = {
       // As `preempt serve` does: without it the model runs on tfjs's plain-JS backend (10× slower).
       const backend = await initBackend()
       const modelDir = process.env['PREEMPT_BENCH_MODEL'] ?? (await trainedFixture()).modelDir
-      const model = streamModelOf(await loadModel(modelDir))
+      const loaded = await loadModel(modelDir)
+      const model = streamModelOf(loaded)
       ctx.log(
         `model ${modelDir} on ${backend.name}: ${model.spec.metrics.length} metrics, windows ${model.spec.windows.join('/')} ms`,
       )
@@ -164,7 +165,7 @@ const bench: Bench = {
         better: 'higher',
         baseline: 'serve.raw_consume_decode_per_s',
         target: 50_000,
-        note: `${n} samples, 402 features, MLP, one transaction per batch (${st.batches}), first commit → last`,
+        note: `${n} samples, ${loaded.meta.featureNames.length} features, ${loaded.meta.kind === 'gbdt' ? `${loaded.meta.training['bestTrees'] ?? '?'} trees` : loaded.meta.kind}, one transaction per batch (${st.batches}), first commit → last`,
       }
       figures['serve_rss_mb'] = {
         value: process.memoryUsage().rss / 2 ** 20,
