@@ -182,7 +182,7 @@ export const HostDetail = Type.Object({
       },
       {
         description:
-          "The newest of the host's predictions that carried top features: the scorer explains the first of a run of vectors at or above the policy's low threshold, every sixth after it and every one the policy acts on, so the latest prediction may carry none.",
+          "The newest of the host's predictions that carried top features: the scorer explains the first of a run of vectors at or above the policy's low threshold, every sixth after it (serve.explainEvery) and every one the policy acts on, so the latest prediction may carry none.",
       },
     ),
   ),

@@ -108,6 +108,8 @@ Examples:
           fromBeginning: Boolean(f.fromBeginning),
           partitions: f.partitions,
           policy,
+          explainTop: config.serve.explainTop,
+          explainEvery: config.serve.explainEvery,
         },
       })
       process.stderr.write(

@@ -87,6 +87,20 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    /** The streaming scorer (src/stream/scorer.ts): `preempt serve`. */
+    serve: Type.Object(
+      {
+        /** Top feature contributions an explained prediction carries. Default 5; 0: none. */
+        explainTop: Type.Integer({ minimum: 0, maximum: 50 }),
+        /**
+         * Of a host's vectors at or above the policy's low threshold, the first of a run and every
+         * explainEvery-th after it are explained (and every one the policy acts on). Default 6; 1:
+         * all of them.
+         */
+        explainEvery: Type.Integer({ minimum: 1, maximum: 100_000 }),
+      },
+      { additionalProperties: false },
+    ),
     /** The REST API (src/api/): `preempt serve --api-port`, `preempt api`. */
     api: Type.Object(
       {
@@ -140,6 +154,7 @@ export const DEFAULT_CONFIG: Config = {
     softwareMetrics: [...DEFAULT_SOFTWARE_METRICS],
     guards: { ...DEFAULT_GUARDS },
   },
+  serve: { explainTop: 5, explainEvery: 6 },
   api: {
     host: '127.0.0.1',
     corsOrigins: [],

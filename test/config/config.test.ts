@@ -27,6 +27,8 @@ describe('config', () => {
   it('names the key, the env variable and the fix', () => {
     expect(() => loadConfig({ env: { KAFKA_BROKERS: 'no-port' } })).toThrow(/config kafka\.brokers\.0: .*KAFKA_BROKERS/)
     expect(() => loadConfig({ overrides: { log: { level: 'loud' as 'info' } } })).toThrow(/config log\.level/)
+    expect(() => loadConfig({ overrides: { serve: { explainEvery: 0 } } })).toThrow(/config serve\.explainEvery/)
+    expect(loadConfig({ overrides: { serve: { explainTop: 0 } } }).serve).toEqual({ explainTop: 0, explainEvery: 6 })
     expect(() => loadConfig({ overrides: { kafka: { heartbeatIntervalMs: 5000, sessionTimeoutMs: 4000 } } })).toThrow(
       /kafka\.heartbeatIntervalMs \(5000\) must be lower than kafka\.sessionTimeoutMs \(4000\)/,
     )
