@@ -37,11 +37,15 @@ export class Scorer {
     const m = this.loaded.model
     if (m instanceof GbdtModel) return m.predict(x, rows)
     const z = this.standardized(x, rows)
-    return tf.tidy(() => {
-      const t = tf.tensor2d(z, [rows, this.width])
-      // One batch: predict would otherwise cut it into batches of 32 (two orders of magnitude slower).
-      return (m.predict(t, { batchSize: rows }) as tf.Tensor).dataSync() as Float32Array
-    })
+    // One batch: predict would otherwise cut it into batches of 32 (two orders of magnitude
+    // slower). The values are read outside the tidy: a tidy walks what it returns, element by
+    // element for a typed array.
+    const y = tf.tidy(() => m.predict(tf.tensor2d(z, [rows, this.width]), { batchSize: rows }) as tf.Tensor)
+    try {
+      return y.dataSync() as Float32Array
+    } finally {
+      y.dispose()
+    }
   }
 
   /** Calibrated scores of `rows` vectors laid out row after row in `x` (Float64/32). */

@@ -216,6 +216,7 @@ export function createScorer(deps: ScorerDeps): Scorer {
   const explainEvery = Math.max(1, Math.floor(config.explainEvery ?? 6))
   /** Per host at or above the low threshold: how many vectors in a row (not restored: advisory only). */
   const hotRuns = new Map<string, number>()
+  let batchX = new Float64Array(0)
   let model = deps.model
   if (model.spec.timeUnit === 'step')
     throw new PreemptError(
@@ -407,11 +408,13 @@ export function createScorer(deps: ScorerDeps): Scorer {
     const F = engine.size
     const out: OutgoingMessage[] = lane.pending.splice(0)
     const rows: MetricSample[] = []
-    const x = new Float64Array(messages.length * F)
-    const row = new Float64Array(F)
+    // One buffer for every batch's vectors, grown as needed (a batch is scored synchronously,
+    // and nothing keeps it past this call); each vector is written in place.
+    if (batchX.length < messages.length * F) batchX = new Float64Array(messages.length * F * 1.25)
+    const x = batchX
     let stopped: { index: number; bucket: number } | undefined
     for (let i = 0; i < messages.length; i++) {
-      const r = ingest(messages[i]!, row, lane, true, out)
+      const r = ingest(messages[i]!, x.subarray(rows.length * F, (rows.length + 1) * F), lane, true, out)
       if (r && 'wait' in r) {
         stopped = { index: i, bucket: r.wait }
         break
@@ -422,7 +425,6 @@ export function createScorer(deps: ScorerDeps): Scorer {
         out.push(r.dead)
         continue
       }
-      x.set(row, rows.length * F)
       rows.push(r.sample)
     }
     stats.vectors += rows.length
