@@ -10,9 +10,11 @@
  */
 import { randomUUID } from 'node:crypto'
 import { createKafkaBus, type OutgoingMessage } from '../src/bus/index.js'
-import { decodePrediction, encodeMetricSample } from '../src/contracts/index.js'
+import { decodePrediction } from '../src/contracts/index.js'
 import { createLogger } from '../src/log.js'
-import { SIM_METRICS } from '../src/sim/model.js'
+import { FleetSim } from '../src/sim/engine.js'
+import { busSink } from '../src/sim/kafka-mode.js'
+import { DEFAULT_SIM_PARAMS } from '../src/sim/model.js'
 
 export interface LoadArgs {
   brokers: string[]
@@ -55,23 +57,27 @@ async function main(a: LoadArgs): Promise<LoadResult> {
   const producer = await bus.producer()
   const total = Math.round(a.rate * (a.warmup + a.seconds))
   const untimed = Math.round(a.rate * a.warmup)
-  const base = Date.UTC(2026, 10, 1)
+  // A simulated fleet's samples (healthy hosts, precursors and failures as the simulator makes
+  // them), as a deployment would send: a model sees the kind of data it was trained on, not a
+  // constant it has never seen (tree models scored such samples hot on every host: a storm).
+  const pending: OutgoingMessage[] = []
+  const sink = busSink(
+    { metrics: a.input, failures: `${a.input}.failures`, commandStatus: `${a.input}.status` },
+    (m) => {
+      if (m.topic === a.input) pending.push(m)
+    },
+  )
+  const sim = new FleetSim({ ...DEFAULT_SIM_PARAMS, hosts: a.hosts, durationMs: 365 * 86_400_000, seed: 91 }, sink)
   const t0 = performance.now()
   let sent = 0
   while (sent < total) {
     const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * a.rate))
     const msgs: OutgoingMessage[] = []
     for (; sent < due; sent++) {
-      const h = sent % a.hosts
-      const ts = base + Math.floor(sent / a.hosts) * 10_000 + h
-      const metrics = Object.fromEntries(SIM_METRICS.map((m, i) => [m, (i + 1) * 0.01 + (sent % 7) * 0.001]))
-      msgs.push({
-        topic: a.input,
-        key: `host-${h}`,
-        timestamp: ts,
-        value: encodeMetricSample({ host: `host-${h}`, ts, metrics, labels: {} }),
-      })
-      if (sent >= untimed) sentAt.set(`host-${h}@${ts}`, performance.now())
+      while (!pending.length) sim.tick()
+      const m = pending.shift()!
+      msgs.push(m)
+      if (sent >= untimed) sentAt.set(`${m.key}@${m.timestamp}`, performance.now())
     }
     if (msgs.length) await producer.send(msgs)
     await new Promise((r) => setTimeout(r, 5))
