@@ -173,18 +173,10 @@ export const HostDetail = Type.Object({
   host: Type.String(),
   prediction: Nullable(Prediction),
   explanation: Nullable(
-    Type.Object(
-      {
-        ts: Num,
-        score: Num,
-        risk: Type.String(),
-        top: Type.Array(Type.Object({ feature: Type.String(), contribution: Num })),
-      },
-      {
-        description:
-          "The newest of the host's predictions that carried top features: the scorer explains the first of a run of vectors at or above the policy's low threshold, every sixth after it (serve.explainEvery) and every one the policy acts on, so the latest prediction may carry none.",
-      },
-    ),
+    Type.Pick(Prediction, ['ts', 'score', 'risk', 'top'], {
+      description:
+        "The newest of the host's predictions that carried top features: the scorer explains the first of a run of vectors at or above the policy's low threshold, every sixth after it (serve.explainEvery) and every one the policy acts on, so the latest prediction may carry none.",
+    }),
   ),
   policy: Nullable(PolicyState),
   commands: Type.Array(CommandEntry),

@@ -182,18 +182,10 @@ export class GbdtModel {
     phi.fill(0)
     // Path buffers, one segment per recursion depth (copied down, as the reference algorithm
     // does), sized by the deepest tree and kept between calls: a scorer explains many rows.
-    const depthMax = this.depth()
-    const size = ((depthMax + 2) * (depthMax + 3)) / 2
-    if (!this.paths || this.paths.pf.length < size) this.paths = shapScratch(depthMax, size)
-    // The path weights' factors (i+1)/(d+1) and (d−i)/(d+1) and their inverses, tabled per
-    // path length d and position i: divisions were most of the time.
+    this.paths ??= shapScratch(this.deepest())
     const paths = this.paths
     const { pf, pz, po, pw } = paths
     const { feature, left, right, leafValue } = this
-    const extend = (s: number, depth: number, zero: number, one: number, f: number) =>
-      extendPath(paths, s, depth, zero, one, f)
-    const unwind = (s: number, depth: number, k: number) => unwindPath(paths, s, depth, k)
-    const unwoundSum = (s: number, depth: number, k: number) => unwoundPathSum(paths, s, depth, k)
     const recurse = (
       node: number,
       parentStart: number,
@@ -211,14 +203,14 @@ export class GbdtModel {
         po[s + i] = po[parentStart + i]!
         pw[s + i] = pw[parentStart + i]!
       }
-      extend(s, depth, zero, one, f)
+      extendPath(paths, s, depth, zero, one, f)
       if (node < 0) {
         const v = leafValue[~node]!
         // A feature the vector does not follow here (one = 0) gets −v × Σ pw (d+1)/(d−i): the
         // same sum for every such entry, so it is computed once per leaf.
         let cold = Number.NaN
         for (let i = 1; i <= depth; i++) {
-          if (po[s + i] !== 0) phi[pf[s + i]!]! += unwoundSum(s, depth, i) * (po[s + i]! - pz[s + i]!) * v
+          if (po[s + i] !== 0) phi[pf[s + i]!]! += unwoundPathSum(paths, s, depth, i) * (po[s + i]! - pz[s + i]!) * v
           else if (pz[s + i] !== 0) {
             if (Number.isNaN(cold)) cold = coldPathSum(paths, s, depth)
             phi[pf[s + i]!]! -= cold * v
@@ -239,7 +231,7 @@ export class GbdtModel {
       if (k <= d) {
         inZero = pz[s + k]!
         inOne = po[s + k]!
-        unwind(s, d, k)
+        unwindPath(paths, s, d, k)
         d--
       }
       const next = s + depth + 1
@@ -252,17 +244,13 @@ export class GbdtModel {
 
   /** Scratch path buffers and factor tables of `shap`, made on first use. */
   private paths: ShapScratch | undefined
-  private maxDepth: number | undefined
 
   /** Splits on the longest root-to-leaf path of any tree. */
-  private depth(): number {
-    if (this.maxDepth === undefined) {
-      const down = (n: number): number => (n < 0 ? 0 : 1 + Math.max(down(this.left[n]!), down(this.right[n]!)))
-      let d = 0
-      for (let t = 0; t < this.roots.length; t++) d = Math.max(d, down(this.roots[t]!))
-      this.maxDepth = d
-    }
-    return this.maxDepth
+  private deepest(): number {
+    const down = (n: number): number => (n < 0 ? 0 : 1 + Math.max(down(this.left[n]!), down(this.right[n]!)))
+    let d = 0
+    for (let t = 0; t < this.roots.length; t++) d = Math.max(d, down(this.roots[t]!))
+    return d
   }
 
   toJSON(): GbdtModelJson {
@@ -787,8 +775,13 @@ interface ShapScratch {
   stride: number
 }
 
-/** TreeSHAP's buffers for trees up to `depth` splits deep (paths of up to depth + 2 entries). */
-function shapScratch(depth: number, size: number): ShapScratch {
+/**
+ * TreeSHAP's buffers for trees up to `depth` splits deep (paths of up to depth + 2 entries, one
+ * segment per recursion level), and the path weights' factors (i+1)/(d+1), (d−i)/(d+1) and
+ * their inverses tabled per path length d and position i: divisions were most of the time.
+ */
+function shapScratch(depth: number): ShapScratch {
+  const size = ((depth + 2) * (depth + 3)) / 2
   const stride = depth + 2
   const up = new Float64Array(stride * stride)
   const down = new Float64Array(stride * stride)

@@ -469,7 +469,7 @@ export function createScorer(deps: ScorerDeps): Scorer {
       const explained = model.explain(rowsOf(eager), eager.length, explainTop)
       for (let j = 0; j < eager.length; j++) tops.set(eager[j]!, explained[j]!)
     }
-    /** Another hot vector's explanation, when the policy asks for it (kept for its prediction too). */
+    /** A hot vector's explanation: the one made above, or made now when the policy asks (kept for its prediction). */
     const explainRow = (i: number) => {
       let t = tops.get(i)
       if (!t) {
@@ -490,7 +490,7 @@ export function createScorer(deps: ScorerDeps): Scorer {
         ts: s.ts,
         score,
         labels: s.labels,
-        top: scores[i]! >= lo ? (tops.get(i) ?? (() => explainRow(i))) : [],
+        top: scores[i]! >= lo ? () => explainRow(i) : [],
         ttf: ttf?.ifFailsMs,
       })
       const top = tops.get(i) ?? []
