@@ -12,9 +12,7 @@ import { randomUUID } from 'node:crypto'
 import { createKafkaBus, type OutgoingMessage } from '../src/bus/index.js'
 import { decodePrediction } from '../src/contracts/index.js'
 import { createLogger } from '../src/log.js'
-import { FleetSim } from '../src/sim/engine.js'
-import { busSink } from '../src/sim/kafka-mode.js'
-import { DEFAULT_SIM_PARAMS } from '../src/sim/model.js'
+import { fleetSamples } from './fleet-samples.js'
 
 export interface LoadArgs {
   brokers: string[]
@@ -60,22 +58,14 @@ async function main(a: LoadArgs): Promise<LoadResult> {
   // A simulated fleet's samples (healthy hosts, precursors and failures as the simulator makes
   // them), as a deployment would send: a model sees the kind of data it was trained on, not a
   // constant it has never seen (tree models scored such samples hot on every host: a storm).
-  const pending: OutgoingMessage[] = []
-  const sink = busSink(
-    { metrics: a.input, failures: `${a.input}.failures`, commandStatus: `${a.input}.status` },
-    (m) => {
-      if (m.topic === a.input) pending.push(m)
-    },
-  )
-  const sim = new FleetSim({ ...DEFAULT_SIM_PARAMS, hosts: a.hosts, durationMs: 365 * 86_400_000, seed: 91 }, sink)
+  const nextSample = fleetSamples(a.input, a.hosts, 91)
   const t0 = performance.now()
   let sent = 0
   while (sent < total) {
     const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * a.rate))
     const msgs: OutgoingMessage[] = []
     for (; sent < due; sent++) {
-      while (!pending.length) sim.tick()
-      const m = pending.shift()!
+      const m = nextSample()
       msgs.push(m)
       if (sent >= untimed) sentAt.set(`${m.key}@${m.timestamp}`, performance.now())
     }

@@ -8,13 +8,12 @@ import { runBacktest } from '../src/eval/backtest.js'
 import { createLogger } from '../src/log.js'
 import { loadModel } from '../src/model/artifact.js'
 import { initBackend } from '../src/model/backend.js'
-import { FleetSim } from '../src/sim/engine.js'
-import { busSink } from '../src/sim/kafka-mode.js'
 import { DEFAULT_SIM_PARAMS } from '../src/sim/model.js'
 import { streamModelOf } from '../src/stream/model.js'
 import { createScorer } from '../src/stream/scorer.js'
 import { trainedFixture } from '../test/stream/fixture.js'
 import { topicsFor } from '../test/stream/helpers.js'
+import { fleetSamples } from './fleet-samples.js'
 import { type Bench, type Figure, timed } from './harness.js'
 import type { LoadArgs, LoadResult } from './latency-load.js'
 
@@ -36,14 +35,10 @@ async function fill(bus: Bus, topic: string, n: number): Promise<void> {
   await admin.createTopics([{ topic, partitions: 4, configs: { 'retention.ms': '-1' } }])
   await admin.close()
   const producer = await bus.producer()
+  const next = fleetSamples(topic, HOSTS, 77)
   const out: OutgoingMessage[] = []
-  // The simulator's own bus records; only the samples are input (the first n of them).
-  const sink = busSink({ metrics: topic, failures: `${topic}.failures`, commandStatus: `${topic}.status` }, (m) => {
-    if (m.topic === topic && sink.samples < n) out.push(m)
-  })
-  const sim = new FleetSim({ ...DEFAULT_SIM_PARAMS, hosts: HOSTS, durationMs: 365 * 86_400_000, seed: 77 }, sink)
-  while (sink.samples < n) {
-    sim.tick()
+  for (let i = 0; i < n; i++) {
+    out.push(next())
     if (out.length >= 5000) await producer.send(out.splice(0))
   }
   await producer.send(out)
