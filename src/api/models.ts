@@ -19,7 +19,7 @@ export interface ModelInfo {
   /** The `alert` column's rule (one vector at the vector threshold; older models: their k in a row). */
   alert: { threshold: number; consecutive: number } | null
   /** The page rule the policy acts by. */
-  page: { threshold: number; consecutive: number } | null
+  page: { threshold: number; consecutive: number; within?: number } | null
   /** Figures of the held-out split when the folder has a metrics.json. */
   metrics: Record<string, unknown> | null
 }

@@ -228,7 +228,13 @@ export const ScoreResult = Type.Object({
   ts: Num,
   score: Num,
   alert: Type.Boolean({ description: "The model's page rule over the scored vectors (what the policy would act on)" }),
-  rule: Type.Object({ threshold: Num, consecutive: Type.Integer() }),
+  rule: Type.Object({
+    threshold: Num,
+    consecutive: Type.Integer(),
+    within_ms: Type.Optional(
+      Type.Number({ description: 'Only vectors whose median time to failure is at most this count toward the rule' }),
+    ),
+  }),
   model: Type.Object({ name: Type.String(), version: Type.String() }),
   horizon_ms: Num,
   samples: Type.Integer(),
@@ -265,7 +271,18 @@ export const ModelInfo = Type.Object({
   horizon_ms: NullNum,
   features: Nullable(Type.Integer()),
   alert: Nullable(Type.Object({ threshold: Num, consecutive: Type.Integer() })),
-  page: Nullable(Type.Object({ threshold: Num, consecutive: Type.Integer() })),
+  page: Nullable(
+    Type.Object({
+      threshold: Num,
+      consecutive: Type.Integer(),
+      within: Type.Optional(
+        Type.Number({
+          description:
+            "Only vectors whose median time to failure is at most this (the data's time axis) count toward the rule",
+        }),
+      ),
+    }),
+  ),
   metrics: Nullable(Type.Object({}, { additionalProperties: true })),
   active: Type.Boolean(),
 })

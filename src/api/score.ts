@@ -74,17 +74,23 @@ export function scoreSamples(model: StreamModel, raw: unknown[], explainTop = 5)
   for (let i = 0; i < rows.length; i++) x.set(rows[i]!, i * F)
   const scores = model.score(x, rows.length, new Float64Array(rows.length))
   const tracker = new AlertTracker(model.rule)
+  // A rule that asks the time-to-failure head needs it for every vector; otherwise the last one's will do.
+  const ttfs = model.rule.within !== undefined ? model.ttf?.(x, rows.length) : undefined
   let alert = false
-  for (const s of scores) alert = tracker.observe(host, s)
+  for (let i = 0; i < rows.length; i++) alert = tracker.observe(host, scores[i]!, ttfs?.[i]?.medianMs)
   const last = x.subarray((rows.length - 1) * F)
   const top = model.explain(last, 1, explainTop)[0] ?? []
-  const t = model.ttf?.(last, 1)[0]
+  const t = ttfs ? ttfs.at(-1) : model.ttf?.(last, 1)[0]
   return {
     host,
     ts: samples.at(-1)!.ts,
     score: scores[rows.length - 1]!,
     alert,
-    rule: { threshold: model.rule.threshold, consecutive: model.rule.consecutive },
+    rule: {
+      threshold: model.rule.threshold,
+      consecutive: model.rule.consecutive,
+      ...(model.rule.within !== undefined && { within_ms: model.rule.within }),
+    },
     model: { name: model.name, version: model.version },
     horizon_ms: model.horizonMs,
     samples: samples.length,

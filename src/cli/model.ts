@@ -128,7 +128,12 @@ function regimesFlag(v: string): 'auto' | 'none' | string[] {
 
 function ruleOf(meta: ModelMetadataV1, f: RuleFlags, which: 'alert' | 'page'): AlertRule {
   const rule = which === 'alert' ? alertRuleOf(meta.thresholds) : pageRuleOf(meta.thresholds)
-  return { threshold: f.threshold ?? rule.threshold, consecutive: f.consecutive ?? rule.consecutive }
+  // --threshold and --consecutive replace those parts; a gate on the time to failure stays.
+  return {
+    threshold: f.threshold ?? rule.threshold,
+    consecutive: f.consecutive ?? rule.consecutive,
+    ...(rule.within !== undefined && { within: rule.within }),
+  }
 }
 
 const fmtPct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(1)} %`)
@@ -141,9 +146,10 @@ function summarize(e: EvaluationReport, unit: TimeUnit): string {
       : unit === 'step'
         ? `${a.medianLeadTime} steps`
         : `${(a.medianLeadTime / 60_000).toFixed(1)} min`
+  const rule = describeRule(e, 4, (x) => formatSpan(x, unit))
   const lines = [
-    `  PR-AUC ${e.prAuc.toFixed(4)}, ROC-AUC ${e.rocAuc.toFixed(4)}, F1 ${e.f1.toFixed(4)} (vectors; alert when ${e.alertThreshold === null ? describeRule(e) : `score ≥ ${e.alertThreshold.toFixed(4)}`})`,
-    `  pages (${describeRule(e)}): event recall ${fmtPct(a.eventRecall)} (${a.detected}/${a.failures}; predictable ${fmtPct(a.predictableRecall)} of ${a.predictableFailures}), page precision ${fmtPct(a.precision)} (${a.trueEpisodes}/${a.trueEpisodes + a.falseAlarmEpisodes} pages${a.earlyEpisodes ? `; ${fmtPct(a.coveringPrecision)} counting the ${a.earlyEpisodes} premature ones that stayed open until the failure` : ''}; vectors ${fmtPct(a.vectorPrecision)})`,
+    `  PR-AUC ${e.prAuc.toFixed(4)}, ROC-AUC ${e.rocAuc.toFixed(4)}, F1 ${e.f1.toFixed(4)} (vectors; alert when ${e.alertThreshold === null ? rule : `score ≥ ${e.alertThreshold.toFixed(4)}`})`,
+    `  pages (${rule}): event recall ${fmtPct(a.eventRecall)} (${a.detected}/${a.failures}; predictable ${fmtPct(a.predictableRecall)} of ${a.predictableFailures}), page precision ${fmtPct(a.precision)} (${a.trueEpisodes}/${a.trueEpisodes + a.falseAlarmEpisodes} pages${a.earlyEpisodes ? `; ${fmtPct(a.coveringPrecision)} counting the ${a.earlyEpisodes} premature ones that stayed open until the failure` : ''}; vectors ${fmtPct(a.vectorPrecision)})`,
     `  median lead ${lead}, false alarms per host-${unit === 'step' ? '100-steps' : 'day'} ${a.falseAlarmsPerHostDay?.toFixed(3) ?? '–'}`,
     `  availability (cost model): ${fmtPct(e.availability.availabilityWithout)} without → ${fmtPct(e.availability.availabilityWith)} with the model`,
   ]
@@ -183,6 +189,7 @@ interface TrainFlags extends DataFlags {
   alertBy: 'f1' | 'precision'
   pageBy: 'outcome' | 'precision'
   ttf: boolean
+  ttfGate: boolean
   costUnplanned?: string
   costPlanned?: string
   costFalseAlarm?: string
@@ -252,6 +259,10 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
       24,
     )
     .option('--no-ttf', 'skip the time-to-failure (hazard) head: no ttf column, no hold of actions on it')
+    .option(
+      '--no-ttf-gate',
+      "choose the page rule on the score alone (default: also try rules that page only when the head's median time to failure is within ¼ … 4 × the horizon)",
+    )
     .option(
       '--peers <label>',
       "peer features: each host's deviation from the median of the hosts with the same label (e.g. service), per minute; needs --host-labels",
@@ -337,6 +348,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         alertBy: f.alertBy,
         pageBy: f.pageBy,
         hazard: f.ttf,
+        ttfGate: f.ttfGate,
         costModel: {
           unplanned: durationFlag('--cost-unplanned', f.costUnplanned ?? cd.unplanned, unit),
           planned: durationFlag('--cost-planned', f.costPlanned ?? cd.planned, unit),
@@ -373,7 +385,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
               ]
             : []),
           `  alert (per vector): ${m.thresholds.alertRule}`,
-          `  page rule (the policy acts by): ${m.thresholds.page?.rule ?? describeRule(pageRuleOf(m.thresholds))}`,
+          `  page rule (the policy acts by): ${m.thresholds.page?.rule ?? describeRule(pageRuleOf(m.thresholds), 4, (x) => formatSpan(x, m.timeUnit))}`,
           ...(m.hazard
             ? [
                 `  time to failure: hazard bins ending ${m.hazard.edges.map((e) => formatSpan(e, unit)).join(', ')}; validation PR-AUC per bin ${(m.hazard.bins as HazardBinReport[]).map((b) => (Number.isFinite(b.valPrAuc) ? b.valPrAuc.toFixed(3) : '–')).join(', ')} (${(m.hazard.seconds ?? 0).toFixed(1)} s)`,
@@ -621,6 +633,10 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
       parse.int('--max-rows', 1000),
       DEFAULT_MAX_EVAL_ROWS,
     )
+    .option(
+      '--no-ttf-gate',
+      'the score alone (default, for a model with a time-to-failure head: also rules that page only when its median time to failure is within ¼ … 4 × the horizon)',
+    )
     .option('--dry-run', 'print the rule, leave the model as it is')
     .option('--no-progress', 'no progress output')
     .action(
@@ -628,6 +644,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         f: DataFlags &
           FleetFlags & {
             model: string
+            ttfGate: boolean
             split: TuneSplit
             by: 'outcome' | 'precision' | 'backtest'
             candidates: number
@@ -660,10 +677,11 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
           target,
           cost: costModelOf(meta.thresholds.costModel),
           split: f.split,
+          gate: f.ttfGate,
           keep: entitySampler(f.maxRows, scan.rows * splitShare(meta, f.split), 1),
           onProgress: (n) => say('score', `${n} rows`),
         }
-        const before = describeRule(pageRuleOf(meta.thresholds))
+        const before = describeRule(pageRuleOf(meta.thresholds), 4, (x) => formatSpan(x, meta.timeUnit))
         const on = (vectors: number, failures: number) =>
           `${csv.files.map((x) => basename(x)).join(', ')} (${f.split === 'all' ? 'all rows' : `the ${f.split} split`}, ${vectors} vectors, ${failures} failures)`
         let page: PageRule | undefined

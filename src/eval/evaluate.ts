@@ -9,11 +9,11 @@ import type { ScoredRow } from '../pipelines/score-csv.js'
 import type { AlertRule } from '../policy/alert.js'
 import type { CostModel } from '../policy/cost.js'
 import {
-  consecutiveRuns,
   EventIndex,
   type EventMetrics,
   type FailurePoint,
   median,
+  ruleRuns,
   type ScoredPoint,
   type StaticBaseline,
   staticRuleMetrics,
@@ -37,8 +37,10 @@ export interface EvaluationReport {
   rocAuc: number
   /** The page rule: threshold… */
   threshold: number
-  /** …and vectors in a row at or above it before a page. */
+  /** …and vectors in a row at or above it before a page… */
   consecutive: number
+  /** …and, for a rule gated on the time to failure, the gate (data's time axis). */
+  within?: number
   /** The `alert` column's vector threshold the confusion table and F1 use (null: the page rule's vectors). */
   alertThreshold: number | null
   /** Event figures under the page rule. */
@@ -206,6 +208,7 @@ export function eventIndexOf(
     host: entities.get(rows[i]!.entity)!,
     ts: rows[i]!.ts,
     score: rows[i]!.score,
+    ...(rows[i]!.ttf !== undefined && { ttf: rows[i]!.ttf }),
   }))
   // Only the failures these rows can speak to (a time split's test rows are not charged
   // with the training period's failures).
@@ -268,7 +271,7 @@ export interface ChosenRule extends AlertRule {
 export function pageRule(
   rows: ScoredRow[],
   failures: FailureTable,
-  o: EventWindowOptions & { target: number; consecutive?: readonly number[] },
+  o: EventWindowOptions & { target: number; consecutive?: readonly number[]; gates?: readonly number[] },
 ): ChosenRule | undefined {
   const better = (a: ChosenRule, b: ChosenRule) =>
     a.recall !== b.recall
@@ -294,31 +297,33 @@ export function netSaving(m: { detected: number; falseActions: number }, cost: C
 /**
  * The page rule chosen by what it causes (the issue of "decisions chosen by outcome"): over
  * the same thresholds and run lengths as `pageRule`, the one with the largest net saving
- * under the cost model on these (validation) rows; ties → fewer false pages, then the
- * smaller k. Undefined when no rule saves anything (acting never pays on this data).
+ * under the cost model on these (validation) rows; ties → fewer false pages, then the longer
+ * median lead, then the smaller k. Undefined when no rule saves anything (acting never pays on this data).
  */
 export function pageRuleByOutcome(
   rows: ScoredRow[],
   failures: FailureTable,
-  o: EventWindowOptions & { cost: CostModel; consecutive?: readonly number[] },
+  o: EventWindowOptions & { cost: CostModel; consecutive?: readonly number[]; gates?: readonly number[] },
 ): ChosenRule | undefined {
   return chooseRules(rows, failures, o, (c) => c.saving > 0, betterSaving)[0]
 }
 
 /**
- * Candidates for a closed-loop choice: per run length the rule that saves most under the cost
- * model on these rows, the `n` best of those (best first) — rules that differ in how long they
+ * Candidates for a closed-loop choice: per run length (and gate on the time to failure) the
+ * rule that saves most under the cost model on these rows, the `n` best of those (best first) — rules that differ in how long they
  * wait, not neighbouring thresholds of one.
  */
 export function pageRulesByOutcome(
   rows: ScoredRow[],
   failures: FailureTable,
-  o: EventWindowOptions & { cost: CostModel; consecutive?: readonly number[] },
+  o: EventWindowOptions & { cost: CostModel; consecutive?: readonly number[]; gates?: readonly number[] },
   n: number,
 ): ChosenRule[] {
-  const perK = new Map<number, ChosenRule>()
-  for (const c of chooseRules(rows, failures, o, (c) => c.saving > 0, betterSaving))
-    if (!perK.has(c.consecutive)) perK.set(c.consecutive, c)
+  const perK = new Map<string, ChosenRule>()
+  for (const c of chooseRules(rows, failures, o, (c) => c.saving > 0, betterSaving)) {
+    const key = `${c.consecutive}/${c.within ?? ''}`
+    if (!perK.has(key)) perK.set(key, c)
+  }
   return [...perK.values()].slice(0, n)
 }
 
@@ -327,7 +332,9 @@ const betterSaving = (a: ChosenRule, b: ChosenRule) =>
     ? a.saving > b.saving
     : a.falseActions !== b.falseActions
       ? a.falseActions < b.falseActions
-      : a.consecutive < b.consecutive
+      : (a.medianLeadTime ?? 0) !== (b.medianLeadTime ?? 0)
+        ? (a.medianLeadTime ?? 0) > (b.medianLeadTime ?? 0)
+        : a.consecutive < b.consecutive
 
 /**
  * Every rule of thresholds (quantiles of the scores, finer near the top) × run lengths,
@@ -336,7 +343,7 @@ const betterSaving = (a: ChosenRule, b: ChosenRule) =>
 function chooseRules(
   rows: ScoredRow[],
   failures: FailureTable,
-  o: EventWindowOptions & { cost?: CostModel; consecutive?: readonly number[] },
+  o: EventWindowOptions & { cost?: CostModel; consecutive?: readonly number[]; gates?: readonly number[] },
   admit: (c: ChosenRule) => boolean,
   better: (a: ChosenRule, b: ChosenRule) => boolean,
 ): ChosenRule[] {
@@ -347,31 +354,35 @@ function chooseRules(
   for (let q = 0; q < 120; q++)
     candidates.add(sorted[Math.floor(sorted.length * (1 - 0.5 ** (q / 8)))] ?? sorted.at(-1)!)
   const ks = runLengths(points, o.horizon, o.consecutive)
+  // Gates on the time-to-failure head, when these rows carry its estimates: none first.
+  const gates = [undefined, ...(points[0]?.ttf !== undefined ? (o.gates ?? []) : [])]
   const kept: ChosenRule[] = []
-  for (const k of ks)
-    for (const threshold of [...candidates].sort((a, b) => a - b)) {
-      const m = index.evaluateRule({ threshold, consecutive: k })
-      if (m.precision === null) continue
-      const c: ChosenRule = {
-        threshold,
-        consecutive: k,
-        precision: m.precision,
-        coveringPrecision: m.coveringPrecision ?? 0,
-        recall: m.predictableRecall ?? 0,
-        medianLeadTime: m.medianLeadTime,
-        detected: m.detected,
-        falsePages: m.falseAlarmEpisodes,
-        falseActions: m.falseActions,
-        saving: o.cost ? netSaving(m, o.cost) : 0,
+  for (const within of gates)
+    for (const k of ks)
+      for (const threshold of [...candidates].sort((a, b) => a - b)) {
+        const m = index.evaluateRule({ threshold, consecutive: k, within })
+        if (m.precision === null) continue
+        const c: ChosenRule = {
+          threshold,
+          consecutive: k,
+          ...(within !== undefined && { within }),
+          precision: m.precision,
+          coveringPrecision: m.coveringPrecision ?? 0,
+          recall: m.predictableRecall ?? 0,
+          medianLeadTime: m.medianLeadTime,
+          detected: m.detected,
+          falsePages: m.falseAlarmEpisodes,
+          falseActions: m.falseActions,
+          saving: o.cost ? netSaving(m, o.cost) : 0,
+        }
+        if (admit(c)) kept.push(c)
       }
-      if (admit(c)) kept.push(c)
-    }
   return kept.sort((a, b) => (better(a, b) ? -1 : better(b, a) ? 1 : 0))
 }
 
 export function evaluateScores(rows: ScoredRow[], failures: FailureTable, o: EvaluateOptions): EvaluationReport {
   const { index, order, points, failurePoints: fps } = eventIndexOf(rows, failures, o)
-  const runs = consecutiveRuns(points, o.rule.threshold)
+  const runs = ruleRuns(points, o.rule)
 
   const scores: number[] = []
   const labels: number[] = []
@@ -455,6 +466,7 @@ export function evaluateScores(rows: ScoredRow[], failures: FailureTable, o: Eva
     rocAuc: c.rocAuc,
     threshold: o.rule.threshold,
     consecutive: o.rule.consecutive,
+    ...(o.rule.within !== undefined && { within: o.rule.within }),
     alertThreshold: o.alertThreshold ?? null,
     atThreshold,
     confusion,

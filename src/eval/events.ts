@@ -1,6 +1,6 @@
 import { Label, labelFor } from '../data/labels.js'
 import { median } from '../math/stats.js'
-import { type AlertRule, nextRun } from '../policy/alert.js'
+import { type AlertRule, isHigh, nextRun } from '../policy/alert.js'
 
 /**
  * Event-level evaluation of alerts against failures (DESIGN.md section 6).
@@ -29,6 +29,8 @@ export interface ScoredPoint {
   host: number
   ts: number
   score: number
+  /** The hazard head's median time to failure (NaN: later than it can tell), when it was asked. */
+  ttf?: number | undefined
 }
 
 export interface FailurePoint {
@@ -143,7 +145,7 @@ export class EventIndex {
 
   /** Metrics under an alert rule: alerts are the vectors that end a run of `consecutive` high scores. */
   evaluateRule(rule: AlertRule): EventMetrics {
-    const runs = consecutiveRuns(this.points, rule.threshold)
+    const runs = ruleRuns(this.points, rule)
     return {
       ...this.evaluate(rule.consecutive, (_, i) => runs[i]!),
       threshold: rule.threshold,
@@ -262,6 +264,12 @@ export function consecutiveRuns(
     runs[i] = nextRun(i > 0 && points[i - 1]!.host === p.host ? runs[i - 1]! : 0, scoreOf(p, i), threshold)
   }
   return runs
+}
+
+/** Per point, the run of vectors high under the rule (its score and, with `within`, its time to failure) ending at it. */
+export function ruleRuns(points: readonly ScoredPoint[], rule: AlertRule): Float64Array {
+  if (rule.within === undefined) return consecutiveRuns(points, rule.threshold)
+  return consecutiveRuns(points, 0.5, (p) => (isHigh(rule, p.score, p.ttf) ? 1 : 0))
 }
 
 const f1 = (p: number | null, r: number | null) => (p && r ? (2 * p * r) / (p + r) : 0)

@@ -392,10 +392,11 @@ export function renderReport(r: ReportInput): string {
   const o = r.comparison?.evaluation
   const oa = o?.atThreshold
   const lead = (x: number | null | undefined) => (x === null || x === undefined ? '–' : (x / r.timeScale).toFixed(1))
+  const ruleText = (x: EvaluationReport) => describeRule(x, 4, (v) => `${+(v / r.timeScale).toFixed(1)} ${r.timeLabel}`)
   const line = (k: string, model: string, other: string, base: string) =>
     `<tr><th>${esc(k)}</th><td>${esc(model)}</td>${o ? `<td>${esc(other)}</td>` : ''}<td>${esc(base)}</td></tr>`
   const cmp = `<table><tr><th></th><th>this model</th>${o ? `<th>${esc(r.comparison!.label)}</th>` : ''}<th>static threshold${b ? ` (${esc(b.rule)})` : ''}</th></tr>
-${line('page rule', describeRule(e), o ? describeRule(o) : '', b ? `${b.rule} (chosen on ${b.chosenOn})` : '–')}
+${line('page rule', ruleText(e), o ? ruleText(o) : '', b ? `${b.rule} (chosen on ${b.chosenOn})` : '–')}
 ${line('page precision (judged when they fire)', pct(a.precision), pct(oa?.precision), pct(b?.precision))}
 ${line('false pages that fired over a horizon early, open until the failure', `${a.earlyEpisodes} of ${a.falseAlarmEpisodes}`, oa ? `${oa.earlyEpisodes} of ${oa.falseAlarmEpisodes}` : '', '–')}
 ${line('page precision counting those as right', pct(a.coveringPrecision), pct(oa?.coveringPrecision), '–')}
@@ -427,7 +428,7 @@ ${line('PR-AUC / ROC-AUC (vectors)', `${e.prAuc.toFixed(3)} / ${e.rocAuc.toFixed
     )
     .join('')}
 <div class="grid"><div><h3>Summary</h3><table>${summary}
-${row('page rule (what the policy acts by)', describeRule(e))}${e.alertThreshold === null ? '' : row('alert (per vector)', `score ≥ ${e.alertThreshold.toFixed(4)}`)}${row('PR-AUC', e.prAuc.toFixed(4))}${row('ROC-AUC', e.rocAuc.toFixed(4))}${row('F1 (vectors)', e.f1.toFixed(4))}
+${row('page rule (what the policy acts by)', ruleText(e))}${e.alertThreshold === null ? '' : row('alert (per vector)', `score ≥ ${e.alertThreshold.toFixed(4)}`)}${row('PR-AUC', e.prAuc.toFixed(4))}${row('ROC-AUC', e.rocAuc.toFixed(4))}${row('F1 (vectors)', e.f1.toFixed(4))}
 ${e.timeToFailure?.everyRow ? row(`time to failure: RMSE of the median (${r.timeLabel}; capped at ${+(e.timeToFailure.cap / r.timeScale).toFixed(1)})`, `${e.timeToFailure.lastRow ? `${(e.timeToFailure.lastRow.rmse / r.timeScale).toFixed(1)} at each entity's last row; ` : ''}${(e.timeToFailure.everyRow.rmse / r.timeScale).toFixed(1)} over every row`) : ''}
 ${row('availability without → with model', `${pct(e.availability.availabilityWithout)} → ${pct(e.availability.availabilityWith)}`)}</table></div>
 <div><h3>${o ? 'Models' : 'Model'} vs naive baseline (events, same rows)</h3>${cmp}<h3>Confusion table of the alert (vectors)</h3>${confusion}${modes}</div></div>

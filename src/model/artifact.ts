@@ -17,11 +17,13 @@ import { type Calibration, type ModelKind, ModelKinds, type Normalization } from
 
 export interface ModelMetadataV1 {
   /**
-   * 1, or 2 when the feature spec reads metrics per operating regime (`featureSpec.regimes`):
-   * a preempt that predates regimes would score such a model on raw metrics without a word,
-   * so it must refuse it as "written by a newer preempt" instead.
+   * 1; 2 when the feature spec reads metrics per operating regime (`featureSpec.regimes`); 3
+   * when the page rule is gated on the time to failure (`thresholds.page.within`): a preempt
+   * that predates either would score or page with such a model differently without a word,
+   * so it must refuse it as "written by a newer preempt" instead. Set on every save
+   * (`metadataVersion`).
    */
-  v: 1 | 2
+  v: 1 | 2 | 3
   name: string
   version: string
   createdAt: string
@@ -51,6 +53,11 @@ export interface ModelMetadataV1 {
     page?: {
       threshold: number
       consecutive: number
+      /**
+       * Only vectors whose median time to failure (the hazard head's; data's time axis) is at
+       * most this count toward the rule. Absent: the score alone (every model before it).
+       */
+      within?: number
       chosenBy: 'outcome' | 'precision' | 'backtest' | 'vector'
       rule: string
     }
@@ -122,7 +129,14 @@ export async function saveModel(
 }
 
 /** Writes preempt.json alone (e.g. after `preempt tune` re-chose the alert rule). */
+/** The oldest metadata version that can read this model as written (see `ModelMetadataV1.v`). */
+export function metadataVersion(meta: Pick<ModelMetadataV1, 'featureSpec' | 'thresholds'>): 1 | 2 | 3 {
+  if (meta.thresholds.page?.within !== undefined) return 3
+  return meta.featureSpec.regimes ? 2 : 1
+}
+
 export async function saveMetadata(dir: string, meta: ModelMetadataV1): Promise<void> {
+  meta.v = metadataVersion(meta)
   await writeFile(join(dir, 'preempt.json'), `${JSON.stringify(meta, null, 1)}\n`)
 }
 
@@ -227,17 +241,17 @@ function checkMetadata(dir: string, text: string): ModelMetadataV1 {
     throw bad(`not JSON (${(err as Error).message})`)
   }
   if (typeof m !== 'object' || m === null) throw bad('not an object')
-  if (typeof m.v === 'number' && m.v > 2)
+  if (typeof m.v === 'number' && m.v > 3)
     throw new PreemptError(
       'PREEMPT_ERR_MODEL_ARTIFACT',
-      `${dir}/preempt.json: written by a newer preempt (metadata v${m.v}; this one reads v1 and v2). Upgrade preempt to load it.`,
+      `${dir}/preempt.json: written by a newer preempt (metadata v${m.v}; this one reads v1 to v3). Upgrade preempt to load it.`,
     )
-  if (m.v !== 1 && m.v !== 2) throw bad(`unknown metadata version ${JSON.stringify(m.v)}`)
+  if (m.v !== 1 && m.v !== 2 && m.v !== 3) throw bad(`unknown metadata version ${JSON.stringify(m.v)}`)
   if (!ModelKinds.includes(m.kind)) throw bad(`unknown model kind ${JSON.stringify(m.kind)}`)
   const spec = m.featureSpec
   if (!spec || !Array.isArray(spec.metrics) || !isNums(spec.windows) || typeof spec.timeUnit !== 'string')
     throw bad('featureSpec is missing or incomplete')
-  if (spec.regimes !== undefined && m.v !== 2) throw bad('featureSpec.regimes needs metadata v2')
+  if (spec.regimes !== undefined && m.v < 2) throw bad('featureSpec.regimes needs metadata v2 or later')
   if (spec.regimes !== undefined) {
     const r = spec.regimes
     const M = spec.metrics.length
@@ -277,6 +291,11 @@ function checkMetadata(dir: string, text: string): ModelMetadataV1 {
       page.consecutive < 1)
   )
     throw bad('thresholds.page must hold a threshold from 0 to 1 and a whole number of vectors in a row ≥ 1')
+  if (page?.within !== undefined && !(typeof page.within === 'number' && page.within > 0))
+    throw bad('thresholds.page.within must be a positive time to failure')
+  if (page?.within !== undefined && m.v < 3) throw bad('thresholds.page.within needs metadata v3')
+  if (page?.within !== undefined && m.hazard === undefined)
+    throw bad('thresholds.page.within gates the page rule on the time-to-failure head, and the model has none')
   if (typeof m.horizon !== 'number' || !(m.horizon > 0)) throw bad('horizon must be a positive number')
   if (
     m.hazard !== undefined &&

@@ -101,6 +101,8 @@ export interface TrainConfig {
   gbdt?: GbdtOptions | undefined
   /** Train the time-to-failure (hazard) head beside the model. Default true. */
   hazard?: boolean | undefined
+  /** Also try page rules gated on the head's time to failure (default true; only with a head). */
+  ttfGate?: boolean | undefined
   /** Options of the hazard head's trees (default: up to 150 per bin). */
   hazardGbdt?: GbdtOptions | undefined
   /**
@@ -189,9 +191,14 @@ export async function compareOn(
   },
 ): Promise<Comparison> {
   const rows: ScoredRow[] = []
-  await scoreCsv(other, { csv: o.csv, failures: o.failures, filter: o.filter, onProgress: o.onProgress }, (r) => {
-    rows.push(...r)
-  })
+  const withTtf = other.meta.thresholds.page?.within !== undefined && Boolean(other.hazard)
+  await scoreCsv(
+    other,
+    { csv: o.csv, failures: o.failures, filter: o.filter, withTtf, onProgress: o.onProgress },
+    (r) => {
+      rows.push(...r)
+    },
+  )
   other.model.dispose()
   return {
     name: other.meta.name,
@@ -581,7 +588,8 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
   const dayLength = dayLengthOf(cfg.csv.timeUnit)
   const mode = await loadFailureModes(cfg.labels.failuresFile)
   const window = { horizon: cfg.horizon, lead: cfg.lead, dayLength, predictable, mode }
-  const page = choosePageRule(valRows, failures, window, cfg, cost)
+  const gates = hazard && cfg.ttfGate !== false ? hazard.model.edges : undefined
+  const page = choosePageRule(valRows, failures, window, { ...cfg, gates, timeUnit: cfg.csv.timeUnit }, cost)
   if (page) meta.thresholds.page = page.page
   const baseline = chooseBaseline(valRows, failures, { ...window, metrics })
   if (baseline) meta.baseline = baseline

@@ -24,6 +24,7 @@ import type { CostModel } from '../policy/cost.js'
 import type { PolicyOverrides } from '../policy/engine.js'
 import { SIM_METRICS, type SimParams } from '../sim/model.js'
 import { streamModelOf } from '../stream/model.js'
+import { formatDuration, formatSpan, type TimeUnit } from '../time.js'
 import { type ScoredRow, scoreCsv } from './score-csv.js'
 
 export type TuneSplit = 'val' | 'test' | 'all'
@@ -40,7 +41,18 @@ export interface TuneOptions {
   split: TuneSplit
   /** Keeps whole entities only (bounded memory). */
   keep?: (entity: string) => boolean
+  /** Also try rules gated on the time-to-failure head (models with one; default true). */
+  gate?: boolean | undefined
   onProgress?: (rows: number) => void
+}
+
+/**
+ * The gates a page rule may put on the time-to-failure head: its bin edges (¼ … 4 × the
+ * horizon), so "fails within the horizon" and "within twice it" are both on the table. None
+ * without a head.
+ */
+export function ttfGates(meta: Pick<ModelMetadataV1, 'hazard'>): number[] | undefined {
+  return meta.hazard?.edges.length ? [...meta.hazard.edges] : undefined
 }
 
 /** The share of rows a split of the model's training plan holds (1 for all). */
@@ -63,8 +75,15 @@ export interface TuneResult {
 
 export async function tunePageRule(loaded: LoadedModel, o: TuneOptions): Promise<TuneResult> {
   const { rows, failures } = await scoredRows(loaded, o)
+  const gates = o.gate === false ? undefined : ttfGates(loaded.meta)
   return {
-    chosen: choosePageRule(rows, o.failures, o.window, { pageBy: o.by, targetPrecision: o.target }, o.cost),
+    chosen: choosePageRule(
+      rows,
+      o.failures,
+      o.window,
+      { pageBy: o.by, targetPrecision: o.target, gates, timeUnit: loaded.meta.timeUnit },
+      o.cost,
+    ),
     vectors: rows.length,
     failures,
   }
@@ -87,6 +106,7 @@ async function scoredRows(loaded: LoadedModel, o: TuneOptions): Promise<{ rows: 
     {
       csv: o.csv,
       failures: o.failures,
+      withTtf: o.gate !== false && Boolean(loaded.hazard),
       filter: (e, ts) => (o.keep ? o.keep(e) : true) && (!plan || splitOf(plan, e, ts) === o.split),
       onProgress: o.onProgress,
     },
@@ -145,16 +165,23 @@ export async function tunePageRuleByBacktest(
       `--by backtest runs the model in the simulator's fleet, and ${loaded.dir} was trained on other data (${m.timeUnit !== 'ms' ? `time unit ${m.timeUnit}` : `metrics ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ' …' : ''} are not the simulator's`}). Use --by outcome or --by precision.`,
     )
   const { rows, failures } = await scoredRows(loaded, o)
+  const gates = o.gate === false ? undefined : ttfGates(m)
+  const search = { ...o.window, ...(gates && { gates }) }
   const proposals: { proposedBy: 'outcome' | 'precision'; rule: ChosenRule }[] = pageRulesByOutcome(
     rows,
     o.failures,
-    { ...o.window, cost: o.cost },
+    { ...search, cost: o.cost },
     bt.candidates,
   ).map((rule) => ({ proposedBy: 'outcome', rule }))
-  const strict = pageRule(rows, o.failures, { ...o.window, target: o.target })
+  const strict = pageRule(rows, o.failures, { ...search, target: o.target })
   if (
     strict &&
-    !proposals.some((p) => p.rule.threshold === strict.threshold && p.rule.consecutive === strict.consecutive)
+    !proposals.some(
+      (p) =>
+        p.rule.threshold === strict.threshold &&
+        p.rule.consecutive === strict.consecutive &&
+        p.rule.within === strict.within,
+    )
   )
     proposals.push({ proposedBy: 'precision', rule: strict })
   const model = streamModelOf(loaded)
@@ -162,7 +189,14 @@ export async function tunePageRuleByBacktest(
   const candidates: BacktestCandidate[] = []
   for (const [i, p] of proposals.entries()) {
     const r = await runBacktest({
-      model: { ...model, rule: { threshold: p.rule.threshold, consecutive: p.rule.consecutive } },
+      model: {
+        ...model,
+        rule: {
+          threshold: p.rule.threshold,
+          consecutive: p.rule.consecutive,
+          ...(p.rule.within !== undefined && { within: p.rule.within }),
+        },
+      },
       params: bt.fleet,
       policy: bt.policy,
       naive: false,
@@ -186,8 +220,9 @@ export async function tunePageRuleByBacktest(
       page: {
         threshold: best.offline.threshold,
         consecutive: best.offline.consecutive,
+        ...(best.offline.within !== undefined && { within: best.offline.within }),
         chosenBy: 'backtest',
-        rule: `${describeRule(best.offline)}: of ${candidates.length} rules proposed on the tuning rows, the one that saved most in the closed-loop backtest on a validation fleet (seed ${bt.fleet.seed}, ${bt.fleet.hosts} hosts × ${+days.toFixed(2)} d): ${best.loop.avertedPredictable} of ${best.loop.predictable} predictable failures averted (${pct1(best.loop.avertedShare ?? 0)}), ${best.loop.unneededActions} unneeded actions (${best.loop.unneededPerHostMonth.toFixed(3)} per host-month), net ${+best.saving.toPrecision(4)}`,
+        rule: `${describeRule(best.offline, 4, formatDuration)}: of ${candidates.length} rules proposed on the tuning rows, the one that saved most in the closed-loop backtest on a validation fleet (seed ${bt.fleet.seed}, ${bt.fleet.hosts} hosts × ${+days.toFixed(2)} d): ${best.loop.avertedPredictable} of ${best.loop.predictable} predictable failures averted (${pct1(best.loop.avertedShare ?? 0)}), ${best.loop.unneededActions} unneeded actions (${best.loop.unneededPerHostMonth.toFixed(3)} per host-month), net ${+best.saving.toPrecision(4)}`,
       },
     },
     candidates,
@@ -205,13 +240,21 @@ export function choosePageRule(
   rows: ScoredRow[],
   failures: FailureTable,
   window: EventWindowOptions,
-  cfg: { pageBy?: 'outcome' | 'precision' | undefined; targetPrecision: number },
+  cfg: {
+    pageBy?: 'outcome' | 'precision' | undefined
+    targetPrecision: number
+    /** Gates on the time-to-failure head to try (the rows must carry its `ttf`); none: the score alone. */
+    gates?: readonly number[] | undefined
+    /** The data's time axis, to describe a gate. */
+    timeUnit?: TimeUnit | undefined
+  },
   cost: CostModel,
 ): { page: PageRule; figures: ChosenRule } | undefined {
   const byPrecision = cfg.pageBy === 'precision'
+  const search = { ...window, ...(cfg.gates && { gates: cfg.gates }) }
   const r = byPrecision
-    ? pageRule(rows, failures, { ...window, target: cfg.targetPrecision })
-    : pageRuleByOutcome(rows, failures, { ...window, cost })
+    ? pageRule(rows, failures, { ...search, target: cfg.targetPrecision })
+    : pageRuleByOutcome(rows, failures, { ...search, cost })
   if (!r) return undefined
   const why = byPrecision
     ? `with most recall of predictable failures at page precision ≥ ${cfg.targetPrecision}`
@@ -221,8 +264,9 @@ export function choosePageRule(
     page: {
       threshold: r.threshold,
       consecutive: r.consecutive,
+      ...(r.within !== undefined && { within: r.within }),
       chosenBy: byPrecision ? 'precision' : 'outcome',
-      rule: `${describeRule(r)}: the rule (threshold × vectors in a row) ${why} (${figures})`,
+      rule: `${describeRule(r, 4, (x) => formatSpan(x, cfg.timeUnit ?? 'ms'))}: the rule (threshold × vectors in a row${cfg.gates?.length ? ' × time to failure' : ''}) ${why} (${figures})`,
     },
     figures: r,
   }
@@ -234,7 +278,7 @@ export function formatBacktestCandidates({ candidates, chosen }: BacktestTuneRes
     'rule                        proposed by  offline: recall / precision   loop: averted / unneeded (per host-month) / availability   net saving',
     ...candidates.map((c) =>
       [
-        `${c === chosen?.candidate ? '*' : ' '} ${describeRule(c.offline)}`.padEnd(28),
+        `${c === chosen?.candidate ? '*' : ' '} ${describeRule(c.offline, 4, formatDuration)}`.padEnd(28),
         c.proposedBy.padEnd(12),
         `${pct1(c.offline.recall)} / ${pct1(c.offline.precision)}`.padEnd(29),
         `${c.loop.avertedPredictable}/${c.loop.predictable} (${pct1(c.loop.avertedShare ?? 0)}) / ${c.loop.unneededActions} (${c.loop.unneededPerHostMonth.toFixed(3)}) / ${(c.loop.availability * 100).toFixed(3)} %`.padEnd(

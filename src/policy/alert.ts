@@ -9,20 +9,27 @@
  *   single high vector is most often a blip — a deploy, a spike — while a failure's precursor
  *   keeps the score up. Training chooses both numbers together by what the pages cause on
  *   validation (or by page precision when asked); `evaluate`'s event figures, the backtest
- *   and the streaming scorer apply it.
+ *   and the streaming scorer apply it. A rule may also ask the time-to-failure head: with
+ *   `within`, a vector counts as high only when the head's median time to failure is at most
+ *   that long — "fails soon", not "fails someday" (a page more than a horizon early is false).
  */
 
 export interface AlertRule {
   threshold: number
   /** Vectors in a row at or above the threshold before an alert (1: every high vector). */
   consecutive: number
+  /**
+   * Only vectors whose median time to failure (the hazard head's, data's time axis; NaN or
+   * null: later than it can tell) is at most this count as high. Absent: the score alone.
+   */
+  within?: number | undefined
 }
 
 /** What a model's metadata holds of both rules. */
 export interface RuleThresholds {
   alert: number
   alertConsecutive?: number
-  page?: { threshold: number; consecutive: number }
+  page?: { threshold: number; consecutive: number; within?: number | undefined }
 }
 
 /**
@@ -36,12 +43,25 @@ export function alertRuleOf(thresholds: RuleThresholds): AlertRule {
 /** The page rule the policy acts by (older models: their alert rule, `alertConsecutive` in a row). */
 export function pageRuleOf(thresholds: RuleThresholds): AlertRule {
   const p = thresholds.page
-  return p ? { threshold: p.threshold, consecutive: p.consecutive } : alertRuleOf(thresholds)
+  if (!p) return alertRuleOf(thresholds)
+  return { threshold: p.threshold, consecutive: p.consecutive, ...(p.within !== undefined && { within: p.within }) }
 }
 
-export function describeRule(rule: AlertRule, digits = 4): string {
+/** The rule as people read it; `span` writes `within` on the data's time axis (default: a bare number). */
+export function describeRule(rule: AlertRule, digits = 4, span: (x: number) => string = String): string {
   const thr = rule.threshold.toFixed(digits)
-  return rule.consecutive > 1 ? `${rule.consecutive} vectors in a row ≥ ${thr}` : `score ≥ ${thr}`
+  const base = rule.consecutive > 1 ? `${rule.consecutive} vectors in a row ≥ ${thr}` : `score ≥ ${thr}`
+  return rule.within === undefined ? base : `${base} with time to failure ≤ ${span(rule.within)}`
+}
+
+/**
+ * Whether a vector counts as high under the rule: its score at or above the threshold and,
+ * for a rule with `within`, its median time to failure at most that (NaN, null or absent:
+ * later than the head can tell — not high).
+ */
+export function isHigh(rule: AlertRule, score: number, ttf?: number | null): boolean {
+  if (!(score >= rule.threshold)) return false
+  return rule.within === undefined || (ttf != null && ttf <= rule.within)
 }
 
 /** The rule's one step: the run of high scores after this score (0 when it is below the threshold). */
@@ -55,9 +75,9 @@ export class AlertTracker {
 
   constructor(readonly rule: AlertRule) {}
 
-  /** Whether this vector alerts. */
-  observe(entity: string, score: number): boolean {
-    const run = nextRun(this.runs.get(entity) ?? 0, score, this.rule.threshold)
+  /** Whether this vector alerts (`ttf`: its median time to failure, for a rule with `within`). */
+  observe(entity: string, score: number, ttf?: number | null): boolean {
+    const run = isHigh(this.rule, score, ttf) ? (this.runs.get(entity) ?? 0) + 1 : 0
     this.runs.set(entity, run)
     return run >= this.rule.consecutive
   }

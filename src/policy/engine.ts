@@ -75,6 +75,13 @@ export interface PolicyOptions {
   thresholdLow: number
   /** Scores in a row ≥ thresholdHigh before acting (the model's alert rule). */
   consecutive: number
+  /**
+   * The page rule's gate on the time to failure (`thresholds.page.within`): a score counts
+   * toward `consecutive` (and makes a host at risk) only when the observation's `ttfMedian` is
+   * at most this, ms — "fails soon", not "someday"; none (null or absent): it does not. null:
+   * the score alone. Default null.
+   */
+  pageWithinMs: number | null
   /** Model id carried in commands. */
   model: { name: string; version: string }
   /** Metrics whose precursors look like software (restart clears them); others → drain. */
@@ -140,6 +147,7 @@ export function defaultPolicyOptions(
     recoveryMs: 2 * 3_600_000,
     ladderAfterMs: 30 * 60_000,
     actWithinMs: null,
+    pageWithinMs: null,
     dryRun: false,
     killSwitch: false,
     share: 1,
@@ -238,6 +246,8 @@ export interface Observation {
   top: TopFeatures | (() => TopFeatures)
   /** When the failure is due if it comes (the median given a failure), ms; null: none within the model's reach; absent: no estimate. */
   ttf?: number | null | undefined
+  /** The median time to failure (not given a failure), ms; null: later than the model's reach; absent: no estimate. For `pageWithinMs`. */
+  ttfMedian?: number | null | undefined
 }
 
 export type Risk = 'ok' | 'watch' | 'act'
@@ -352,7 +362,9 @@ export class PolicyEngine {
       (s.state === 'recovering' && s.command?.action === 'drain')
     if (holds) this.busy.add(host)
     else this.busy.delete(host)
-    if (s.lastScore >= this.opts.thresholdHigh) this.hot.add(host)
+    // Hot: the last score was high (under a time-to-failure gate, the last observation was).
+    const hot = this.opts.pageWithinMs === null ? s.lastScore >= this.opts.thresholdHigh : (s.streak ?? 0) > 0
+    if (hot) this.hot.add(host)
     else this.hot.delete(host)
   }
 
@@ -430,10 +442,13 @@ export class PolicyEngine {
     commands.push(...this.expireIfDue(s, o.ts))
     s.lastScore = o.score
     s.lastTs = o.ts
-    s.run = o.score >= hi ? s.run + 1 : 0
-    s.streak = o.score >= hi ? (s.streak ?? 0) + 1 : 0
+    // High under the page rule: the score, and with a gate the time to failure too.
+    const gate = this.opts.pageWithinMs
+    const high = o.score >= hi && (gate === null || (o.ttfMedian != null && o.ttfMedian <= gate))
+    s.run = high ? s.run + 1 : 0
+    s.streak = high ? (s.streak ?? 0) + 1 : 0
     // Counted hot before any action is tried, so the storm breaker sees this score too.
-    if (o.score >= hi) this.hot.add(s.host)
+    if (high) this.hot.add(s.host)
     else this.hot.delete(s.host)
     const kill = this.opts.killSwitch
     if (s.uncordonDue && !kill) {
@@ -444,7 +459,7 @@ export class PolicyEngine {
     }
     switch (s.state) {
       case 'healthy':
-        if (o.score >= hi) this.enter(s, 'at_risk', o.ts)
+        if (high) this.enter(s, 'at_risk', o.ts)
         break
       case 'at_risk':
         if (o.score < lo) {

@@ -233,6 +233,7 @@ export function createScorer(deps: ScorerDeps): Scorer {
     defaultPolicyOptions({
       thresholdHigh: model.rule.threshold,
       consecutive: model.rule.consecutive,
+      pageWithinMs: model.rule.within ?? null,
       model: { name: model.name, version: model.version },
       actWithinMs: actWithinOf(model),
       ...config.policy,
@@ -492,6 +493,7 @@ export function createScorer(deps: ScorerDeps): Scorer {
         labels: s.labels,
         top: scores[i]! >= lo ? () => explainRow(i) : [],
         ttf: ttf?.ifFailsMs,
+        ttfMedian: ttf?.medianMs,
       })
       const top = tops.get(i) ?? []
       commands.push(...r.commands)
@@ -1000,6 +1002,7 @@ export function createScorer(deps: ScorerDeps): Scorer {
         thresholdHigh: next.rule.threshold,
         thresholdLow: config.policy?.thresholdLow ?? next.rule.threshold * 0.75,
         consecutive: next.rule.consecutive,
+        pageWithinMs: next.rule.within ?? null,
         model: { name: next.name, version: next.version },
         actWithinMs: config.policy?.actWithinMs !== undefined ? config.policy.actWithinMs : actWithinOf(next),
       })

@@ -14,7 +14,7 @@ import {
 import { consecutiveRuns, EventIndex } from '../../src/eval/events.js'
 import { averagePrecision, bestF1, curves, prAucGapSe, thresholdForPrecision } from '../../src/math/curves.js'
 import { Rng } from '../../src/math/random.js'
-import { AlertTracker, alertRuleOf, describeRule, pageRuleOf } from '../../src/policy/alert.js'
+import { AlertTracker, alertRuleOf, describeRule, isHigh, pageRuleOf } from '../../src/policy/alert.js'
 import { costModelOf } from '../../src/policy/cost.js'
 
 describe('curves', () => {
@@ -270,6 +270,75 @@ describe('alert rule: k vectors in a row', () => {
     // Above the precursor, at the blips: four false pages, the failure missed.
     expect(at(1, 0.95)).toMatchObject({ pages: 4, falsePages: 4, precision: 0, predictableRecall: 0 })
     expect(at(3, 0.9)).toMatchObject({ pages: 0, precision: null, predictableRecall: 0 })
+  })
+
+  describe('a gate on the time to failure', () => {
+    // Host 0 fails at 100; its precursor scores 0.9 from t = 40 — 60 steps before, twice the
+    // horizon — and the head's median time to failure reads it right (100 − t). Host 1 never
+    // fails and scores 0.9 from 30 to 60 with no failure in the head's reach (NaN).
+    const rows = [
+      ...Array.from({ length: 100 }, (_, t) => ({ h: 0, t, score: t >= 40 ? 0.9 : 0.1, ttf: 100 - t })),
+      ...Array.from({ length: 100 }, (_, t) => ({ h: 1, t, score: t >= 30 && t <= 60 ? 0.9 : 0.1, ttf: Number.NaN })),
+    ].map((p) => ({ entity: `h${p.h}`, rawTime: String(p.t), ts: p.t, score: p.score, ttf: p.ttf }))
+    const failures = new FailureTable()
+    failures.add('h0', 100)
+    failures.seal()
+    const cost = costModelOf({ unplanned: 100, planned: 10, falseAlarm: 30, success: 0.9 })
+
+    it('counts a vector as high only when its median time to failure is within the gate', () => {
+      expect(isHigh({ threshold: 0.5, consecutive: 1, within: 30 }, 0.9, 30)).toBe(true)
+      expect(isHigh({ threshold: 0.5, consecutive: 1, within: 30 }, 0.9, 31)).toBe(false)
+      expect(isHigh({ threshold: 0.5, consecutive: 1, within: 30 }, 0.9, Number.NaN)).toBe(false)
+      expect(isHigh({ threshold: 0.5, consecutive: 1, within: 30 }, 0.9, null)).toBe(false)
+      expect(isHigh({ threshold: 0.5, consecutive: 1, within: 30 }, 0.4, 1)).toBe(false)
+      expect(isHigh({ threshold: 0.5, consecutive: 1 }, 0.9, Number.NaN)).toBe(true)
+      const { index } = eventIndexOf(rows, failures, opts)
+      // The score alone pages host 0 at t = 40 (premature, open until the failure) and host 1 (false).
+      expect(index.evaluateRule({ threshold: 0.5, consecutive: 1 })).toMatchObject({
+        trueEpisodes: 0,
+        falseAlarmEpisodes: 2,
+        earlyEpisodes: 1,
+        precision: 0,
+        detected: 1,
+      })
+      // Gated at 30: host 0 pages at t = 70, in time (lead 30); host 1 never.
+      const gated = index.evaluateRule({ threshold: 0.5, consecutive: 3, within: 30 })
+      expect(gated).toMatchObject({ trueEpisodes: 1, falseAlarmEpisodes: 0, precision: 1, detected: 1 })
+      expect(gated.leadTimes).toEqual([28])
+      const t = new AlertTracker({ threshold: 0.5, consecutive: 2, within: 30 })
+      expect([40, 20, 20, Number.NaN, 10].map((ttf) => t.observe('a', 0.9, ttf))).toEqual([
+        false,
+        false,
+        true,
+        false,
+        false,
+      ])
+    })
+
+    it('the rule search tries gates only when asked and the rows carry the estimate, and keeps one when it pays', () => {
+      // On the score alone every rule pages host 0 too early and host 1 for nothing: none saves.
+      expect(pageRuleByOutcome(rows, failures, { ...opts, cost, consecutive: [1] })).toBeUndefined()
+      const chosen = pageRuleByOutcome(rows, failures, { ...opts, cost, consecutive: [1], gates: [15, 30, 60] })
+      // Gate 60 pages host 0 at t = 40 (premature); 15 and 30 both page in time: the longer lead wins the tie.
+      expect(chosen).toMatchObject({ within: 30, consecutive: 1, detected: 1, falsePages: 0, precision: 1 })
+      expect(chosen!.medianLeadTime).toBe(30)
+      expect(chosen!.saving).toBeCloseTo(81, 12)
+      const strict = pageRule(rows, failures, { ...opts, target: 0.9, consecutive: [1], gates: [15, 30, 60] })
+      expect(strict).toMatchObject({ within: 30, precision: 1, recall: 1 })
+      // Rows without the head's estimate: no gate is tried.
+      const bare = rows.map(({ ttf: _, ...r }) => r)
+      expect(
+        pageRuleByOutcome(bare, failures, { ...opts, cost, consecutive: [1], gates: [30] })?.within,
+      ).toBeUndefined()
+      expect(describeRule({ ...chosen!, threshold: 0.9 }, 2, (x) => `${x} steps`)).toBe(
+        'score ≥ 0.90 with time to failure ≤ 30 steps',
+      )
+      expect(pageRuleOf({ alert: 0.3, page: { threshold: 0.8, consecutive: 6, within: 30 } })).toEqual({
+        threshold: 0.8,
+        consecutive: 6,
+        within: 30,
+      })
+    })
   })
 
   it('AlertTracker alerts per entity on the k-th vector in a row, and old models alert on every high vector', () => {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { CsvOptions } from '../../src/data/csv.js'
 import { loadFailuresCsv } from '../../src/data/labels.js'
 import { createLogger } from '../../src/log.js'
-import { loadModel } from '../../src/model/artifact.js'
+import { loadModel, metadataVersion } from '../../src/model/artifact.js'
 import { initBackend, tf } from '../../src/model/backend.js'
 import { denseStackOf, logitGradient, Scorer, top } from '../../src/model/scorer.js'
 import { type ScoredRow, scoreCsv } from '../../src/pipelines/score-csv.js'
@@ -371,7 +371,7 @@ describe('a damaged model folder is refused before anything is built from it', (
   }
   const cases: [string, string, (b: Buffer) => Buffer | string, RegExp][] = [
     ['meta-truncated', 'preempt.json', (b) => b.subarray(0, b.length / 2), /preempt\.json: not JSON/],
-    ['meta-newer', 'preempt.json', (b) => b.toString().replace('"v": 1', '"v": 3'), /newer preempt \(metadata v3/],
+    ['meta-newer', 'preempt.json', (b) => b.toString().replace('"v": 1', '"v": 4'), /newer preempt \(metadata v4/],
     [
       'meta-names',
       'preempt.json',
@@ -406,6 +406,29 @@ describe('a damaged model folder is refused before anything is built from it', (
       },
       /featureSpec\.regimes needs metadata v2/,
     ],
+    [
+      'meta-within-v1',
+      'preempt.json',
+      (b) => {
+        // A page rule gated on the time to failure in a v1 file: an older preempt would page without the gate.
+        const m = JSON.parse(b.toString())
+        m.thresholds.page = { threshold: 0.5, consecutive: 1, within: 60_000, chosenBy: 'outcome', rule: 'r' }
+        return JSON.stringify(m)
+      },
+      /thresholds\.page\.within needs metadata v3/,
+    ],
+    [
+      'meta-within-no-head',
+      'preempt.json',
+      (b) => {
+        const m = JSON.parse(b.toString())
+        m.thresholds.page = { threshold: 0.5, consecutive: 1, within: 60_000, chosenBy: 'outcome', rule: 'r' }
+        m.v = 3
+        delete m.hazard
+        return JSON.stringify(m)
+      },
+      /gates the page rule on the time-to-failure head, and the model has none/,
+    ],
     ['model-truncated', 'model.json', (b) => b.subarray(0, 100), /model\.json is not JSON/],
     ['weights-truncated', 'weights.bin', (b) => b.subarray(0, b.length - 8), /do not match/],
   ]
@@ -415,4 +438,16 @@ describe('a damaged model folder is refused before anything is built from it', (
       expect(err).toMatchObject({ code: 'PREEMPT_ERR_MODEL_ARTIFACT' })
       expect((err as Error).message).toMatch(message)
     })
+})
+
+describe('metadata version', () => {
+  it('is the oldest that reads the model as written: 2 with regimes, 3 with a gated page rule', () => {
+    const spec = { regimes: undefined } as never
+    const page = { threshold: 0.5, consecutive: 1, chosenBy: 'outcome' as const, rule: 'r' }
+    const th = (p?: object) =>
+      ({ alert: 0.5, alertRule: '', targetPrecision: 0.9, action: 0.1, ...(p && { page: p }) }) as never
+    expect(metadataVersion({ featureSpec: spec, thresholds: th(page) })).toBe(1)
+    expect(metadataVersion({ featureSpec: { regimes: {} } as never, thresholds: th(page) })).toBe(2)
+    expect(metadataVersion({ featureSpec: { regimes: {} } as never, thresholds: th({ ...page, within: 1 }) })).toBe(3)
+  })
 })

@@ -197,6 +197,27 @@ describe('policy: guards', () => {
     ).toHaveLength(1)
   })
 
+  it("with the page rule's gate: only scores whose median time to failure is within pageWithinMs count in a row", () => {
+    const e = engine({ consecutive: 2, pageWithinMs: 2 * 60 * MIN })
+    const obs = (ts: number, ttfMedian: number | null | undefined) =>
+      e.observe({ host: 'h', ts, score: 0.99, labels: {}, top: hw, ttfMedian })
+    // High scores, but the failure is "later than the model can tell", 5 h away, not estimated: not at risk.
+    expect(obs(T0, null)).toMatchObject({ risk: 'watch', commands: [] })
+    expect(obs(T0 + MIN, 5 * 60 * MIN).commands).toEqual([])
+    expect(obs(T0 + 2 * MIN, undefined).commands).toEqual([])
+    expect(e.state('h')).toMatchObject({ state: 'healthy', run: 0 })
+    // Within 2 h: the first counts, the second in a row acts.
+    expect(obs(T0 + 3 * MIN, 90 * MIN).commands).toEqual([])
+    expect(e.state('h')).toMatchObject({ state: 'at_risk', run: 1 })
+    expect(obs(T0 + 4 * MIN, 80 * MIN).commands.map((c) => c.action)).toEqual(['drain'])
+    // Without the gate the same scores act on the second vector whatever the estimate.
+    const plain = engine({ consecutive: 2 })
+    plain.observe({ host: 'g', ts: T0, score: 0.99, labels: {}, top: hw, ttfMedian: null })
+    expect(
+      plain.observe({ host: 'g', ts: T0 + MIN, score: 0.99, labels: {}, top: hw, ttfMedian: null }).commands,
+    ).toHaveLength(1)
+  })
+
   it('kill switch: no command, the block recorded', () => {
     const e = engine({ consecutive: 1, killSwitch: true })
     expect(e.observe({ host: 'h', ts: T0, score: 0.99, labels: {}, top: hw }).commands).toEqual([])
