@@ -270,6 +270,38 @@ describe('REST API on the in-memory bus (inject)', () => {
     expect(scoreSamples(fakeModel(), samples).ttf).toBeUndefined()
   })
 
+  it('scoreSamples applies a page rule gated on the time to failure to every scored vector', () => {
+    const samples = Array.from({ length: 20 }, (_, i) => ({
+      v: 1,
+      host: 'p',
+      ts: T0 + i * 30_000,
+      metrics: { cpu: 0.3, err: i >= 10 ? 15 : 0, mem: 0.5 },
+    }))
+    const gated = (medianMs: number | null): StreamModel => {
+      const base = fakeModel()
+      return {
+        ...base,
+        rule: { ...base.rule, within: 3_600_000 },
+        ttf: (_x, rows) =>
+          Array.from({ length: rows }, () => ({
+            medianMs,
+            lowMs: null,
+            highMs: null,
+            ifFailsMs: null,
+            maxMs: 7_200_000,
+          })),
+      }
+    }
+    // The same high scores: a page when the failure is due within the hour, none when it is 3 h away or past reach.
+    const soon = scoreSamples(gated(1_800_000), samples)
+    expect(soon).toMatchObject({ alert: true, rule: { threshold: 0.5, consecutive: 3, within_ms: 3_600_000 } })
+    expect(soon.ttf?.median_ms).toBe(1_800_000)
+    expect(scoreSamples(gated(3 * 3_600_000), samples).alert).toBe(false)
+    expect(scoreSamples(gated(null), samples).alert).toBe(false)
+    expect(scoreSamples(fakeModel(), samples)).toMatchObject({ alert: true, rule: { threshold: 0.5, consecutive: 3 } })
+    expect(scoreSamples(fakeModel(), samples).rule).not.toHaveProperty('within_ms')
+  })
+
   it('POST /v1/score: stateless score with the active model; validation, body size, rate limit', async () => {
     const samples = Array.from({ length: 20 }, (_, i) => ({
       v: 1,

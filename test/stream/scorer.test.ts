@@ -450,6 +450,38 @@ describe('stream scorer on the in-memory bus', () => {
     expect(soon.cmds.map((c) => `${c.host}:${c.action}`)).toEqual(['host-003:drain'])
   })
 
+  it('pages by a rule gated on the time to failure: a high score whose failure the head puts past the gate is no page', async () => {
+    const run = async (medianMs: number | null) => {
+      const cluster = new MemoryCluster({ defaultPartitions: 3 })
+      const topics = topicsFor()
+      const bus = createMemoryBus(cluster)
+      await (await bus.admin()).createTopics([{ topic: topics.metrics, partitions: 3 }])
+      const recs = fleetRecords(topics.metrics, { hosts: 10, steps: 120, failing: [3] })
+      await (await bus.producer()).send(recs)
+      const estimate = { medianMs, lowMs: null, highMs: null, ifFailsMs: 10 * 60_000, maxMs: 120 * 60_000 }
+      const base = fakeModel()
+      const model: StreamModel = {
+        ...base,
+        rule: { ...base.rule, within: 60 * 60_000 },
+        ttf: (_x, rows) => Array.from({ length: rows }, () => estimate),
+      }
+      const config: ScorerConfig = { topics, fromBeginning: true, partitions: 3, policy }
+      const scorer = await runScorer(cluster, config, (n) => n >= recs.length, model)
+      return { scorer, ...(await outputs(bus, topics)) }
+    }
+    // The failure is 3 h away, or past the head's reach: high scores, but no page — no command, nothing held.
+    for (const medianMs of [180 * 60_000, null]) {
+      const r = await run(medianMs)
+      expect(r.preds.some((p) => p.score >= 0.5)).toBe(true)
+      expect(r.cmds).toEqual([])
+      expect(r.scorer.policy.options.pageWithinMs).toBe(60 * 60_000)
+      expect(r.scorer.policy.counters.blocked['not_yet'] ?? 0).toBe(0)
+    }
+    // Within the hour: the same scores page and act.
+    const soon = await run(30 * 60_000)
+    expect(soon.cmds.map((c) => `${c.host}:${c.action}`)).toEqual(['host-003:drain'])
+  })
+
   it('storm: a fleet-wide rise gives one alert and no drain', async () => {
     const cluster = new MemoryCluster()
     const topics = topicsFor()
