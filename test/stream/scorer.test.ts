@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { type Bus, createMemoryBus, MemoryCluster } from '../../src/bus/index.js'
 import type { BatchHandler, ConsumerBatch } from '../../src/bus/types.js'
-import { decodeDeadLetter } from '../../src/contracts/index.js'
+import { decodeDeadLetter, type TtfEstimate } from '../../src/contracts/index.js'
 import { PreemptError } from '../../src/errors.js'
 import { createLogger } from '../../src/log.js'
 import type { StreamModel } from '../../src/stream/model.js'
@@ -416,20 +416,29 @@ describe('stream scorer on the in-memory bus', () => {
     expectSameOutputs(await outputs(createMemoryBus(clean), tc), await outputs(base, tf))
   })
 
+  /** Ten hosts, host 3 failing, scored by `model` with the head answering `estimate` for every vector. */
+  const runWithEstimate = async (model: StreamModel, estimate: TtfEstimate) => {
+    const cluster = new MemoryCluster({ defaultPartitions: 3 })
+    const topics = topicsFor()
+    const bus = createMemoryBus(cluster)
+    await (await bus.admin()).createTopics([{ topic: topics.metrics, partitions: 3 }])
+    const recs = fleetRecords(topics.metrics, { hosts: 10, steps: 120, failing: [3] })
+    await (await bus.producer()).send(recs)
+    const withHead: StreamModel = { ...model, ttf: (_x, rows) => Array.from({ length: rows }, () => estimate) }
+    const config: ScorerConfig = { topics, fromBeginning: true, partitions: 3, policy }
+    const scorer = await runScorer(cluster, config, (n) => n >= recs.length, withHead)
+    return { scorer, ...(await outputs(bus, topics)) }
+  }
+
   it('carries the time to failure on predictions the policy may act on, and holds actions while the failure is not yet due', async () => {
-    const run = async (medianMs: number) => {
-      const cluster = new MemoryCluster({ defaultPartitions: 3 })
-      const topics = topicsFor()
-      const bus = createMemoryBus(cluster)
-      await (await bus.admin()).createTopics([{ topic: topics.metrics, partitions: 3 }])
-      const recs = fleetRecords(topics.metrics, { hosts: 10, steps: 120, failing: [3] })
-      await (await bus.producer()).send(recs)
-      const estimate = { medianMs, lowMs: medianMs / 2, highMs: null, ifFailsMs: medianMs, maxMs: 120 * 60_000 }
-      const model: StreamModel = { ...fakeModel(), ttf: (_x, rows) => Array.from({ length: rows }, () => estimate) }
-      const config: ScorerConfig = { topics, fromBeginning: true, partitions: 3, policy }
-      const scorer = await runScorer(cluster, config, (n) => n >= recs.length, model)
-      return { scorer, ...(await outputs(bus, topics)) }
-    }
+    const run = (medianMs: number) =>
+      runWithEstimate(fakeModel(), {
+        medianMs,
+        lowMs: medianMs / 2,
+        highMs: null,
+        ifFailsMs: medianMs,
+        maxMs: 120 * 60_000,
+      })
     // Due in 3 h, later than the horizon (30 min, the default actWithinMs): held.
     const later = await run(180 * 60_000)
     expect(later.cmds).toEqual([])
@@ -451,24 +460,12 @@ describe('stream scorer on the in-memory bus', () => {
   })
 
   it('pages by a rule gated on the time to failure: a high score whose failure the head puts past the gate is no page', async () => {
-    const run = async (medianMs: number | null) => {
-      const cluster = new MemoryCluster({ defaultPartitions: 3 })
-      const topics = topicsFor()
-      const bus = createMemoryBus(cluster)
-      await (await bus.admin()).createTopics([{ topic: topics.metrics, partitions: 3 }])
-      const recs = fleetRecords(topics.metrics, { hosts: 10, steps: 120, failing: [3] })
-      await (await bus.producer()).send(recs)
-      const estimate = { medianMs, lowMs: null, highMs: null, ifFailsMs: 10 * 60_000, maxMs: 120 * 60_000 }
-      const base = fakeModel()
-      const model: StreamModel = {
-        ...base,
-        rule: { ...base.rule, within: 60 * 60_000 },
-        ttf: (_x, rows) => Array.from({ length: rows }, () => estimate),
-      }
-      const config: ScorerConfig = { topics, fromBeginning: true, partitions: 3, policy }
-      const scorer = await runScorer(cluster, config, (n) => n >= recs.length, model)
-      return { scorer, ...(await outputs(bus, topics)) }
-    }
+    const base = fakeModel()
+    const run = (medianMs: number | null) =>
+      runWithEstimate(
+        { ...base, rule: { ...base.rule, within: 60 * 60_000 } },
+        { medianMs, lowMs: null, highMs: null, ifFailsMs: 10 * 60_000, maxMs: 120 * 60_000 },
+      )
     // The failure is 3 h away, or past the head's reach: high scores, but no page — no command, nothing held.
     for (const medianMs of [180 * 60_000, null]) {
       const r = await run(medianMs)
