@@ -264,7 +264,8 @@ export interface ChosenRule extends AlertRule {
 /**
  * The alert rule from event-level validation: over score thresholds (quantiles of the scores)
  * and run lengths k, the rules whose page precision (judged by first alert) reaches `target`; of those the one with
- * most recall of predictable failures, then the longest median lead, then the smallest k.
+ * most recall of predictable failures, then the longest median lead, then the smallest k,
+ * then the highest threshold.
  * Runs longer than a sixth of the horizon (at the median sample spacing) are not tried: they
  * eat the lead time. Undefined when no rule reaches the target.
  */
@@ -278,7 +279,9 @@ export function pageRule(
       ? a.recall > b.recall
       : (a.medianLeadTime ?? 0) !== (b.medianLeadTime ?? 0)
         ? (a.medianLeadTime ?? 0) > (b.medianLeadTime ?? 0)
-        : a.consecutive < b.consecutive
+        : a.consecutive !== b.consecutive
+          ? a.consecutive < b.consecutive
+          : a.threshold > b.threshold
   return chooseRules(rows, failures, o, (c) => c.precision >= o.target, better)[0]
 }
 
@@ -298,7 +301,8 @@ export function netSaving(m: { detected: number; falseActions: number }, cost: C
  * The page rule chosen by what it causes (the issue of "decisions chosen by outcome"): over
  * the same thresholds and run lengths as `pageRule`, the one with the largest net saving
  * under the cost model on these (validation) rows; ties → fewer false pages, then the longer
- * median lead, then the smaller k. Undefined when no rule saves anything (acting never pays on this data).
+ * median lead, then the smaller k, then the higher threshold (the same pages on validation
+ * with fewer vectors high — and, under a gate, fewer for the time-to-failure head to read). Undefined when no rule saves anything (acting never pays on this data).
  */
 export function pageRuleByOutcome(
   rows: ScoredRow[],
@@ -334,7 +338,9 @@ const betterSaving = (a: ChosenRule, b: ChosenRule) =>
       ? a.falseActions < b.falseActions
       : (a.medianLeadTime ?? 0) !== (b.medianLeadTime ?? 0)
         ? (a.medianLeadTime ?? 0) > (b.medianLeadTime ?? 0)
-        : a.consecutive < b.consecutive
+        : a.consecutive !== b.consecutive
+          ? a.consecutive < b.consecutive
+          : a.threshold > b.threshold
 
 /**
  * Every rule of thresholds (quantiles of the scores, finer near the top) × run lengths,
