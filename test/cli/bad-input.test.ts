@@ -3,7 +3,7 @@
  * in one line with a catalogue code and the documented exit code — never a stack trace,
  * never exit 70 (docs/errors.md, "Exit codes").
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
@@ -38,11 +38,14 @@ const unknownKey = f('unknown-key.json', '{"kafka": {"brokerz": ["x:1"]}}')
 const folder = join(dir, 'a-folder')
 mkdirSync(folder)
 
-/** A copy of the committed demo model with one file damaged. */
-function damagedModel(file: string, keepBytes: number): string {
+/** The MLP the demo served before its trees (kept as a fixture of a TensorFlow.js model). */
+const MLP = 'test/fixtures/mlp-model'
+
+/** A copy of a committed model with one file damaged: the demo model (trees and a
+ * time-to-failure head), or the MLP fixture (a TensorFlow.js network). */
+function damagedModel(file: string, keepBytes: number, from = 'models/demo'): string {
   const m = join(dir, `model-${file}`)
-  mkdirSync(m, { recursive: true })
-  for (const n of ['preempt.json', 'model.json', 'weights.bin']) copyFileSync(join('models/demo', n), join(m, n))
+  cpSync(from, m, { recursive: true })
   writeFileSync(join(m, file), readFileSync(join(m, file)).subarray(0, keepBytes))
   return m
 }
@@ -50,8 +53,7 @@ function damagedModel(file: string, keepBytes: number): string {
 /** A copy of the demo model that records `good.csv` as its training data. */
 async function modelTrainedOnGood(): Promise<string> {
   const m = join(dir, 'model-own-data')
-  mkdirSync(m, { recursive: true })
-  for (const n of ['preempt.json', 'model.json', 'weights.bin']) copyFileSync(join('models/demo', n), join(m, n))
+  cpSync('models/demo', m, { recursive: true })
   const meta = JSON.parse(readFileSync(join(m, 'preempt.json'), 'utf8'))
   meta.data.fingerprint = await fingerprint([good])
   writeFileSync(join(m, 'preempt.json'), JSON.stringify(meta))
@@ -277,33 +279,35 @@ const cases: Case[] = [
     code: 'MODEL_ARTIFACT',
     says: /no-model/,
   },
-  {
-    name: 'score --model truncated preempt.json',
-    args: ['score', '--model', damagedModel('preempt.json', 100), '--data', good],
+  // each file of a model truncated: the demo model's (trees and head), the MLP fixture's (network)
+  ...(
+    [
+      ['preempt.json', 100, 'models/demo'],
+      ['trees.json', 500, 'models/demo'],
+      ['hazard.json', 500, 'models/demo'],
+      ['model.json', 100, MLP],
+      ['weights.bin', 1000, MLP],
+    ] as const
+  ).map(([file, keep, from]) => ({
+    name: `score --model truncated ${file}`,
+    args: ['score', '--model', damagedModel(file, keep, from), '--data', good],
     exit: 66,
     code: 'MODEL_ARTIFACT',
-    says: /preempt\.json/,
-  },
-  {
-    name: 'score --model truncated model.json',
-    args: ['score', '--model', damagedModel('model.json', 100), '--data', good],
-    exit: 66,
-    code: 'MODEL_ARTIFACT',
-    says: /model\.json/,
-  },
-  {
-    name: 'score --model truncated weights.bin',
-    args: ['score', '--model', damagedModel('weights.bin', 1000), '--data', good],
-    exit: 66,
-    code: 'MODEL_ARTIFACT',
-    says: /weights\.bin/,
-  },
+    says: new RegExp(file.replace('.', '\\.')),
+  })),
   {
     name: 'score data without the model’s metrics',
-    args: ['score', '--model', 'models/demo', '--data', good, '--no-progress'],
+    args: ['score', '--model', MLP, '--data', good, '--no-progress'],
     exit: 65,
     code: 'MODEL_DATA',
     says: /needs metrics that are not in the data: cpu_util/,
+  },
+  {
+    name: 'score with a peer-feature model (the demo model) and no --host-labels',
+    args: ['score', '--model', 'models/demo', '--data', good, '--no-progress'],
+    exit: 2,
+    code: 'CLI_USAGE',
+    says: /--host-labels FILE/,
   },
   {
     name: 'score --out into a folder',
