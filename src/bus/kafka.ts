@@ -170,35 +170,46 @@ class KafkaConsumer implements Consumer {
   private assigned: TopicPartition[] = []
   /** Partitions the handler seeked in the batch in hand (their batch is not resolved). */
   private readonly seeked = new Set<string>()
+  /** Rebalance callbacks, one after another: a revoke always finishes before the next assign. */
+  private callbacks: Promise<void> = Promise.resolve()
+  private closing = false
+  private rejoinTimer: NodeJS.Timeout | undefined
 
   constructor(
     private readonly c: KConsumer,
     private readonly opts: ConsumerOptions,
     private readonly log: Logger,
+    /** Wait before rejoining after such a crash, ms. */
+    private readonly rejoinDelayMs = 1000,
   ) {}
+
+  /** Runs the rebalance callbacks for a new assignment (kafkajs has no revoke callback). */
+  private reassign(next: TopicPartition[]): void {
+    const has = (list: TopicPartition[], tp: TopicPartition) =>
+      list.some((x) => x.topic === tp.topic && x.partition === tp.partition)
+    const lost = this.assigned.filter((tp) => !has(next, tp))
+    const gained = next.filter((tp) => !has(this.assigned, tp))
+    this.assigned = next
+    this.callbacks = this.callbacks
+      .then(async () => {
+        if (lost.length) await this.opts.onPartitionsRevoked?.(lost)
+        if (gained.length) await this.opts.onPartitionsAssigned?.(gained)
+      })
+      .catch((err) => this.log.error({ err }, 'rebalance callback failed'))
+  }
 
   async run(handler: BatchHandler): Promise<void> {
     const joined = new Promise<void>((resolve) => {
-      // kafkajs has no revoke callback: derive gained/lost partitions from each join.
       this.c.on(this.c.events.GROUP_JOIN, (e) => {
-        const next: TopicPartition[] = Object.entries(e.payload.memberAssignment).flatMap(([topic, parts]) =>
-          (parts as number[]).map((partition) => ({ topic, partition })),
+        this.reassign(
+          Object.entries(e.payload.memberAssignment).flatMap(([topic, parts]) =>
+            (parts as number[]).map((partition) => ({ topic, partition })),
+          ),
         )
-        const has = (list: TopicPartition[], tp: TopicPartition) =>
-          list.some((x) => x.topic === tp.topic && x.partition === tp.partition)
-        const lost = this.assigned.filter((tp) => !has(next, tp))
-        const gained = next.filter((tp) => !has(this.assigned, tp))
-        this.assigned = next
-        void (async () => {
-          if (lost.length) await this.opts.onPartitionsRevoked?.(lost)
-          if (gained.length) await this.opts.onPartitionsAssigned?.(gained)
-        })().catch((err) => this.log.error({ err }, 'rebalance callback failed'))
         resolve()
       })
     })
-    await this.c.connect()
-    await this.c.subscribe({ topics: this.opts.topics, fromBeginning: this.opts.fromBeginning ?? false })
-    await this.c.run({
+    const config: Parameters<KConsumer['run']>[0] = {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.opts.concurrency ?? 1,
@@ -223,7 +234,35 @@ class KafkaConsumer implements Consumer {
         resolveOffset(batch.lastOffset())
         await heartbeat()
       },
+    }
+    // kafkajs restarts a crashed consumer only when the error was retriable; after any other
+    // (e.g. UNKNOWN_MEMBER_ID while it rejoins a busy group) the member is left out of its
+    // group for good while the process lives on. Either way the member lost its partitions:
+    // they are revoked now, and when kafkajs will not restart it, it rejoins here.
+    this.c.on(this.c.events.CRASH, (e) => {
+      if (this.closing) return
+      this.reassign([])
+      if (e.payload.restart) return
+      this.log.error(
+        { err: e.payload.error, groupId: this.opts.groupId },
+        'consumer crashed and kafkajs will not restart it: rejoining the group',
+      )
+      const rejoin = () => {
+        this.rejoinTimer = undefined
+        if (this.closing) return
+        this.c
+          .connect()
+          .then(() => this.c.run(config))
+          .catch((err) => {
+            this.log.error({ err, groupId: this.opts.groupId }, 'rejoin failed; trying again')
+            if (!this.closing) this.rejoinTimer = setTimeout(rejoin, this.rejoinDelayMs)
+          })
+      }
+      this.rejoinTimer = setTimeout(rejoin, this.rejoinDelayMs)
     })
+    await this.c.connect()
+    await this.c.subscribe({ topics: this.opts.topics, fromBeginning: this.opts.fromBeginning ?? false })
+    await this.c.run(config)
     await joined
   }
 
@@ -241,6 +280,8 @@ class KafkaConsumer implements Consumer {
   }
 
   async close(): Promise<void> {
+    this.closing = true
+    clearTimeout(this.rejoinTimer)
     await this.c.disconnect()
   }
 }
