@@ -26,6 +26,7 @@
  * Cost per observe: O(1) amortised, plus O(in-flight hosts) when an action is tried.
  */
 import { commandId, type HealingAction, type HealingCommand } from '../contracts/healing-command.js'
+import { isHigh } from './alert.js'
 
 export const HostStates = ['healthy', 'at_risk', 'acting', 'recovering', 'escalated'] as const
 export type HostStateName = (typeof HostStates)[number]
@@ -443,8 +444,8 @@ export class PolicyEngine {
     s.lastScore = o.score
     s.lastTs = o.ts
     // High under the page rule: the score, and with a gate the time to failure too.
-    const gate = this.opts.pageWithinMs
-    const high = o.score >= hi && (gate === null || (o.ttfMedian != null && o.ttfMedian <= gate))
+    const within = this.opts.pageWithinMs ?? undefined
+    const high = isHigh({ threshold: hi, consecutive: this.opts.consecutive, within }, o.score, o.ttfMedian)
     s.run = high ? s.run + 1 : 0
     s.streak = high ? (s.streak ?? 0) + 1 : 0
     // Counted hot before any action is tried, so the storm breaker sees this score too.
