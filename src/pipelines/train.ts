@@ -569,13 +569,22 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
   say('evaluate', 'scoring the validation and held-out test splits')
   const valRows: ScoredRow[] = []
   const testRows: ScoredRow[] = []
-  const keep = entitySampler(cfg.maxEvalRows ?? DEFAULT_MAX_EVAL_ROWS, scan.rows * (1 - plan.train), cfg.seed)
+  const keep = evalSampler(cfg.maxEvalRows ?? DEFAULT_MAX_EVAL_ROWS, scan.rows, plan, cfg.seed)
+  if (keep.fractions.val < 1 || keep.fractions.test < 1)
+    say(
+      'evaluate',
+      `more rows than --max-eval-rows: whole entities sampled, ${(100 * keep.fractions.val).toFixed(1)} % of validation's (where the rules are chosen) and ${(100 * keep.fractions.test).toFixed(1)} % of test's`,
+    )
   await scoreCsv(
     loaded,
     {
       csv: { ...cfg.csv, metrics: scan.metrics },
       failures,
-      filter: (e, ts) => splitOf(plan, e, ts) !== 'train' && keep(e),
+      filter: (e, ts) => {
+        // Rows a time split drops near a boundary are evaluated with validation, as stored below.
+        const split = splitOf(plan, e, ts)
+        return split !== 'train' && keep(e, split === 'test' ? 'test' : 'val')
+      },
       withValues: true,
       withTtf: true,
       peers,
@@ -616,7 +625,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
     comparison = await compareOn(compareWith, {
       csv: { ...cfg.csv, metrics: scan.metrics },
       failures,
-      filter: (e, ts) => splitOf(plan, e, ts) === 'test' && keep(e),
+      filter: (e, ts) => splitOf(plan, e, ts) === 'test' && keep(e, 'test'),
       window,
       cost,
       onProgress: (n) => say('compare', `${n.toLocaleString('en-US')} / ${scan.rows.toLocaleString('en-US')} rows`),
@@ -820,6 +829,35 @@ async function fitCandidate(
  * Keeps every entity while `expected` rows fit in `max`; otherwise a stable random share of
  * entities (whole entities, so event-level metrics stay exact for those kept).
  */
+/**
+ * Which validation and test entities train scores, at most `max` rows of the two (expected
+ * from the split's fractions of `rows`): validation first — the alert and page rules are
+ * chosen there, and each failure it drops is one fewer to choose on — then test, which only
+ * reports, from what is left (at least a quarter of the budget when it has that many rows).
+ * Whole entities either way; `fractions` says how much of each.
+ */
+export function evalSampler(
+  max: number,
+  rows: number,
+  plan: Pick<SplitPlan, 'train' | 'val'>,
+  seed: number,
+): ((entity: string, split: 'val' | 'test') => boolean) & { fractions: { val: number; test: number } } {
+  const val = rows * plan.val
+  const test = rows * Math.max(0, 1 - plan.train - plan.val)
+  // Test is never starved: up to a quarter of the budget is kept for it.
+  const reserve = Math.min(test, max / 4)
+  const fVal = val > max - reserve ? (max - reserve) / val : 1
+  const fTest = test > 0 ? Math.min(1, Math.max(0, max - val * fVal) / test) : 1
+  const fractions = { val: fVal, test: fTest }
+  return Object.assign(
+    (entity: string, split: 'val' | 'test') => {
+      const f = split === 'val' ? fVal : fTest
+      return f >= 1 || hash32(entity, seed + 7919) / 4294967296 < f
+    },
+    { fractions },
+  )
+}
+
 export function entitySampler(max: number, expected: number, seed: number): (entity: string) => boolean {
   const fraction = expected > max ? max / expected : 1
   if (fraction >= 1) return () => true

@@ -87,4 +87,26 @@ describe('bounded evaluation memory', async () => {
     expect(kept).toBeLessThan(600)
     expect(keep('host-7')).toBe(entitySampler(1000, 4000, 1)('host-7'))
   })
+
+  it("train's evaluation keeps validation whole while it fits, sampling test from what is left (never below a quarter of the budget)", async () => {
+    const { evalSampler } = await import('../../src/pipelines/train.js')
+    const plan = { train: 0.6, val: 0.2 }
+    const share = (keep: ReturnType<typeof evalSampler>, split: 'val' | 'test') =>
+      Array.from({ length: 4000 }, (_, i) => keep(`host-${i}`, split)).filter(Boolean).length / 4000
+    // 10 000 rows: 2 000 validation, 2 000 test. A cap of 3 000 keeps validation whole, half of test.
+    const some = evalSampler(3000, 10_000, plan, 1)
+    expect(some.fractions).toEqual({ val: 1, test: 0.5 })
+    expect(share(some, 'val')).toBe(1)
+    expect(share(some, 'test')).toBeGreaterThan(0.45)
+    expect(share(some, 'test')).toBeLessThan(0.55)
+    // A cap below validation's rows samples both, test keeping a quarter of the budget.
+    const tight = evalSampler(1000, 10_000, plan, 1)
+    expect(tight.fractions).toEqual({ val: 0.375, test: 0.125 })
+    expect(share(tight, 'val')).toBeGreaterThan(0.33)
+    expect(share(tight, 'val')).toBeLessThan(0.42)
+    expect(share(tight, 'test')).toBeGreaterThan(0.1)
+    expect(share(tight, 'test')).toBeLessThan(0.15)
+    // Everything fits: everything kept.
+    expect(evalSampler(5000, 10_000, plan, 1).fractions).toEqual({ val: 1, test: 1 })
+  })
 })
