@@ -572,7 +572,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
   const keep = evalSampler(cfg.maxEvalRows ?? DEFAULT_MAX_EVAL_ROWS, scan.rows, plan, cfg.seed)
   if (keep.fractions.val < 1 || keep.fractions.test < 1)
     say(
-      'evaluate',
+      'sample',
       `more rows than --max-eval-rows: whole entities sampled, ${(100 * keep.fractions.val).toFixed(1)} % of validation's (where the rules are chosen) and ${(100 * keep.fractions.test).toFixed(1)} % of test's`,
     )
   await scoreCsv(
