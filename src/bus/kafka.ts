@@ -242,6 +242,7 @@ class KafkaConsumer implements Consumer {
     this.c.on(this.c.events.CRASH, (e) => {
       if (this.closing) return
       this.reassign([])
+      this.opts.onCrash?.({ error: e.payload.error, rejoin: e.payload.restart ? 'client' : 'bus' })
       if (e.payload.restart) return
       this.log.error(
         { err: e.payload.error, groupId: this.opts.groupId },

@@ -82,6 +82,11 @@ export interface ConsumerOptions {
   onPartitionsAssigned?: (partitions: TopicPartition[]) => void | Promise<void>
   /** Called after a rebalance with the partitions this member lost. */
   onPartitionsRevoked?: (partitions: TopicPartition[]) => void | Promise<void>
+  /**
+   * Called when the client crashed and is rejoining (its partitions already revoked): by the
+   * client's own restart, or — after an error it would not restart on — by the bus.
+   */
+  onCrash?: (info: { error: unknown; rejoin: 'client' | 'bus' }) => void
   /** Longest a fetch waits for data, ms. Default 100. */
   maxWaitMs?: number
   /**

@@ -119,6 +119,8 @@ export interface ScorerStats {
   batches: number
   transactionsAborted: number
   partitionRestarts: number
+  /** Times the consumer crashed and rejoined its group (its partitions restored anew). */
+  consumerCrashes: number
   /**
    * Records delivered again that their lane had already taken (computed; committing or
    * committed), skipped: after a rebalance kafkajs fetches from the group's committed offset,
@@ -248,6 +250,7 @@ export function createScorer(deps: ScorerDeps): Scorer {
     batches: 0,
     transactionsAborted: 0,
     partitionRestarts: 0,
+    consumerCrashes: 0,
     redelivered: 0,
     offRegime: 0,
     restores: 0,
@@ -963,6 +966,10 @@ export function createScorer(deps: ScorerDeps): Scorer {
         onPartitionsRevoked: async (tps) => {
           log.info({ partitions: tps.map((t) => t.partition) }, 'partitions revoked')
           for (const tp of tps) await closeLane(tp.partition)
+        },
+        onCrash: ({ error, rejoin }) => {
+          stats.consumerCrashes++
+          log.warn({ err: error, rejoin }, 'consumer crashed: its partitions are restored anew once it has rejoined')
         },
       })
       await consumer.run((batch) => handleBatch(batch))

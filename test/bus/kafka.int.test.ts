@@ -20,12 +20,14 @@ describe('kafka consumer: crashes kafkajs does not restart', () => {
     const assigned: TopicPartition[][] = []
     const revoked: TopicPartition[][] = []
     let thrown = 0
+    const crashes: string[] = []
     const consumer = await bus.consumer({
       groupId: uniqueName('crash'),
       topics: [topic],
       fromBeginning: true,
       onPartitionsAssigned: (tps) => void assigned.push(tps),
       onPartitionsRevoked: (tps) => void revoked.push(tps),
+      onCrash: ({ error, rejoin }) => void crashes.push(`${rejoin}: ${(error as Error).message}`),
     })
     ctx.onTestFinished(() => consumer.close())
     await consumer.run(async (batch) => {
@@ -43,14 +45,20 @@ describe('kafka consumer: crashes kafkajs does not restart', () => {
       60_000,
     )
     expect(thrown).toBe(1)
+    // A broker that has just started may also crash it with retriable errors (no group
+    // coordinator yet), which kafkajs restarts itself ('client'): those are not counted here.
     expect(
-      revoked
-        .flat()
+      crashes.filter((c) => c.startsWith('bus:')),
+      crashes.join('; '),
+    ).toEqual(['bus: injected: not retriable'])
+    expect(new Set(revoked.flat().map((t) => t.partition))).toEqual(new Set([0, 1]))
+    expect(assigned.length).toBeGreaterThanOrEqual(2)
+    expect(
+      assigned
+        .at(-1)!
         .map((t) => t.partition)
         .sort(),
     ).toEqual([0, 1])
-    expect(assigned).toHaveLength(2)
-    expect(assigned[1]!.map((t) => t.partition).sort()).toEqual([0, 1])
     expect(consumer.assignment()).toHaveLength(2)
   })
 })
