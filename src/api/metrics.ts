@@ -74,6 +74,18 @@ export function createApiMetrics(src: MetricsSources): ApiMetrics {
     [],
     (sc) => [[{}, sc.stats().redelivered]],
   )
+  mirrored(
+    'preempt_consumer_crashes_total',
+    "Times the scorer's consumer crashed and rejoined its group (its partitions restored anew)",
+    [],
+    (sc) => [[{}, sc.stats().consumerCrashes]],
+  )
+  mirrored(
+    'preempt_partition_restarts_total',
+    'Partitions restarted from their committed offset after a transaction failed for good',
+    [],
+    (sc) => [[{}, sc.stats().partitionRestarts]],
+  )
   mirrored('preempt_guard_blocks_total', 'Actions the safety budget blocked, by guard', ['guard'], (sc) =>
     by('guard', sc.policy.counters.blocked),
   )

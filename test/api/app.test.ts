@@ -444,6 +444,8 @@ describe('REST API on the in-memory bus (inject)', () => {
     expect(m.body).toMatch(/^preempt_records_total 2400$/m)
     expect(m.body).toMatch(/^preempt_off_regime_samples_total 0$/m)
     expect(m.body).toMatch(/^preempt_redelivered_records_total 0$/m)
+    expect(m.body).toMatch(/^preempt_consumer_crashes_total 0$/m)
+    expect(m.body).toMatch(/^preempt_partition_restarts_total 0$/m)
     expect(m.body).toMatch(/^preempt_commands_total\{action="drain"\} 2$/m)
     expect(m.body).toMatch(/^preempt_model_info\{name="fake",version="1"\} 1$/m)
     expect(m.body).toMatch(/preempt_process_nodejs_eventloop_lag_seconds/)
