@@ -54,37 +54,37 @@ export function createApiMetrics(src: MetricsSources): ApiMetrics {
     })
   const by = (label: string, totals: Record<string, number>): [Record<string, string>, number][] =>
     Object.entries(totals).map(([k, n]) => [{ [label]: k }, n])
-  mirrored('preempt_records_total', 'Metric samples consumed by the scorer', [], (sc) => [[{}, sc.stats().records]])
-  mirrored('preempt_predictions_total', 'Predictions emitted', [], (sc) => [[{}, sc.stats().predictions]])
+  // Plain totals of the scorer's stats, one counter each.
+  const totals: [string, string, (st: ReturnType<Scorer['stats']>) => number][] = [
+    ['preempt_records_total', 'Metric samples consumed by the scorer', (st) => st.records],
+    ['preempt_predictions_total', 'Predictions emitted', (st) => st.predictions],
+    [
+      'preempt_off_regime_samples_total',
+      'Samples whose operating settings were unlike every regime the model was trained on (read relative to the nearest)',
+      (st) => st.offRegime,
+    ],
+    [
+      'preempt_redelivered_records_total',
+      'Records delivered again that the scorer had already taken, skipped',
+      (st) => st.redelivered,
+    ],
+    [
+      'preempt_consumer_crashes_total',
+      "Times the scorer's consumer crashed and rejoined its group (its partitions restored anew)",
+      (st) => st.consumerCrashes,
+    ],
+    [
+      'preempt_partition_restarts_total',
+      'Partitions restarted from their committed offset after a transaction failed for good',
+      (st) => st.partitionRestarts,
+    ],
+  ]
+  for (const [name, help, read] of totals) mirrored(name, help, [], (sc) => [[{}, read(sc.stats())]])
   mirrored('preempt_dead_letters_total', 'Records sent to the dead-letter topic, by reason', ['reason'], (sc) =>
     by('reason', sc.stats().deadLetters),
   )
   mirrored('preempt_commands_total', 'Healing commands sent, by action', ['action'], (sc) =>
     by('action', sc.stats().commands),
-  )
-  mirrored(
-    'preempt_off_regime_samples_total',
-    'Samples whose operating settings were unlike every regime the model was trained on (read relative to the nearest)',
-    [],
-    (sc) => [[{}, sc.stats().offRegime]],
-  )
-  mirrored(
-    'preempt_redelivered_records_total',
-    'Records delivered again that the scorer had already taken, skipped',
-    [],
-    (sc) => [[{}, sc.stats().redelivered]],
-  )
-  mirrored(
-    'preempt_consumer_crashes_total',
-    "Times the scorer's consumer crashed and rejoined its group (its partitions restored anew)",
-    [],
-    (sc) => [[{}, sc.stats().consumerCrashes]],
-  )
-  mirrored(
-    'preempt_partition_restarts_total',
-    'Partitions restarted from their committed offset after a transaction failed for good',
-    [],
-    (sc) => [[{}, sc.stats().partitionRestarts]],
   )
   mirrored('preempt_guard_blocks_total', 'Actions the safety budget blocked, by guard', ['guard'], (sc) =>
     by('guard', sc.policy.counters.blocked),
