@@ -26,7 +26,7 @@
  * Cost per observe: O(1) amortised, plus O(in-flight hosts) when an action is tried.
  */
 import { commandId, type HealingAction, type HealingCommand } from '../contracts/healing-command.js'
-import { isHigh } from './alert.js'
+import { type AlertRule, isHigh } from './alert.js'
 
 export const HostStates = ['healthy', 'at_risk', 'acting', 'recovering', 'escalated'] as const
 export type HostStateName = (typeof HostStates)[number]
@@ -271,6 +271,11 @@ export interface PolicyCounters {
   expired: number
 }
 
+/** The page rule the options describe: thresholdHigh, consecutive and the ttf gate. */
+function pageRuleOfOptions(o: PolicyOptions): AlertRule {
+  return { threshold: o.thresholdHigh, consecutive: o.consecutive, within: o.pageWithinMs ?? undefined }
+}
+
 export class PolicyEngine {
   private readonly hosts = new Map<string, HostPolicy>()
   /** Hosts that hold capacity: acting, recovering after a drain, escalated (cordoned). */
@@ -288,9 +293,12 @@ export class PolicyEngine {
   readonly maxDecisions = 10_000
   readonly counters: PolicyCounters = { issued: {}, blocked: {}, cancelled: 0, escalated: 0, storms: 0, expired: 0 }
   private opts: PolicyOptions
+  /** The page rule of `opts`, built once per options change (observe is per record). */
+  private pageRule: AlertRule
 
   constructor(opts: PolicyOptions) {
     this.opts = opts
+    this.pageRule = pageRuleOfOptions(opts)
     this.tokens = this.capacity('burst')
   }
 
@@ -301,6 +309,7 @@ export class PolicyEngine {
   /** Changes options at run time (kill switch, dry run, a new model's thresholds). */
   update(patch: PolicyOverrides): void {
     this.opts = { ...this.opts, ...patch, guards: { ...this.opts.guards, ...patch.guards } }
+    this.pageRule = pageRuleOfOptions(this.opts)
   }
 
   get knownHosts(): number {
@@ -444,8 +453,7 @@ export class PolicyEngine {
     s.lastScore = o.score
     s.lastTs = o.ts
     // High under the page rule: the score, and with a gate the time to failure too.
-    const within = this.opts.pageWithinMs ?? undefined
-    const high = isHigh({ threshold: hi, consecutive: this.opts.consecutive, within }, o.score, o.ttfMedian)
+    const high = isHigh(this.pageRule, o.score, o.ttfMedian)
     s.run = high ? s.run + 1 : 0
     s.streak = high ? (s.streak ?? 0) + 1 : 0
     // Counted hot before any action is tried, so the storm breaker sees this score too.
