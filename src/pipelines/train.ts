@@ -825,10 +825,12 @@ async function fitCandidate(
   }
 }
 
-/**
- * Keeps every entity while `expected` rows fit in `max`; otherwise a stable random share of
- * entities (whole entities, so event-level metrics stay exact for those kept).
- */
+/** A stable random share `fraction` of entities (all of them at 1). */
+function entityShare(fraction: number, seed: number): (entity: string) => boolean {
+  if (fraction >= 1) return () => true
+  return (entity) => hash32(entity, seed + 7919) / 4294967296 < fraction
+}
+
 /**
  * Which validation and test entities train scores, at most `max` rows of the two (expected
  * from the split's fractions of `rows`): validation first — the alert and page rules are
@@ -848,20 +850,19 @@ export function evalSampler(
   const reserve = Math.min(test, max / 4)
   const fVal = val > max - reserve ? (max - reserve) / val : 1
   const fTest = test > 0 ? Math.min(1, Math.max(0, max - val * fVal) / test) : 1
-  const fractions = { val: fVal, test: fTest }
-  return Object.assign(
-    (entity: string, split: 'val' | 'test') => {
-      const f = split === 'val' ? fVal : fTest
-      return f >= 1 || hash32(entity, seed + 7919) / 4294967296 < f
-    },
-    { fractions },
-  )
+  const keepVal = entityShare(fVal, seed)
+  const keepTest = entityShare(fTest, seed)
+  return Object.assign((entity: string, split: 'val' | 'test') => (split === 'val' ? keepVal : keepTest)(entity), {
+    fractions: { val: fVal, test: fTest },
+  })
 }
 
+/**
+ * Keeps every entity while `expected` rows fit in `max`; otherwise a stable random share of
+ * entities (whole entities, so event-level metrics stay exact for those kept).
+ */
 export function entitySampler(max: number, expected: number, seed: number): (entity: string) => boolean {
-  const fraction = expected > max ? max / expected : 1
-  if (fraction >= 1) return () => true
-  return (entity) => hash32(entity, seed + 7919) / 4294967296 < fraction
+  return entityShare(expected > max ? max / expected : 1, seed)
 }
 
 /** Mean |gradient × input| per metric (summed over its features), largest first. */
