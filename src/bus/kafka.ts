@@ -166,6 +166,9 @@ class KafkaTransactionalProducer implements TransactionalProducer {
   }
 }
 
+/** Wait before a consumer kafkajs will not restart rejoins its group (and between tries), ms. */
+const REJOIN_DELAY_MS = 1000
+
 class KafkaConsumer implements Consumer {
   private assigned: TopicPartition[] = []
   /** Partitions the handler seeked in the batch in hand (their batch is not resolved). */
@@ -179,8 +182,6 @@ class KafkaConsumer implements Consumer {
     private readonly c: KConsumer,
     private readonly opts: ConsumerOptions,
     private readonly log: Logger,
-    /** Wait before rejoining after such a crash, ms. */
-    private readonly rejoinDelayMs = 1000,
   ) {}
 
   /** Runs the rebalance callbacks for a new assignment (kafkajs has no revoke callback). */
@@ -256,10 +257,10 @@ class KafkaConsumer implements Consumer {
           .then(() => this.c.run(config))
           .catch((err) => {
             this.log.error({ err, groupId: this.opts.groupId }, 'rejoin failed; trying again')
-            if (!this.closing) this.rejoinTimer = setTimeout(rejoin, this.rejoinDelayMs)
+            if (!this.closing) this.rejoinTimer = setTimeout(rejoin, REJOIN_DELAY_MS)
           })
       }
-      this.rejoinTimer = setTimeout(rejoin, this.rejoinDelayMs)
+      this.rejoinTimer = setTimeout(rejoin, REJOIN_DELAY_MS)
     })
     await this.c.connect()
     await this.c.subscribe({ topics: this.opts.topics, fromBeginning: this.opts.fromBeginning ?? false })
