@@ -9,6 +9,11 @@
  * - *progress*: knows u exactly, not D — what a perfect reading of the signal's level gives —
  *   and pages at the first u ≥ u*, the lowest u* whose premature pages stay within
  *   1 − the target precision;
+ * - *rate*: reads the level and its rate exactly, not the strength. For g(u) = u² the two give
+ *   the time since the onset (e = 2 × level ÷ rate, whatever the strength) and the strength
+ *   × u²; taking the strength for the fleet's median s̄ it estimates u as u·√(s/s̄), the course
+ *   as e ÷ that, so the time to failure as the true one + D·(√(s̄/s) − 1). It pages at the
+ *   first estimate ≤ τ, the highest τ whose premature pages stay within 1 − the target;
  * - *time*: knows the time to failure, pages a horizon before it (or at the onset).
  *
  *   npx tsx scripts/lead-reference.ts MANIFEST.json [--horizon 2h] [--precision 0.9]
@@ -31,6 +36,7 @@ interface Failure {
   mode: string
   predictable: boolean
   precursor_onset: number | null
+  strength: number
 }
 const failures = (JSON.parse(readFileSync(file, 'utf8')) as { failures: Failure[] }).failures.filter(
   (f) => f.predictable && f.precursor_onset !== null,
@@ -47,5 +53,19 @@ console.log(
 )
 console.log(
   `progress detector: pages at u ≥ ${u.toFixed(3)}; ${premature} premature (precision ${(1 - premature / spans.length).toFixed(3)}); median lead ${minutes(median(progress))}`,
+)
+// The rate detector: at a threshold τ it pages with the true time to failure τ − D·(√(s̄/s) − 1),
+// clamped to the course (at the onset at most, at the failure at least).
+const sBar = median(failures.map((f) => f.strength)) ?? 1
+const bias = failures.map((f) => (f.ts - f.precursor_onset!) * (Math.sqrt(sBar / f.strength) - 1))
+const pagedAt = (tau: number) => spans.map((d, i) => Math.min(d, Math.max(0, tau - bias[i]!)))
+let tau = 0
+const step = 60_000
+while (pagedAt(tau + step).filter((t) => t > horizon).length <= (1 - target) * spans.length && tau < 24 * 3_600_000)
+  tau += step
+const rate = pagedAt(tau)
+const ratePremature = rate.filter((t) => t > horizon).length
+console.log(
+  `rate detector: pages at an estimated time to failure ≤ ${minutes(tau)}; ${ratePremature} premature (precision ${(1 - ratePremature / spans.length).toFixed(3)}); median lead ${minutes(median(rate.map((t) => Math.min(t, horizon))))}`,
 )
 console.log(`time detector: median lead ${minutes(median(spans.map((d) => Math.min(d, horizon))))}`)
