@@ -9,6 +9,8 @@
  *   preempt score --model M --data fleet/metrics.csv.gz --host-labels fleet/hosts.csv --out s.csv
  *   npx tsx scripts/rule-bound.ts s.csv fleet/manifest.json [--horizon 2h] [--lead 2m]
  *     [--recall 0.9] [--precision 0.9]
+ *
+ * 840 rules over 3.4 M vectors (200 hosts × 2 days) take about 8 min on one core.
  */
 import { createReadStream, readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
