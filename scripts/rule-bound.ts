@@ -12,9 +12,9 @@
  *
  * 840 rules over 3.4 M vectors (200 hosts × 2 days) take about 8 min on one core.
  */
-import { createReadStream, readFileSync } from 'node:fs'
-import { createInterface } from 'node:readline'
+import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import { type CsvOptions, readRows } from '../src/data/csv.js'
 import { EventIndex, type FailurePoint, type ScoredPoint } from '../src/eval/events.js'
 import { type AlertRule, describeRule } from '../src/policy/alert.js'
 import { formatDuration, parseDuration } from '../src/time.js'
@@ -45,16 +45,10 @@ const hostId = (h: string) => {
   return hosts.size - 1
 }
 // `preempt score` output: host,timestamp,score,alert[,ttf] (ttf empty: later than the head can tell).
+const csv: CsvOptions = { files: [scoresFile], format: 'wide', timeCol: 'timestamp', entityCol: 'host', timeUnit: 'ms' }
 const points: ScoredPoint[] = []
-let header = true
-for await (const line of createInterface({ input: createReadStream(scoresFile) })) {
-  if (header || !line) {
-    header = false
-    continue
-  }
-  const [host, ts, score, , ttf] = line.split(',')
-  points.push({ host: hostId(host!), ts: Date.parse(ts!), score: Number(score), ttf: ttf ? Number(ttf) : Number.NaN })
-}
+for await (const row of readRows(csv, ['score', 'ttf'], { rows: 0, badRows: 0, badExamples: [] }))
+  points.push({ host: hostId(row.entity), ts: row.ts, score: row.values[0]!, ttf: row.values[1]! })
 points.sort((p, q) => p.host - q.host || p.ts - q.ts)
 const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as {
   failures: { host: string; ts: number; mode: string; predictable: boolean }[]
