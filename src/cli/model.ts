@@ -501,8 +501,17 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         const { loaded, meta, csv, say, scan, failures } = await openLabelled(f)
         const other = f.compare ? await loadComparable(f.compare, scan.metrics) : undefined
         const rows: ScoredRow[] = []
-        // Bounded memory: past --max-rows scored rows, whole entities are sampled.
-        const keep = entitySampler(f.maxRows, scan.rows, 1)
+        // Bounded memory: past --max-rows scored rows, whole entities are sampled (and the output says so).
+        const share = entitySampler(f.maxRows, scan.rows, 1)
+        const sampled = scan.rows > f.maxRows ? { hosts: new Set<string>(), kept: new Set<string>() } : undefined
+        const keep = (e: string) => {
+          const k = share(e)
+          if (sampled) {
+            sampled.hosts.add(e)
+            if (k) sampled.kept.add(e)
+          }
+          return k
+        }
         await scoreCsv(
           loaded,
           {
@@ -549,7 +558,14 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
             onProgress: (n) => say('compare', `${n} rows`),
           }))
         if (f.progress && process.stderr.isTTY) process.stderr.write('\n')
-        process.stdout.write(`model ${meta.name} on ${csv.files.join(', ')}:\n${summarize(report, csv.timeUnit)}\n`)
+        const sampling = sampled && {
+          hosts: sampled.kept.size,
+          of: sampled.hosts.size,
+          note: `judged on ${sampled.kept.size} of ${sampled.hosts.size} ${meta.csv.entityCol}s, drawn whole: the data has ${scan.rows.toLocaleString('en-US')} rows, more than --max-rows ${f.maxRows.toLocaleString('en-US')} (raise it to judge every one, at about 0.4 KB of memory per row)`,
+        }
+        process.stdout.write(
+          `model ${meta.name} on ${csv.files.join(', ')}:\n${sampling ? `  ${sampling.note}\n` : ''}${summarize(report, csv.timeUnit)}\n`,
+        )
         if (comparison)
           process.stdout.write(
             `${comparison.label} on the same rows:\n${summarize(comparison.evaluation, csv.timeUnit)}\n`,
@@ -562,6 +578,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
               {
                 ...report,
                 curve: undefined,
+                ...(sampling && { sampled: { entities: sampling.hosts, of: sampling.of } }),
                 ...(comparison && {
                   compare: comparisonJson(comparison),
                 }),

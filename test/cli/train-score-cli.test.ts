@@ -140,6 +140,27 @@ describe('preempt train / score / evaluate on the committed sample fleet', () =>
     expect(compared).toBeDefined()
     const prAuc = (s: string) => /PR-AUC ([0-9.]+)/.exec(s)![1]
     expect(prAuc(compared!)).toBe(prAuc(own!))
+    expect(e.stdout).not.toMatch(/judged on/)
+    // Past --max-rows whole hosts are drawn, and the output says how many were judged.
+    const sampled = await run('node', [
+      bin,
+      'evaluate',
+      '--model',
+      model,
+      '--data',
+      join(data, 'metrics.csv.gz'),
+      '--failures',
+      join(data, 'failures.csv'),
+      '--max-rows',
+      '45000',
+      '--no-progress',
+    ])
+    const m = /judged on (\d+) of 16 hosts, drawn whole: the data has 89,151 rows, more than --max-rows 45,000/.exec(
+      sampled.stdout,
+    )
+    expect(m).not.toBeNull()
+    expect(Number(m![1])).toBeGreaterThan(0)
+    expect(Number(m![1])).toBeLessThan(16)
     // A model to compare with that does not exist fails before any work, and says which.
     const bad = await evaluateWith(join(dir, 'nope')).catch((x: { stderr: string; code: number }) => x)
     expect((bad as { code: number }).code).toBe(66) // PREEMPT_ERR_MODEL_ARTIFACT
