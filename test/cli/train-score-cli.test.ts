@@ -118,7 +118,7 @@ describe('preempt train / score / evaluate on the committed sample fleet', () =>
       /warning: this data is sampled every 1\.5m, the model was trained on samples every 30(\.\d+)?s/,
     )
     // evaluate on the fleet, beside another model
-    const evaluateWith = (compare: string) =>
+    const evaluate = (...flags: string[]) =>
       run('node', [
         bin,
         'evaluate',
@@ -128,10 +128,10 @@ describe('preempt train / score / evaluate on the committed sample fleet', () =>
         join(data, 'metrics.csv.gz'),
         '--failures',
         join(data, 'failures.csv'),
-        '--compare',
-        compare,
+        ...flags,
         '--no-progress',
       ])
+    const evaluateWith = (compare: string) => evaluate('--compare', compare)
     const e = await evaluateWith(model)
     expect(e.stdout).toMatch(/PR-AUC [0-9.]+, ROC-AUC [0-9.]+/)
     expect(e.stdout).toMatch(/naive baseline/)
@@ -142,19 +142,7 @@ describe('preempt train / score / evaluate on the committed sample fleet', () =>
     expect(prAuc(compared!)).toBe(prAuc(own!))
     expect(e.stdout).not.toMatch(/judged on/)
     // Past --max-rows whole hosts are drawn, and the output says how many were judged.
-    const sampled = await run('node', [
-      bin,
-      'evaluate',
-      '--model',
-      model,
-      '--data',
-      join(data, 'metrics.csv.gz'),
-      '--failures',
-      join(data, 'failures.csv'),
-      '--max-rows',
-      '45000',
-      '--no-progress',
-    ])
+    const sampled = await evaluate('--max-rows', '45000')
     const m = /judged on (\d+) of 16 hosts, drawn whole: the data has 89,151 rows, more than --max-rows 45,000/.exec(
       sampled.stdout,
     )
