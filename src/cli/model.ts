@@ -503,13 +503,12 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         const rows: ScoredRow[] = []
         // Bounded memory: past --max-rows scored rows, whole entities are sampled (and the output says so).
         const share = entitySampler(f.maxRows, scan.rows, 1)
-        const sampled = scan.rows > f.maxRows ? { hosts: new Set<string>(), kept: new Set<string>() } : undefined
+        // Sampling: each entity drawn once (a hash per entity, not per row), the counts read off the draws.
+        const drawn = scan.rows > f.maxRows ? new Map<string, boolean>() : undefined
         const keep = (e: string) => {
-          const k = share(e)
-          if (sampled) {
-            sampled.hosts.add(e)
-            if (k) sampled.kept.add(e)
-          }
+          if (!drawn) return true
+          let k = drawn.get(e)
+          if (k === undefined) drawn.set(e, (k = share(e)))
           return k
         }
         await scoreCsv(
@@ -558,10 +557,11 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
             onProgress: (n) => say('compare', `${n} rows`),
           }))
         if (f.progress && process.stderr.isTTY) process.stderr.write('\n')
-        const sampling = sampled && {
-          hosts: sampled.kept.size,
-          of: sampled.hosts.size,
-          note: `judged on ${sampled.kept.size} of ${sampled.hosts.size} ${meta.csv.entityCol}s, drawn whole: the data has ${scan.rows.toLocaleString('en-US')} rows, more than --max-rows ${f.maxRows.toLocaleString('en-US')} (raise it to judge every one, at about 0.4 KB of memory per row)`,
+        const kept = drawn && [...drawn.values()].filter(Boolean).length
+        const sampling = drawn && {
+          hosts: kept!,
+          of: drawn.size,
+          note: `judged on ${kept} of ${drawn.size} ${meta.csv.entityCol}s, drawn whole: the data has ${scan.rows.toLocaleString('en-US')} rows, more than --max-rows ${f.maxRows.toLocaleString('en-US')} (raise it to judge every one, at about 0.4 KB of memory per row)`,
         }
         process.stdout.write(
           `model ${meta.name} on ${csv.files.join(', ')}:\n${sampling ? `  ${sampling.note}\n` : ''}${summarize(report, csv.timeUnit)}\n`,
