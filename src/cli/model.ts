@@ -507,8 +507,10 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         const drawn = scan.rows > f.maxRows ? new Map<string, boolean>() : undefined
         const keep = (e: string) => {
           if (!drawn) return true
-          let k = drawn.get(e)
-          if (k === undefined) drawn.set(e, (k = share(e)))
+          const seen = drawn.get(e)
+          if (seen !== undefined) return seen
+          const k = share(e)
+          drawn.set(e, k)
           return k
         }
         await scoreCsv(
@@ -518,7 +520,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
             failures,
             withValues: true,
             withTtf: true,
-            filter: (e) => keep(e),
+            filter: keep,
             onProgress: (n) => say('score', `${n} rows`),
           },
           (r) => {
@@ -551,7 +553,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
           (await compareOn(other, {
             csv,
             failures,
-            filter: (e) => keep(e),
+            filter: keep,
             window,
             cost,
             onProgress: (n) => say('compare', `${n} rows`),
