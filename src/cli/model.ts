@@ -502,17 +502,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         const other = f.compare ? await loadComparable(f.compare, scan.metrics) : undefined
         const rows: ScoredRow[] = []
         // Bounded memory: past --max-rows scored rows, whole entities are sampled (and the output says so).
-        const share = entitySampler(f.maxRows, scan.rows, 1)
-        // Sampling: each entity drawn once (a hash per entity, not per row), the counts read off the draws.
-        const drawn = scan.rows > f.maxRows ? new Map<string, boolean>() : undefined
-        const keep = (e: string) => {
-          if (!drawn) return true
-          const seen = drawn.get(e)
-          if (seen !== undefined) return seen
-          const k = share(e)
-          drawn.set(e, k)
-          return k
-        }
+        const keep = entitySampler(f.maxRows, scan.rows, 1)
         await scoreCsv(
           loaded,
           {
@@ -559,11 +549,11 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
             onProgress: (n) => say('compare', `${n} rows`),
           }))
         if (f.progress && process.stderr.isTTY) process.stderr.write('\n')
-        const kept = drawn && [...drawn.values()].filter(Boolean).length
+        const drawn = keep.drawn()
         const sampling = drawn && {
-          hosts: kept!,
-          of: drawn.size,
-          note: `judged on ${kept} of ${drawn.size} ${meta.csv.entityCol}s, drawn whole: the data has ${scan.rows.toLocaleString('en-US')} rows, more than --max-rows ${f.maxRows.toLocaleString('en-US')} (raise it to judge every one, at about 0.4 KB of memory per row)`,
+          hosts: drawn.kept,
+          of: drawn.of,
+          note: `judged on ${drawn.kept} of ${drawn.of} ${meta.csv.entityCol}s, drawn whole: the data has ${scan.rows.toLocaleString('en-US')} rows, more than --max-rows ${f.maxRows.toLocaleString('en-US')} (raise it to judge every one, at about 0.4 KB of memory per row)`,
         }
         process.stdout.write(
           `model ${meta.name} on ${csv.files.join(', ')}:\n${sampling ? `  ${sampling.note}\n` : ''}${summarize(report, csv.timeUnit)}\n`,

@@ -859,10 +859,31 @@ export function evalSampler(
 
 /**
  * Keeps every entity while `expected` rows fit in `max`; otherwise a stable random share of
- * entities (whole entities, so event-level metrics stay exact for those kept).
+ * entities (whole entities, so event-level metrics stay exact for those kept). `drawn()` says
+ * how many of the entities seen so far were kept (undefined when nothing is sampled).
  */
-export function entitySampler(max: number, expected: number, seed: number): (entity: string) => boolean {
-  return entityShare(expected > max ? max / expected : 1, seed)
+export function entitySampler(
+  max: number,
+  expected: number,
+  seed: number,
+): ((entity: string) => boolean) & { drawn(): { kept: number; of: number } | undefined } {
+  if (expected <= max) return Object.assign(() => true, { drawn: () => undefined })
+  // Each entity is drawn once (a hash per entity, not per row); `drawn` counts the draws.
+  const share = entityShare(max / expected, seed)
+  const draws = new Map<string, boolean>()
+  const keep = (entity: string) => {
+    const seen = draws.get(entity)
+    if (seen !== undefined) return seen
+    const k = share(entity)
+    draws.set(entity, k)
+    return k
+  }
+  const drawn = () => {
+    let kept = 0
+    for (const k of draws.values()) if (k) kept++
+    return { kept, of: draws.size }
+  }
+  return Object.assign(keep, { drawn })
 }
 
 /** Mean |gradient × input| per metric (summed over its features), largest first. */
