@@ -13,6 +13,7 @@ import { Aggregates } from '../features/spec.js'
 import { samplingDiffers } from '../math/spacing.js'
 import { loadModel, type ModelMetadataV1, saveMetadata } from '../model/artifact.js'
 import { Backends, initBackend } from '../model/backend.js'
+import type { GbdtOptions } from '../model/gbdt.js'
 import type { HazardBinReport } from '../model/hazard.js'
 import { type ClassWeight, ClassWeights, type ModelKind, ModelKinds } from '../model/mlp.js'
 import { type ScoredRow, scoreCsv } from '../pipelines/score-csv.js'
@@ -112,7 +113,6 @@ interface RuleFlags {
   consecutive?: number
 }
 
-/** The model's alert (`score`'s column) or page rule (`evaluate`'s events), with --threshold / --consecutive over it. */
 /** `--regimes`: auto, none, or setting columns by name. */
 function regimesFlag(v: string): 'auto' | 'none' | string[] {
   const t = v.trim()
@@ -126,6 +126,27 @@ function regimesFlag(v: string): 'auto' | 'none' | string[] {
   return cols
 }
 
+/**
+ * The trees' settings from --trees, --learning-rate, --leaves, --min-leaf; refused with a
+ * kind that has no trees, where they would do nothing.
+ */
+function treeFlags(f: TrainFlags): GbdtOptions | undefined {
+  const given = {
+    ...(f.trees !== undefined && { trees: f.trees }),
+    ...(f.learningRate !== undefined && { learningRate: f.learningRate }),
+    ...(f.leaves !== undefined && { leaves: f.leaves }),
+    ...(f.minLeaf !== undefined && { minLeaf: f.minLeaf }),
+  }
+  if (!Object.keys(given).length) return undefined
+  if (f.modelKind === 'mlp' || f.modelKind === 'gru')
+    throw new PreemptError(
+      'PREEMPT_ERR_CLI_USAGE',
+      `--trees, --learning-rate, --leaves and --min-leaf set the gradient-boosted trees, which --model-kind ${f.modelKind} does not train: drop them, or use --model-kind gbdt (or auto).`,
+    )
+  return given
+}
+
+/** The model's alert (`score`'s column) or page rule (`evaluate`'s events), with --threshold / --consecutive over it. */
 function ruleOf(meta: ModelMetadataV1, f: RuleFlags, which: 'alert' | 'page'): AlertRule {
   const rule = which === 'alert' ? alertRuleOf(meta.thresholds) : pageRuleOf(meta.thresholds)
   // --threshold and --consecutive replace those parts; a gate on the time to failure stays.
@@ -198,6 +219,10 @@ interface TrainFlags extends DataFlags {
   modelKind: ModelKind | 'auto'
   classWeight: ClassWeight | 'auto'
   sequenceLength: number
+  trees?: number
+  learningRate?: number
+  leaves?: number
+  minLeaf?: number
   compare?: string
   progress: boolean
 }
@@ -257,6 +282,22 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
       'gru: buckets over the longest window (each the mean of its samples)',
       parse.int('--sequence-length', 2, 512),
       24,
+    )
+    .option(
+      '--trees <n>',
+      'gbdt: most trees grown; early stopping keeps the best count (default 300)',
+      parse.int('--trees', 1, 100_000),
+    )
+    .option(
+      '--learning-rate <x>',
+      'gbdt: shrinkage of each tree (default 0.1); lower needs more trees',
+      parse.number('--learning-rate', 0.0001, 1),
+    )
+    .option('--leaves <n>', 'gbdt: leaves per tree (default 15)', parse.int('--leaves', 2, 4096))
+    .option(
+      '--min-leaf <n>',
+      'gbdt: training rows on each side of a split at least (default 20)',
+      parse.int('--min-leaf', 1),
     )
     .option('--no-ttf', 'skip the time-to-failure (hazard) head: no ttf column, no hold of actions on it')
     .option(
@@ -340,6 +381,7 @@ export function registerModelCommands(program: Command, env: NodeJS.ProcessEnv):
         kind: f.modelKind,
         classWeight: f.classWeight,
         sequenceLength: f.sequenceLength,
+        gbdt: treeFlags(f),
         peers: f.peers,
         trend: f.trend,
         regimes: regimesFlag(f.regimes),

@@ -531,6 +531,7 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
       failuresPerSplit: perSplit,
       ...(regimes.say && { regimes: regimes.say }),
       ...trained.detail,
+      ...(kind === 'gbdt' && cfg.gbdt && { treeSettings: cfg.gbdt }),
       classWeight: trained.classWeight,
       valPrAuc: trained.valPrAuc,
       candidates: candidates.map(candidateJson),

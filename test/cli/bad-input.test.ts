@@ -96,6 +96,20 @@ const cases: Case[] = [
     code: 'CLI_USAGE',
     says: /not with the gru sequence/,
   },
+  {
+    name: 'train --learning-rate with --model-kind mlp',
+    args: [...train, '--learning-rate', '0.05', '--model-kind', 'mlp'],
+    exit: 2,
+    code: 'CLI_USAGE',
+    says: /--model-kind mlp does not train: drop them, or use --model-kind gbdt/,
+  },
+  {
+    name: 'train --learning-rate 0',
+    args: [...train, '--learning-rate', '0'],
+    exit: 2,
+    code: 'CLI_USAGE',
+    says: /--learning-rate takes a number from 0.0001 to 1, got "0"/,
+  },
   // train: flags
   {
     name: 'train without --horizon',

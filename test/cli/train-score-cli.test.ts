@@ -239,5 +239,14 @@ describe('preempt train / score / evaluate on the committed sample fleet', () =>
     expect(JSON.parse(readFileSync(join(dir, 'plain', 'preempt.json'), 'utf8')).v).toBe(1)
     const testPrAuc = (out: string) => Number(/held-out test split:\s+PR-AUC ([0-9.]+)/.exec(out)![1])
     expect(testPrAuc(t.stdout)).toBeGreaterThan(testPrAuc(plain.stdout)) // 0.9925 vs 0.9739 when written
-  }, 240_000)
+    // The trees' settings from the command line reach the trees and are saved with the model.
+    const capped = join(dir, 'capped')
+    const c = await train(capped, '--regimes', 'none', '--trees', '6', '--learning-rate', '0.3', '--leaves', '4')
+    expect(c.stdout).toMatch(/test split/)
+    const cm = JSON.parse(readFileSync(join(capped, 'preempt.json'), 'utf8'))
+    expect(cm.training.treeSettings).toEqual({ trees: 6, learningRate: 0.3, leaves: 4 })
+    expect(cm.training.trees).toBe(6)
+    const trees = JSON.parse(readFileSync(join(capped, 'trees.json'), 'utf8'))
+    expect(trees.roots.length).toBeLessThanOrEqual(6)
+  }, 300_000)
 })
