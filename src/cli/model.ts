@@ -126,10 +126,7 @@ function regimesFlag(v: string): 'auto' | 'none' | string[] {
   return cols
 }
 
-/**
- * The trees' settings from --trees, --learning-rate, --leaves, --min-leaf; refused with a
- * kind that has no trees, where they would do nothing.
- */
+/** The trees' settings from --trees, --learning-rate, --leaves, --min-leaf (training refuses them without trees). */
 function treeFlags(f: TrainFlags): GbdtOptions | undefined {
   const given = {
     ...(f.trees !== undefined && { trees: f.trees }),
@@ -137,13 +134,7 @@ function treeFlags(f: TrainFlags): GbdtOptions | undefined {
     ...(f.leaves !== undefined && { leaves: f.leaves }),
     ...(f.minLeaf !== undefined && { minLeaf: f.minLeaf }),
   }
-  if (!Object.keys(given).length) return undefined
-  if (f.modelKind === 'mlp' || f.modelKind === 'gru')
-    throw new PreemptError(
-      'PREEMPT_ERR_CLI_USAGE',
-      `--trees, --learning-rate, --leaves and --min-leaf set the gradient-boosted trees, which --model-kind ${f.modelKind} does not train: drop them, or use --model-kind gbdt (or auto).`,
-    )
-  return given
+  return Object.keys(given).length ? given : undefined
 }
 
 /** The model's alert (`score`'s column) or page rule (`evaluate`'s events), with --threshold / --consecutive over it. */

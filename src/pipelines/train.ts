@@ -279,6 +279,11 @@ export async function trainFromCsv(cfg: TrainConfig): Promise<TrainOutcome> {
       'PREEMPT_ERR_CLI_USAGE',
       '--peers works with window features (gbdt, mlp, auto), not with the gru sequence: drop one of them.',
     )
+  if (cfg.gbdt && Object.keys(cfg.gbdt).length && (cfg.kind === 'mlp' || cfg.kind === 'gru'))
+    throw new PreemptError(
+      'PREEMPT_ERR_CLI_USAGE',
+      `--trees, --learning-rate, --leaves and --min-leaf set the gradient-boosted trees, which --model-kind ${cfg.kind} does not train: drop them, or use --model-kind gbdt (or auto).`,
+    )
   // The labels file is checked before the first pass over the data, not after it.
   if (cfg.peers) await groupsFrom(cfg.csv.hostLabels, cfg.peers, cfg.csv.entityCol)
   log.info({ backend: backend.name, why: backend.reason }, 'tensorflow backend')
